@@ -1,0 +1,312 @@
+/*
+ * The life of one server call: created when its Request is read, answered
+ * once (by its handler, its deadline, or the server), freed once its
+ * handler has finished it. The two ends are independent: a call answered by
+ * its deadline waits for its handler, and a handler's answer to a call that
+ * is already answered is dropped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include <event2/event.h>
+
+#include "server-private.h"
+#include "wire.h"
+
+void ttrpc__service_unref(struct ttrpc__service *svc)
+{
+	if (!svc || --svc->refs > 0)
+		return;
+	free(svc->name);
+	free(svc);
+}
+
+struct ttrpc_call *ttrpc__call_new(struct ttrpc__sconn *conn, uint32_t id, Ttrpc__Request *req)
+{
+	struct ttrpc_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	if (ttrpc__idmap_put(&conn->calls, id, call) < 0) {
+		free(call);
+		return NULL;
+	}
+	call->srv = conn->srv;
+	call->conn = conn;
+	call->id = id;
+	call->req = req;
+	call->peer = conn->peer;
+	call->arrival = ttrpc__now_us();
+	LIST_INSERT_HEAD(&conn->srv->calls, call, link);
+	conn->srv->stats.calls_in_flight++;
+	return call;
+}
+
+static void call_free(struct ttrpc_call *call)
+{
+	if (call->srv)
+		LIST_REMOVE(call, link);
+	if (call->deadline_ev)
+		event_free(call->deadline_ev);
+	if (call->input)
+		protobuf_c_message_free_unpacked(call->input, NULL);
+	if (call->req)
+		ttrpc__request__free_unpacked(call->req, NULL);
+	ttrpc__service_unref(call->svc);
+	free(call);
+}
+
+/* Decide the outcome: leave the stream table, tell interceptors, count. */
+static void call_settle(struct ttrpc_call *call, int code)
+{
+	struct ttrpc_server *srv = call->srv;
+	struct ttrpc__sconn *conn = call->conn;
+
+	call->answered = true;
+	if (call->deadline_ev) {
+		event_free(call->deadline_ev);
+		call->deadline_ev = NULL;
+	}
+	if (!srv)
+		return;
+	for (size_t i = 0; i < srv->n_interceptors; i++)
+		if (srv->interceptors[i].on_done)
+			srv->interceptors[i].on_done(call, code, srv->interceptors[i].userdata);
+	srv->stats.calls_in_flight--;
+	srv->stats.calls_total++;
+	if (code != TTRPC_OK)
+		srv->stats.calls_failed++;
+	if (conn) {
+		call->conn = NULL;
+		ttrpc__idmap_remove(&conn->calls, call->id);
+		ttrpc__sconn_call_done(conn);
+	}
+}
+
+void ttrpc__call_abort(struct ttrpc_call *call, int code, const char *message, bool send)
+{
+	ttrpc_cancel_fn cb = call->cancel_cb;
+
+	if (call->answered)
+		return;
+	if (send && call->conn)
+		ttrpc__sconn_send_status(call->conn, call->id, code, message);
+	call_settle(call, code);
+	call->cancelled = true;
+	call->cancel_cb = NULL;
+	if (cb)
+		cb(call, code, call->cancel_userdata);
+}
+
+void ttrpc__call_orphan(struct ttrpc_call *call)
+{
+	LIST_REMOVE(call, link);
+	call->srv = NULL;
+	call->conn = NULL;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	ttrpc__call_abort(arg, TTRPC_DEADLINE_EXCEEDED, "deadline exceeded", true);
+}
+
+void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
+                       const struct ttrpc_method *method, ProtobufCMessage *input)
+{
+	struct ttrpc_server *srv = call->srv;
+	int64_t timeout_ns = call->req->timeout_nano;
+
+	call->svc = svc;
+	svc->refs++;
+	call->method = method;
+	call->input = input;
+
+	if (timeout_ns < 0) {
+		ttrpc__call_abort(call, TTRPC_DEADLINE_EXCEEDED, "deadline exceeded before the call started", true);
+		call_free(call);
+		return;
+	}
+	if (timeout_ns > 0) {
+		uint64_t us = (uint64_t)timeout_ns / 1000;
+		struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000) };
+
+		call->deadline = call->arrival + us;
+		call->deadline_ev = evtimer_new(srv->base, on_deadline, call);
+		if (!call->deadline_ev || evtimer_add(call->deadline_ev, &tv) < 0) {
+			ttrpc__call_abort(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory", true);
+			call_free(call);
+			return;
+		}
+	}
+
+	call->starting = true;
+	for (size_t i = 0; i < srv->n_interceptors && !call->finished; i++) {
+		const struct ttrpc_server_interceptor *ic = &srv->interceptors[i];
+
+		if (ic->on_call && ic->on_call(call, ic->userdata) != 0 && !call->answered)
+			ttrpc__call_abort(call, TTRPC_PERMISSION_DENIED, "rejected by interceptor", true);
+		if (call->answered)
+			break;
+	}
+	call->starting = false;
+	/* Refused or finished by an interceptor: no handler will finish it. */
+	if (call->answered || call->finished) {
+		call_free(call);
+		return;
+	}
+	method->unary(call, input, svc->userdata);
+}
+
+/* Free a finished call, unless interceptors are still running on it. */
+static void release(struct ttrpc_call *call)
+{
+	if (call->starting)
+		call->finished = true;
+	else
+		call_free(call);
+}
+
+/* The handler's answer: send it unless the call was answered already, then free. */
+static int call_finish(struct ttrpc_call *call, int code, const char *message,
+                       const ProtobufCMessage *response)
+{
+	struct ttrpc__sconn *conn = call->conn;
+	int r = 0;
+
+	if (call->answered) {
+		release(call);
+		return -ECANCELED;
+	}
+	if (conn && response) {
+		r = ttrpc__wire_response_ok(ttrpc__sconn_output(conn), call->id, response,
+		                            conn->srv->max_message);
+		if (r == -EMSGSIZE) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "response of %zu bytes exceeds maximum message size of %u",
+			         protobuf_c_message_get_packed_size(response), conn->srv->max_message);
+			ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING, "%s.%s: %s", call->svc->name,
+			           call->method->name, msg);
+			code = TTRPC_RESOURCE_EXHAUSTED;
+			ttrpc__wire_response_status(ttrpc__sconn_output(conn), call->id, code, msg,
+			                            conn->srv->max_message);
+		} else if (r < 0) {
+			code = TTRPC_RESOURCE_EXHAUSTED;
+		}
+	} else if (conn) {
+		r = ttrpc__wire_response_status(ttrpc__sconn_output(conn), call->id, code, message,
+		                                conn->srv->max_message);
+	}
+	call_settle(call, code);
+	if (conn)
+		ttrpc__sconn_check_output(conn);
+	release(call);
+	return r;
+}
+
+TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessage *response)
+{
+	if (!response || response->descriptor != call->method->output) {
+		call_finish(call, TTRPC_INTERNAL, "ttrpc: handler replied with a message of the wrong type",
+		            NULL);
+		return -EINVAL;
+	}
+	return call_finish(call, TTRPC_OK, NULL, response);
+}
+
+TTRPC_EXPORT int ttrpc_call_fail(struct ttrpc_call *call, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (code == TTRPC_OK)
+		code = TTRPC_UNKNOWN;
+	return call_finish(call, code, msg, NULL);
+}
+
+TTRPC_EXPORT const char *ttrpc_call_service(const struct ttrpc_call *call)
+{
+	return call->req->service;
+}
+
+TTRPC_EXPORT const char *ttrpc_call_method(const struct ttrpc_call *call)
+{
+	return call->req->method;
+}
+
+TTRPC_EXPORT const ProtobufCMessage *ttrpc_call_request(const struct ttrpc_call *call)
+{
+	return call->input;
+}
+
+TTRPC_EXPORT size_t ttrpc_call_metadata_count(const struct ttrpc_call *call)
+{
+	return call->req->n_metadata;
+}
+
+TTRPC_EXPORT int ttrpc_call_metadata_at(const struct ttrpc_call *call, size_t index,
+                                        struct ttrpc_kv *kv)
+{
+	if (index >= call->req->n_metadata)
+		return -ERANGE;
+	kv->key = call->req->metadata[index]->key;
+	kv->value = call->req->metadata[index]->value;
+	return 0;
+}
+
+TTRPC_EXPORT const char *ttrpc_call_metadata_get(const struct ttrpc_call *call, const char *key)
+{
+	for (size_t i = 0; i < call->req->n_metadata; i++)
+		if (strcasecmp(call->req->metadata[i]->key, key) == 0)
+			return call->req->metadata[i]->value;
+	return NULL;
+}
+
+TTRPC_EXPORT uint64_t ttrpc_call_deadline(const struct ttrpc_call *call)
+{
+	return call->deadline;
+}
+
+TTRPC_EXPORT uint64_t ttrpc_call_arrival(const struct ttrpc_call *call)
+{
+	return call->arrival;
+}
+
+TTRPC_EXPORT const struct ttrpc_peer *ttrpc_call_peer(const struct ttrpc_call *call)
+{
+	return &call->peer;
+}
+
+TTRPC_EXPORT struct event_base *ttrpc_call_base(const struct ttrpc_call *call)
+{
+	return call->srv ? call->srv->base : NULL;
+}
+
+TTRPC_EXPORT bool ttrpc_call_is_cancelled(const struct ttrpc_call *call)
+{
+	return call->cancelled;
+}
+
+TTRPC_EXPORT void ttrpc_call_on_cancel(struct ttrpc_call *call, ttrpc_cancel_fn cb, void *userdata)
+{
+	call->cancel_cb = cb;
+	call->cancel_userdata = userdata;
+}
+
+TTRPC_EXPORT void ttrpc_call_set_userdata(struct ttrpc_call *call, void *userdata)
+{
+	call->userdata = userdata;
+}
+
+TTRPC_EXPORT void *ttrpc_call_get_userdata(const struct ttrpc_call *call)
+{
+	return call->userdata;
+}

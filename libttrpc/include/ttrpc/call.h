@@ -1,0 +1,137 @@
+/*
+ * The server side of one call: what a handler reads and how it answers.
+ *
+ * A handler receives a struct ttrpc_call and must finish it exactly once,
+ * with ttrpc_call_reply() or ttrpc_call_fail(), either before it returns
+ * or later from the same event loop (a timer, another socket). The call
+ * object stays valid until it is finished, even if the client goes away or
+ * the deadline passes first: then the handler is told through the cancel
+ * callback, and its answer is dropped when it comes.
+ */
+#ifndef TTRPC_CALL_H
+#define TTRPC_CALL_H
+
+#include <stdbool.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include <ttrpc/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+struct ttrpc_call;
+
+/*
+ * Called once when a call is cancelled before it was answered.
+ * @code is TTRPC_DEADLINE_EXCEEDED when the deadline passed (the client has
+ * already been answered with that status), or TTRPC_CANCELLED when the
+ * client went away or the server is closing. The handler must still finish
+ * the call, typically from this callback.
+ */
+typedef void (*ttrpc_cancel_fn)(struct ttrpc_call *call, int code, void *userdata);
+
+/* Full service name ("package.Service"), borrowed from the call. */
+TTRPC_EXPORT const char *ttrpc_call_service(const struct ttrpc_call *call);
+
+/* Bare method name ("Echo"), borrowed from the call. */
+TTRPC_EXPORT const char *ttrpc_call_method(const struct ttrpc_call *call);
+
+/*
+ * The decoded request, of the method's input descriptor, borrowed from the
+ * call until it is finished.
+ */
+TTRPC_EXPORT const ProtobufCMessage *ttrpc_call_request(const struct ttrpc_call *call);
+
+/* Number of metadata pairs the client sent. */
+TTRPC_EXPORT size_t ttrpc_call_metadata_count(const struct ttrpc_call *call);
+
+/*
+ * ttrpc_call_metadata_at() - one metadata pair, in the order received.
+ * @call: the call.
+ * @index: 0 to ttrpc_call_metadata_count() - 1.
+ * @kv: filled with pointers borrowed from the call.
+ *
+ * Return: 0, or -ERANGE when @index is out of range.
+ */
+TTRPC_EXPORT int ttrpc_call_metadata_at(const struct ttrpc_call *call, size_t index,
+                                        struct ttrpc_kv *kv);
+
+/*
+ * ttrpc_call_metadata_get() - the first value of a metadata key.
+ * @key: compared case-insensitively, as Go's MD.Get lower-cases keys.
+ *
+ * Return: the value borrowed from the call, or NULL when absent.
+ */
+TTRPC_EXPORT const char *ttrpc_call_metadata_get(const struct ttrpc_call *call, const char *key);
+
+/*
+ * ttrpc_call_deadline() - when the call's deadline passes.
+ *
+ * Return: the CLOCK_MONOTONIC time in microseconds computed from the
+ * request's timeout_nano on arrival, or 0 when the client set none.
+ */
+TTRPC_EXPORT uint64_t ttrpc_call_deadline(const struct ttrpc_call *call);
+
+/* When the request arrived, CLOCK_MONOTONIC in microseconds (for latency). */
+TTRPC_EXPORT uint64_t ttrpc_call_arrival(const struct ttrpc_call *call);
+
+/* Credentials of the connection's peer (SO_PEERCRED), borrowed. */
+TTRPC_EXPORT const struct ttrpc_peer *ttrpc_call_peer(const struct ttrpc_call *call);
+
+/* The event_base the call's server runs on. */
+TTRPC_EXPORT struct event_base *ttrpc_call_base(const struct ttrpc_call *call);
+
+/* Whether the call was cancelled (deadline passed or client gone). */
+TTRPC_EXPORT bool ttrpc_call_is_cancelled(const struct ttrpc_call *call);
+
+/*
+ * ttrpc_call_on_cancel() - ask to be told when the call is cancelled.
+ * @cb: called at most once, from the event loop; NULL removes it.
+ *
+ * If the call is already cancelled, @cb is not called: check
+ * ttrpc_call_is_cancelled() after registering.
+ */
+TTRPC_EXPORT void ttrpc_call_on_cancel(struct ttrpc_call *call, ttrpc_cancel_fn cb, void *userdata);
+
+/*
+ * ttrpc_call_reply() - finish the call with a response message.
+ * @call: the call; it is freed before this returns and must not be used again.
+ * @response: a message of the method's output descriptor, borrowed (it is
+ *            serialized before this returns).
+ *
+ * A response that serializes to more than the message size limit is not
+ * sent: the client gets RESOURCE_EXHAUSTED instead and the connection is
+ * kept.
+ *
+ * Return: 0 when the answer was queued; -ECANCELED when the call had been
+ * cancelled and the answer was dropped; -EMSGSIZE when it was replaced by
+ * RESOURCE_EXHAUSTED; -EINVAL when @response is NULL or of another type
+ * (the client gets INTERNAL). The call is finished in every case.
+ */
+TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessage *response);
+
+/*
+ * ttrpc_call_fail() - finish the call with an error status.
+ * @call: the call; freed before this returns.
+ * @code: a google.rpc.Code other than TTRPC_OK (OK is turned into UNKNOWN).
+ * @fmt: printf-style message sent to the client.
+ *
+ * Return: 0, or -ECANCELED when the call had been cancelled (nothing sent).
+ */
+TTRPC_EXPORT int ttrpc_call_fail(struct ttrpc_call *call, int code, const char *fmt, ...)
+	TTRPC_PRINTF(3, 4);
+
+/*
+ * ttrpc_call_set_userdata() / ttrpc_call_get_userdata() - one pointer a
+ * handler or interceptor may attach to the call. Not freed by the library.
+ */
+TTRPC_EXPORT void ttrpc_call_set_userdata(struct ttrpc_call *call, void *userdata);
+TTRPC_EXPORT void *ttrpc_call_get_userdata(const struct ttrpc_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * A ttrpc client: many calls in flight on one connection, matched by stream
+ * id, on a caller-supplied libevent loop; and a small blocking API on top.
+ *
+ * Outcomes are kept apart: a transport failure (the connection is gone, the
+ * request could not be written) is a negative errno; everything the server
+ * or the call's own deadline decided is a status code.
+ */
+#ifndef TTRPC_CLIENT_H
+#define TTRPC_CLIENT_H
+
+#include <stdbool.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include <ttrpc/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+struct ttrpc_client;
+struct ttrpc_client_call;
+
+/* Per-call options; a NULL pointer means all defaults. */
+struct ttrpc_call_opts {
+	/* Relative deadline in microseconds, sent as timeout_nano and enforced
+	 * locally; 0 for none. */
+	uint64_t timeout_us;
+	/* Metadata pairs sent with the request, borrowed during the call to
+	 * ttrpc_client_call() only. */
+	const struct ttrpc_kv *metadata;
+	size_t n_metadata;
+};
+
+/* What a completed call delivers to its callback; everything is borrowed. */
+struct ttrpc_result {
+	/* 0, or a negative errno for a transport failure (-ECONNRESET when the
+	 * connection closed, -EPIPE when it could not be written). */
+	int error;
+	/* With error == 0: the RPC status. TTRPC_DEADLINE_EXCEEDED also when
+	 * the local deadline passed, TTRPC_CANCELLED after ttrpc_client_cancel(). */
+	int code;
+	const char *message; /* never NULL; "" for OK */
+	/* With error == 0 and code == TTRPC_OK: the decoded response. */
+	const ProtobufCMessage *response;
+};
+
+/*
+ * Called exactly once per call that ttrpc_client_call() accepted, from the
+ * event loop (or from ttrpc_client_cancel()/ttrpc_client_free()).
+ */
+typedef void (*ttrpc_client_cb)(const struct ttrpc_result *result, void *userdata);
+
+/*
+ * A client-side interceptor, run for every call in the order added.
+ * @on_call: before the request is written; it may add metadata with
+ *           ttrpc_client_call_add_metadata(). Return 0 to go on, or a
+ *           negative errno to refuse: ttrpc_client_call() then returns it.
+ * @on_done: with the result, before the call's callback.
+ */
+struct ttrpc_client_interceptor {
+	int (*on_call)(struct ttrpc_client_call *cc, void *userdata);
+	void (*on_done)(struct ttrpc_client_call *cc, const struct ttrpc_result *result,
+	                void *userdata);
+	void *userdata;
+};
+
+/* Service and method of a call seen by an interceptor, borrowed. */
+TTRPC_EXPORT const char *ttrpc_client_call_service(const struct ttrpc_client_call *cc);
+TTRPC_EXPORT const char *ttrpc_client_call_method(const struct ttrpc_client_call *cc);
+
+/*
+ * ttrpc_client_call_add_metadata() - add a pair to the request (both copied).
+ * Return: 0 or -ENOMEM.
+ */
+TTRPC_EXPORT int ttrpc_client_call_add_metadata(struct ttrpc_client_call *cc, const char *key,
+                                                const char *value);
+
+/*
+ * ttrpc_client_new() - a client over a connected unix stream socket.
+ * @base: the loop, borrowed; it must outlive the client.
+ * @fd: taken by the client, closed by ttrpc_client_free() (also on error).
+ *
+ * Return: 0 or -ENOMEM.
+ */
+TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_client **ret);
+
+/*
+ * ttrpc_client_connect() - connect to a unix socket path and make a client.
+ *
+ * Return: 0; -ENOENT, -ECONNREFUSED, -EACCES... from connect(2);
+ * -ENAMETOOLONG; -ENOMEM.
+ */
+TTRPC_EXPORT int ttrpc_client_connect(struct event_base *base, const char *path,
+                                      struct ttrpc_client **ret);
+
+/*
+ * ttrpc_client_free() - close the connection and free the client. Calls in
+ * flight complete with error -ECANCELED before this returns. NULL is accepted.
+ */
+TTRPC_EXPORT void ttrpc_client_free(struct ttrpc_client *client);
+
+/* ttrpc_client_set_log() - route the client's log lines; NULL restores the default. */
+TTRPC_EXPORT void ttrpc_client_set_log(struct ttrpc_client *client, ttrpc_log_fn fn,
+                                       void *userdata);
+
+/*
+ * ttrpc_client_add_interceptor() - append an interceptor (@ic copied).
+ * Return: 0 or -ENOMEM.
+ */
+TTRPC_EXPORT int ttrpc_client_add_interceptor(struct ttrpc_client *client,
+                                              const struct ttrpc_client_interceptor *ic);
+
+/* Whether the connection is still open (false after the peer closed it). */
+TTRPC_EXPORT bool ttrpc_client_is_connected(const struct ttrpc_client *client);
+
+/*
+ * ttrpc_client_call() - start a unary call.
+ * @service: full service name; @method: bare method name (both copied).
+ * @request: the input message, borrowed (serialized before return).
+ * @response_type: descriptor of the expected output message.
+ * @opts: NULL for defaults.
+ * @cb: completion callback; never called when this returns an error.
+ * @id: if not NULL, receives the call's stream id for ttrpc_client_cancel().
+ *
+ * Return: 0; -ENOTCONN when the connection is closed; -EMSGSIZE when the
+ * request would exceed the 4 MiB message limit (nothing is sent and the
+ * connection is kept); -ENOMEM; an interceptor's refusal.
+ */
+TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *client, const char *service,
+                                   const char *method, const ProtobufCMessage *request,
+                                   const ProtobufCMessageDescriptor *response_type,
+                                   const struct ttrpc_call_opts *opts, ttrpc_client_cb cb,
+                                   void *userdata, uint32_t *id);
+
+/*
+ * ttrpc_client_cancel() - give up on a call. Its callback runs before this
+ * returns with TTRPC_CANCELLED; a late response is read and dropped, so the
+ * connection stays usable.
+ *
+ * Return: 0, or -ENOENT when no call with @id is in flight.
+ */
+TTRPC_EXPORT int ttrpc_client_cancel(struct ttrpc_client *client, uint32_t id);
+
+/* Number of calls in flight. */
+TTRPC_EXPORT size_t ttrpc_client_pending(const struct ttrpc_client *client);
+
+/*
+ * ttrpc_client_open() - a blocking client: connect to @path with a private
+ * event loop owned by the client (freed with it). Use it with
+ * ttrpc_client_call_sync().
+ *
+ * Return: as ttrpc_client_connect().
+ */
+TTRPC_EXPORT int ttrpc_client_open(const char *path, struct ttrpc_client **ret);
+
+/*
+ * ttrpc_client_call_sync() - make a call and wait for its outcome by running
+ * the client's loop. Only for clients made by ttrpc_client_open(), or whose
+ * loop nothing else is running.
+ * @response: on success receives the decoded response, which the caller
+ *            frees with protobuf_c_message_free_unpacked(*response, NULL).
+ * @status: if not NULL, receives the status when the call fails with one;
+ *          free with ttrpc_status_clear().
+ *
+ * Return: 0 on OK; -EREMOTEIO when the call ended with a status other than
+ * OK (see @status); a negative errno for a transport failure or an error of
+ * ttrpc_client_call().
+ */
+TTRPC_EXPORT int ttrpc_client_call_sync(struct ttrpc_client *client, const char *service,
+                                        const char *method, const ProtobufCMessage *request,
+                                        const ProtobufCMessageDescriptor *response_type,
+                                        const struct ttrpc_call_opts *opts,
+                                        ProtobufCMessage **response, struct ttrpc_status *status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * A ttrpc server on a caller-supplied libevent loop.
+ *
+ * A server belongs to the event_base it was created on and is used from that
+ * base's thread only; nothing in it locks. Services are registered as tables
+ * of methods, the way sd-bus declares vtables, so that generated code and
+ * hand-written code look alike:
+ *
+ *	static const struct ttrpc_method echo_methods[] = {
+ *		TTRPC_UNARY("Echo", &echo_request__descriptor,
+ *		            &echo_response__descriptor, on_echo),
+ *		TTRPC_METHODS_END,
+ *	};
+ *	ttrpc_server_register(srv, "example.v1.Echo", echo_methods, state);
+ */
+#ifndef TTRPC_SERVER_H
+#define TTRPC_SERVER_H
+
+#include <stdbool.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include <ttrpc/call.h>
+#include <ttrpc/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+struct ttrpc_server;
+
+/*
+ * A unary handler. @request is the decoded input (also available as
+ * ttrpc_call_request()); @userdata is the pointer given at registration.
+ */
+typedef void (*ttrpc_unary_fn)(struct ttrpc_call *call, const ProtobufCMessage *request,
+                               void *userdata);
+
+enum ttrpc_method_kind {
+	TTRPC_METHOD_UNARY = 0,
+};
+
+/* One method of a service. Tables end with TTRPC_METHODS_END. */
+struct ttrpc_method {
+	const char *name;
+	const ProtobufCMessageDescriptor *input;
+	const ProtobufCMessageDescriptor *output;
+	ttrpc_unary_fn unary;
+	enum ttrpc_method_kind kind;
+};
+
+#define TTRPC_UNARY(name_, input_, output_, fn_)                                                   \
+	{ .name = (name_), .input = (input_), .output = (output_), .unary = (fn_),                   \
+	  .kind = TTRPC_METHOD_UNARY }
+#define TTRPC_METHODS_END { .name = NULL }
+
+/* Tunable limits; see ttrpc_server_set_limit(). */
+enum ttrpc_limit {
+	/* Largest frame accepted or sent, at most TTRPC_MAX_MESSAGE_SIZE (default). */
+	TTRPC_LIMIT_MESSAGE_SIZE,
+	/* Bytes queued for one connection before it is dropped (default 64 MiB). */
+	TTRPC_LIMIT_OUTPUT_QUEUE,
+	/* Connections served at once; more are closed on accept (default 0: none). */
+	TTRPC_LIMIT_CONNECTIONS,
+	/* Calls in flight on one connection; more get RESOURCE_EXHAUSTED (default 0: none). */
+	TTRPC_LIMIT_CALLS_PER_CONNECTION,
+};
+
+/*
+ * Decides whether a new connection is served, from its peer credentials.
+ * Return 0 to accept it, or a negative errno (e.g. -EPERM) to close it; the
+ * refusal is logged once with the peer's pid, uid and gid.
+ */
+typedef int (*ttrpc_admit_fn)(const struct ttrpc_peer *peer, void *userdata);
+
+/* Allow-lists for ttrpc_admit_allowlist(); a peer passes if its uid OR gid is listed. */
+struct ttrpc_allowlist {
+	const uid_t *uids;
+	size_t n_uids;
+	const gid_t *gids;
+	size_t n_gids;
+};
+
+/* Admission presets, as Go's UnixSocketRequire*; use with ttrpc_server_set_admission(). */
+TTRPC_EXPORT int ttrpc_admit_root(const struct ttrpc_peer *peer, void *unused);
+/* Same user: the peer's uid and gid equal the server's effective ones. */
+TTRPC_EXPORT int ttrpc_admit_same_user(const struct ttrpc_peer *peer, void *unused);
+/* @list is a const struct ttrpc_allowlist *, borrowed for the server's life. */
+TTRPC_EXPORT int ttrpc_admit_allowlist(const struct ttrpc_peer *peer, void *list);
+
+/*
+ * A server-side interceptor, run around every call (and, later, stream) of
+ * every service, in the order added.
+ * @on_call: before the handler. Return 0 to go on. To refuse, finish the call
+ *           with ttrpc_call_fail() and return non-zero; a non-zero return that
+ *           leaves the call open fails it with PERMISSION_DENIED.
+ * @on_done: once the call's answer is decided (replied, failed, deadline,
+ *           cancelled), with the final status code. The call is still valid.
+ * Either may be NULL.
+ */
+struct ttrpc_server_interceptor {
+	int (*on_call)(struct ttrpc_call *call, void *userdata);
+	void (*on_done)(struct ttrpc_call *call, int code, void *userdata);
+	void *userdata;
+};
+
+/*
+ * ttrpc_server_new() - create a server.
+ * @base: the event loop, borrowed; it must outlive the server.
+ * @ret: receives the server, freed with ttrpc_server_free().
+ *
+ * Return: 0 or -ENOMEM.
+ */
+TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server **ret);
+
+/*
+ * ttrpc_server_free() - close everything at once and free the server.
+ *
+ * Listeners and connections are closed; handlers of calls still in flight are
+ * told through their cancel callback (TTRPC_CANCELLED) and must still finish
+ * their calls, which are then freed without sending anything. Sockets the
+ * server bound by path are unlinked. NULL is accepted.
+ */
+TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv);
+
+/* ttrpc_server_set_log() - route the server's log lines; NULL restores the default. */
+TTRPC_EXPORT void ttrpc_server_set_log(struct ttrpc_server *srv, ttrpc_log_fn fn, void *userdata);
+
+/*
+ * ttrpc_server_set_limit() - change one limit (see enum ttrpc_limit).
+ *
+ * Return: 0, or -EINVAL for an unknown limit or a value out of range.
+ */
+TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_limit limit,
+                                        uint64_t value);
+
+/*
+ * ttrpc_server_register() - serve a service.
+ * @name: full name, "package.Service"; copied.
+ * @methods: table ended by TTRPC_METHODS_END, borrowed for the server's life.
+ * @userdata: passed to every handler of the service.
+ *
+ * Return: 0; -EEXIST when @name is registered already; -EINVAL for an empty
+ * name, an entry without name, descriptors or handler, or a duplicate method
+ * name; -ENOMEM.
+ */
+TTRPC_EXPORT int ttrpc_server_register(struct ttrpc_server *srv, const char *name,
+                                       const struct ttrpc_method *methods, void *userdata);
+
+/*
+ * ttrpc_server_unregister() - stop serving a service. Calls in flight finish;
+ * new calls get UNIMPLEMENTED.
+ *
+ * Return: 0 or -ENOENT.
+ */
+TTRPC_EXPORT int ttrpc_server_unregister(struct ttrpc_server *srv, const char *name);
+
+/*
+ * ttrpc_server_listen_unix() - bind, chmod and listen on a unix socket path.
+ * @path: the socket path, copied; a stale socket file nobody listens on is
+ *        replaced, a live one gives -EADDRINUSE.
+ * @mode: file mode of the socket, e.g. 0660.
+ *
+ * The path is unlinked when the server is freed or shut down.
+ * Return: 0 or a negative errno from socket(2), bind(2), chmod(2), listen(2);
+ * -ENAMETOOLONG when @path does not fit sockaddr_un.
+ */
+TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *path, mode_t mode);
+
+/*
+ * ttrpc_server_adopt_listener() - serve an already listening socket, as
+ * systemd socket activation passes it (it may be blocking; it is made
+ * non-blocking). The server takes @fd and closes it when freed; it never
+ * unlinks its path.
+ *
+ * Return: 0, -EINVAL when @fd is not a listening stream socket, -ENOMEM.
+ * On error @fd is left open and still the caller's.
+ */
+TTRPC_EXPORT int ttrpc_server_adopt_listener(struct ttrpc_server *srv, int fd);
+
+/*
+ * ttrpc_server_adopt_conn() - serve an already connected unix stream socket.
+ * The server takes @fd. Admission applies as for accepted connections.
+ *
+ * Return: 0, -EPERM when admission refused it (fd closed), -ENOTSOCK,
+ * -ENOMEM (fd left to the caller).
+ */
+TTRPC_EXPORT int ttrpc_server_adopt_conn(struct ttrpc_server *srv, int fd);
+
+/*
+ * ttrpc_server_set_admission() - install the admission hook (NULL: accept all).
+ * @userdata: borrowed for the server's life.
+ */
+TTRPC_EXPORT void ttrpc_server_set_admission(struct ttrpc_server *srv, ttrpc_admit_fn fn,
+                                             void *userdata);
+
+/*
+ * ttrpc_server_add_interceptor() - append an interceptor; @ic is copied,
+ * its userdata borrowed.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+TTRPC_EXPORT int ttrpc_server_add_interceptor(struct ttrpc_server *srv,
+                                              const struct ttrpc_server_interceptor *ic);
+
+/* Called when a graceful shutdown has finished (@drained: no call was cut off). */
+typedef void (*ttrpc_shutdown_fn)(struct ttrpc_server *srv, bool drained, void *userdata);
+
+/*
+ * ttrpc_server_shutdown() - stop gracefully.
+ * @timeout_ms: how long calls in flight may take; 0 waits forever.
+ * @cb: called once, from the event loop, when every connection is closed.
+ *
+ * Listeners close at once. Connections stop reading new requests (a request
+ * not yet read stays in the socket); each is closed once its calls are
+ * answered. When the timeout passes, the remaining calls are cancelled and
+ * their connections closed. The server stays allocated: free it after @cb.
+ *
+ * Return: 0, or -EALREADY when a shutdown is under way (@cb is not called).
+ */
+TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeout_ms,
+                                       ttrpc_shutdown_fn cb, void *userdata);
+
+/* Counters, for status lines and tests. */
+struct ttrpc_server_stats {
+	uint64_t connections;        /* open now */
+	uint64_t connections_total;  /* accepted or adopted since start */
+	uint64_t connections_refused;/* by admission or the connection limit */
+	uint64_t calls_in_flight;    /* dispatched and not yet answered */
+	uint64_t calls_total;        /* answered, whatever the status */
+	uint64_t calls_failed;       /* answered with a status other than OK */
+};
+
+/* ttrpc_server_get_stats() - copy the current counters into @stats. */
+TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
+                                         struct ttrpc_server_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,119 @@
+/* Server internals shared by server.c (connections, dispatch) and call.c. */
+#ifndef TTRPC_SERVER_PRIVATE_H
+#define TTRPC_SERVER_PRIVATE_H
+
+#include <stdbool.h>
+#include <sys/queue.h>
+
+#include <ttrpc/server.h>
+
+#include "frame.h"
+#include "idmap.h"
+#include "log.h"
+#include "proto/ttrpc/request.pb-c.h"
+
+struct bufferevent;
+struct event;
+struct evconnlistener;
+
+/* A registered service; calls hold a reference so unregistering is safe. */
+struct ttrpc__service {
+	char *name;
+	const struct ttrpc_method *methods;
+	void *userdata;
+	unsigned refs;
+	LIST_ENTRY(ttrpc__service) link;
+};
+
+struct ttrpc__listener {
+	struct evconnlistener *lev;
+	char *path; /* set when the server bound it and must unlink it */
+	LIST_ENTRY(ttrpc__listener) link;
+};
+
+struct ttrpc__sconn {
+	struct ttrpc_server *srv;
+	struct bufferevent *bev;
+	struct ttrpc_peer peer;
+	struct ttrpc__frame_reader reader;
+	uint32_t last_request_id;
+	struct ttrpc__idmap calls; /* stream id -> unanswered call */
+	bool closed;               /* torn down; freed from the loop later */
+	bool closing;              /* close as soon as the output is flushed */
+	LIST_ENTRY(ttrpc__sconn) link; /* in srv->conns, then in srv->dead */
+};
+
+struct ttrpc_call {
+	struct ttrpc_server *srv;   /* NULL once the server is freed */
+	struct ttrpc__sconn *conn;  /* NULL once answered or the connection is gone */
+	struct ttrpc__service *svc;
+	const struct ttrpc_method *method;
+	uint32_t id;
+	Ttrpc__Request *req;
+	ProtobufCMessage *input;
+	struct event *deadline_ev;
+	uint64_t deadline;
+	uint64_t arrival;
+	struct ttrpc_peer peer;
+	ttrpc_cancel_fn cancel_cb;
+	void *cancel_userdata;
+	void *userdata;
+	bool answered;  /* the outcome is decided; interceptors were told */
+	bool cancelled;
+	bool starting;  /* interceptors are running: finishing must not free */
+	bool finished;  /* finished while starting */
+	LIST_ENTRY(ttrpc_call) link; /* in srv->calls while srv lives */
+};
+
+struct ttrpc_server {
+	struct event_base *base;
+	struct ttrpc__log log;
+	uint32_t max_message;
+	uint64_t max_output;
+	uint64_t max_connections;
+	uint64_t max_calls_per_conn;
+	LIST_HEAD(, ttrpc__service) services;
+	LIST_HEAD(, ttrpc__listener) listeners;
+	LIST_HEAD(, ttrpc__sconn) conns;
+	/* Closed connections are freed from the loop, never under a caller's
+	 * feet: a handler may reply on a connection that its own reply closes. */
+	LIST_HEAD(, ttrpc__sconn) dead;
+	struct event *reaper;
+	LIST_HEAD(, ttrpc_call) calls;
+	ttrpc_admit_fn admit;
+	void *admit_userdata;
+	struct ttrpc_server_interceptor *interceptors;
+	size_t n_interceptors;
+	struct ttrpc_server_stats stats;
+	/* graceful shutdown */
+	bool shutting_down;
+	bool drained;
+	struct event *shutdown_timer;
+	struct event *shutdown_done;
+	ttrpc_shutdown_fn shutdown_cb;
+	void *shutdown_userdata;
+};
+
+uint64_t ttrpc__now_us(void);
+
+/* call.c */
+struct ttrpc_call *ttrpc__call_new(struct ttrpc__sconn *conn, uint32_t id, Ttrpc__Request *req);
+void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
+                       const struct ttrpc_method *method, ProtobufCMessage *input);
+/* End an unanswered call from the server side: send @code (when the connection
+ * is usable and @send), then tell the handler it is cancelled. */
+void ttrpc__call_abort(struct ttrpc_call *call, int code, const char *message, bool send);
+/* Forget the server (it is being freed); the call waits for its handler. */
+void ttrpc__call_orphan(struct ttrpc_call *call);
+void ttrpc__service_unref(struct ttrpc__service *svc);
+
+/* server.c */
+/* Append a status Response to the connection and enforce the output cap. */
+void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *message);
+/* Enforce the output cap after something was appended. */
+void ttrpc__sconn_check_output(struct ttrpc__sconn *conn);
+/* A call of the connection was answered (removed from its stream table). */
+void ttrpc__sconn_call_done(struct ttrpc__sconn *conn);
+struct evbuffer *ttrpc__sconn_output(struct ttrpc__sconn *conn);
+
+#endif

@@ -1,0 +1,744 @@
+/*
+ * The server: listeners, connections, the per-connection stream table and
+ * the dispatcher. Each connection is a bufferevent; frames are cut out of
+ * its input buffer and answers are serialized straight into its output
+ * buffer, which libevent writes with writev.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "server-private.h"
+#include "wire.h"
+
+#define DEFAULT_MAX_OUTPUT (64u << 20)
+/* Bytes read from a socket per read(2); large messages need few wake-ups. */
+#define MAX_SINGLE_READ (256 * 1024)
+
+uint64_t ttrpc__now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void maybe_finish_shutdown(struct ttrpc_server *srv);
+
+/* ---- connections ---- */
+
+struct evbuffer *ttrpc__sconn_output(struct ttrpc__sconn *conn)
+{
+	return bufferevent_get_output(conn->bev);
+}
+
+static void conn_close(struct ttrpc__sconn *conn)
+{
+	struct ttrpc_server *srv = conn->srv;
+	struct ttrpc_call *call;
+
+	if (conn->closed)
+		return;
+	conn->closed = true;
+	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	LIST_REMOVE(conn, link);
+	LIST_INSERT_HEAD(&srv->dead, conn, link);
+	srv->stats.connections--;
+	while ((call = ttrpc__idmap_pop(&conn->calls))) {
+		call->conn = NULL;
+		ttrpc__call_abort(call, TTRPC_CANCELLED, "connection closed", false);
+	}
+	event_active(srv->reaper, 0, 0);
+	maybe_finish_shutdown(srv);
+}
+
+static void conn_free(struct ttrpc__sconn *conn)
+{
+	LIST_REMOVE(conn, link);
+	bufferevent_free(conn->bev);
+	ttrpc__idmap_clear(&conn->calls);
+	free(conn);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc_server *srv = arg;
+
+	while (!LIST_EMPTY(&srv->dead))
+		conn_free(LIST_FIRST(&srv->dead));
+}
+
+/* Close once everything queued has reached the socket. */
+static void conn_close_flushed(struct ttrpc__sconn *conn)
+{
+	if (conn->closed)
+		return;
+	conn->closing = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+		conn_close(conn);
+}
+
+void ttrpc__sconn_check_output(struct ttrpc__sconn *conn)
+{
+	size_t queued;
+
+	if (conn->closed)
+		return;
+	queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	if (queued <= conn->srv->max_output)
+		return;
+	ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
+	           "dropping connection of pid %d uid %u: %zu bytes queued, over the output limit of %llu (the peer does not read)",
+	           (int)conn->peer.pid, (unsigned)conn->peer.uid, queued,
+	           (unsigned long long)conn->srv->max_output);
+	conn_close(conn);
+}
+
+void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *message)
+{
+	if (conn->closed)
+		return;
+	if (ttrpc__wire_response_status(bufferevent_get_output(conn->bev), id, code, message,
+	                                conn->srv->max_message) < 0) {
+		conn_close(conn);
+		return;
+	}
+	ttrpc__sconn_check_output(conn);
+}
+
+void ttrpc__sconn_call_done(struct ttrpc__sconn *conn)
+{
+	if (conn->srv->shutting_down && conn->calls.len == 0)
+		conn_close_flushed(conn);
+}
+
+static struct ttrpc__service *find_service(struct ttrpc_server *srv, const char *name)
+{
+	struct ttrpc__service *svc;
+
+	LIST_FOREACH(svc, &srv->services, link)
+		if (strcmp(svc->name, name) == 0)
+			return svc;
+	return NULL;
+}
+
+static const struct ttrpc_method *find_method(const struct ttrpc__service *svc, const char *name)
+{
+	for (const struct ttrpc_method *m = svc->methods; m->name; m++)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+static void fail_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *fmt, ...)
+	TTRPC_PRINTF(4, 5);
+
+static void fail_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG, "stream %u of pid %d: %s: %s", id,
+	           (int)conn->peer.pid, ttrpc_code_name(code), msg);
+	conn->srv->stats.calls_total++;
+	conn->srv->stats.calls_failed++;
+	ttrpc__sconn_send_status(conn, id, code, msg);
+}
+
+static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
+                           const uint8_t *payload)
+{
+	struct ttrpc_server *srv = conn->srv;
+	struct ttrpc__service *svc;
+	const struct ttrpc_method *method;
+	ProtobufCMessage *input;
+	Ttrpc__Request *req;
+	struct ttrpc_call *call;
+
+	if (h->stream_id <= conn->last_request_id) {
+		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
+		            "StreamID cannot be re-used and must increment");
+		return;
+	}
+	conn->last_request_id = h->stream_id;
+
+	req = ttrpc__request__unpack(NULL, h->length, payload);
+	if (!req) {
+		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
+		            "unmarshal request error: not a valid ttrpc.Request protobuf message");
+		return;
+	}
+	svc = find_service(srv, req->service);
+	method = svc ? find_method(svc, req->method) : NULL;
+	if (!svc || !method) {
+		if (!svc)
+			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "service %s", req->service);
+		else
+			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "method %s", req->method);
+		ttrpc__request__free_unpacked(req, NULL);
+		return;
+	}
+	if (srv->max_calls_per_conn && conn->calls.len >= srv->max_calls_per_conn) {
+		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED,
+		            "too many calls in flight on this connection (limit %llu)",
+		            (unsigned long long)srv->max_calls_per_conn);
+		ttrpc__request__free_unpacked(req, NULL);
+		return;
+	}
+	input = protobuf_c_message_unpack(method->input, NULL, req->payload.len, req->payload.data);
+	if (!input) {
+		fail_status(conn, h->stream_id, TTRPC_INTERNAL,
+		            "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
+		            method->input->name);
+		ttrpc__request__free_unpacked(req, NULL);
+		return;
+	}
+	call = ttrpc__call_new(conn, h->stream_id, req);
+	if (!call) {
+		protobuf_c_message_free_unpacked(input, NULL);
+		ttrpc__request__free_unpacked(req, NULL);
+		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "call %s/%s stream %u from pid %d", req->service,
+	           req->method, h->stream_id, (int)conn->peer.pid);
+	ttrpc__call_start(call, svc, method, input);
+}
+
+static void handle_data(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h)
+{
+	struct ttrpc_call *call = ttrpc__idmap_get(&conn->calls, h->stream_id);
+
+	if (!call) {
+		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT, "StreamID is no longer active");
+		return;
+	}
+	/* Go's server dereferences nil here and dies; end the call instead. */
+	ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
+	                  "Data frame on a unary call: the call is ended", true);
+}
+
+static void handle_frame(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
+                         const uint8_t *payload)
+{
+	if (h->stream_id % 2 != 1) {
+		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
+		            "StreamID must be odd for client initiated streams");
+		return;
+	}
+	switch (h->type) {
+	case TTRPC__TYPE_REQUEST:
+		handle_request(conn, h, payload);
+		break;
+	case TTRPC__TYPE_DATA:
+		handle_data(conn, h);
+		break;
+	default:
+		/* Ignored, as Go does, so that future message types pass through. */
+		ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG,
+		           "stream %u: ignoring frame of type %u", h->stream_id, h->type);
+		break;
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct ttrpc__sconn *conn = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!conn->closed && !conn->closing && !conn->srv->shutting_down) {
+		struct ttrpc__frame_header h;
+		const uint8_t *payload = NULL;
+		char msg[128];
+
+		switch (ttrpc__frame_next(&conn->reader, in, &h, &payload)) {
+		case TTRPC__FRAME_NEED_MORE:
+			return;
+		case TTRPC__FRAME_OK:
+			handle_frame(conn, &h, payload);
+			ttrpc__frame_consume(&conn->reader, in);
+			break;
+		case TTRPC__FRAME_OVERSIZED:
+			snprintf(msg, sizeof(msg), "message length %u exceed maximum message size of %u",
+			         h.length, conn->reader.max_length);
+			fail_status(conn, h.stream_id, TTRPC_RESOURCE_EXHAUSTED, "%s", msg);
+			break;
+		case TTRPC__FRAME_CORRUPT:
+			snprintf(msg, sizeof(msg), "message length %u exceed maximum message size of %u",
+			         h.length, conn->reader.max_length);
+			fail_status(conn, h.stream_id, TTRPC_RESOURCE_EXHAUSTED, "%s", msg);
+			ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
+			           "closing connection of pid %d uid %u: not ttrpc (reserved length byte is 0x%02x)",
+			           (int)conn->peer.pid, (unsigned)conn->peer.uid, h.length >> 24);
+			conn_close_flushed(conn);
+			return;
+		}
+	}
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct ttrpc__sconn *conn = arg;
+
+	if (conn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_close(conn);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ttrpc__sconn *conn = arg;
+
+	if (what & BEV_EVENT_ERROR)
+		ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG, "connection of pid %d: %s",
+		           (int)conn->peer.pid, strerror(EVUTIL_SOCKET_ERROR()));
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		conn_close(conn);
+}
+
+static int peer_credentials(int fd, struct ttrpc_peer *peer)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	peer->pid = uc.pid;
+	peer->uid = uc.uid;
+	peer->gid = uc.gid;
+	return 0;
+}
+
+/* Take @fd as a connection. Return 0, or a negative errno with @fd still open. */
+static int conn_new(struct ttrpc_server *srv, int fd)
+{
+	struct ttrpc__sconn *conn;
+	struct ttrpc_peer peer;
+	int r;
+
+	r = peer_credentials(fd, &peer);
+	if (r < 0)
+		return r;
+	if (srv->max_connections && srv->stats.connections >= srv->max_connections) {
+		srv->stats.connections_refused++;
+		ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
+		           "refusing connection of pid %d uid %u: connection limit %llu reached",
+		           (int)peer.pid, (unsigned)peer.uid, (unsigned long long)srv->max_connections);
+		return -EMFILE;
+	}
+	if (srv->admit && (r = srv->admit(&peer, srv->admit_userdata)) != 0) {
+		srv->stats.connections_refused++;
+		ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
+		           "refusing connection of pid %d uid %u gid %u: %s", (int)peer.pid,
+		           (unsigned)peer.uid, (unsigned)peer.gid, strerror(r < 0 ? -r : EPERM));
+		return -EPERM;
+	}
+	if (evutil_make_socket_nonblocking(fd) < 0)
+		return -errno;
+	conn = calloc(1, sizeof(*conn));
+	if (!conn)
+		return -ENOMEM;
+	conn->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!conn->bev) {
+		free(conn);
+		return -ENOMEM;
+	}
+	conn->srv = srv;
+	conn->peer = peer;
+	ttrpc__frame_reader_init(&conn->reader, srv->max_message);
+	ttrpc__idmap_init(&conn->calls);
+	bufferevent_set_max_single_read(conn->bev, MAX_SINGLE_READ);
+	bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
+	bufferevent_enable(conn->bev, EV_READ);
+	LIST_INSERT_HEAD(&srv->conns, conn, link);
+	srv->stats.connections++;
+	srv->stats.connections_total++;
+	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "connection from pid %d uid %u gid %u", (int)peer.pid,
+	           (unsigned)peer.uid, (unsigned)peer.gid);
+	return 0;
+}
+
+/* ---- listeners ---- */
+
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+	if (conn_new(arg, fd) < 0)
+		close(fd);
+}
+
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct ttrpc_server *srv = arg;
+
+	ttrpc__log(&srv->log, TTRPC_LOG_ERR, "accept: %s", strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+static int listener_add(struct ttrpc_server *srv, int fd, const char *path)
+{
+	struct ttrpc__listener *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	if (path && !(l->path = strdup(path))) {
+		free(l);
+		return -ENOMEM;
+	}
+	/* Backlog 0: the socket is listening already. */
+	l->lev = evconnlistener_new(srv->base, on_accept, srv,
+	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (!l->lev) {
+		free(l->path);
+		free(l);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(l->lev, on_accept_error);
+	LIST_INSERT_HEAD(&srv->listeners, l, link);
+	return 0;
+}
+
+static void listener_free(struct ttrpc__listener *l)
+{
+	LIST_REMOVE(l, link);
+	evconnlistener_free(l->lev);
+	if (l->path)
+		unlink(l->path);
+	free(l->path);
+	free(l);
+}
+
+/* A socket file nobody accepts on is left over from a dead server. */
+static int remove_stale_socket(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EADDRINUSE;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0)
+		return -EADDRINUSE;
+	if (errno != ECONNREFUSED)
+		return -errno;
+	return unlink(sa->sun_path) < 0 ? -errno : 0;
+}
+
+TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *path, mode_t mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	r = remove_stale_socket(&sa);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* Nobody can connect before listen(), so setting the mode here is race-free. */
+	if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = listener_add(srv, fd, path);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	close(fd);
+	unlink(path);
+	return r;
+}
+
+TTRPC_EXPORT int ttrpc_server_adopt_listener(struct ttrpc_server *srv, int fd)
+{
+	int type = 0, listening = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
+		return -EINVAL;
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+		return -EINVAL;
+	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0)
+		return -errno;
+	return listener_add(srv, fd, NULL);
+}
+
+TTRPC_EXPORT int ttrpc_server_adopt_conn(struct ttrpc_server *srv, int fd)
+{
+	int r = conn_new(srv, fd);
+
+	if (r == -EPERM || r == -EMFILE) {
+		close(fd);
+		return -EPERM;
+	}
+	return r;
+}
+
+/* ---- the server ---- */
+
+TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server **ret)
+{
+	struct ttrpc_server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return -ENOMEM;
+	srv->base = base;
+	srv->max_message = TTRPC_MAX_MESSAGE_SIZE;
+	srv->max_output = DEFAULT_MAX_OUTPUT;
+	LIST_INIT(&srv->services);
+	LIST_INIT(&srv->listeners);
+	LIST_INIT(&srv->conns);
+	LIST_INIT(&srv->dead);
+	LIST_INIT(&srv->calls);
+	srv->reaper = event_new(base, -1, 0, on_reap, srv);
+	if (!srv->reaper) {
+		free(srv);
+		return -ENOMEM;
+	}
+	*ret = srv;
+	return 0;
+}
+
+TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv)
+{
+	struct ttrpc__service *svc;
+
+	if (!srv)
+		return;
+	while (!LIST_EMPTY(&srv->listeners))
+		listener_free(LIST_FIRST(&srv->listeners));
+	while (!LIST_EMPTY(&srv->conns))
+		conn_close(LIST_FIRST(&srv->conns));
+	on_reap(-1, 0, srv);
+	while (!LIST_EMPTY(&srv->calls))
+		ttrpc__call_orphan(LIST_FIRST(&srv->calls));
+	while ((svc = LIST_FIRST(&srv->services))) {
+		LIST_REMOVE(svc, link);
+		ttrpc__service_unref(svc);
+	}
+	if (srv->shutdown_timer)
+		event_free(srv->shutdown_timer);
+	if (srv->shutdown_done)
+		event_free(srv->shutdown_done);
+	event_free(srv->reaper);
+	free(srv->interceptors);
+	free(srv);
+}
+
+TTRPC_EXPORT void ttrpc_server_set_log(struct ttrpc_server *srv, ttrpc_log_fn fn, void *userdata)
+{
+	srv->log.fn = fn;
+	srv->log.userdata = userdata;
+}
+
+TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_limit limit,
+                                        uint64_t value)
+{
+	switch (limit) {
+	case TTRPC_LIMIT_MESSAGE_SIZE:
+		if (value < 64 || value > TTRPC_MAX_MESSAGE_SIZE)
+			return -EINVAL;
+		srv->max_message = (uint32_t)value;
+		return 0;
+	case TTRPC_LIMIT_OUTPUT_QUEUE:
+		if (value == 0)
+			return -EINVAL;
+		srv->max_output = value;
+		return 0;
+	case TTRPC_LIMIT_CONNECTIONS:
+		srv->max_connections = value;
+		return 0;
+	case TTRPC_LIMIT_CALLS_PER_CONNECTION:
+		srv->max_calls_per_conn = value;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+TTRPC_EXPORT int ttrpc_server_register(struct ttrpc_server *srv, const char *name,
+                                       const struct ttrpc_method *methods, void *userdata)
+{
+	struct ttrpc__service *svc;
+
+	if (!name || !*name || !methods)
+		return -EINVAL;
+	for (const struct ttrpc_method *m = methods; m->name; m++) {
+		if (!m->input || !m->output || !m->unary || m->kind != TTRPC_METHOD_UNARY)
+			return -EINVAL;
+		for (const struct ttrpc_method *o = methods; o != m; o++)
+			if (strcmp(o->name, m->name) == 0)
+				return -EINVAL;
+	}
+	if (find_service(srv, name))
+		return -EEXIST;
+	svc = calloc(1, sizeof(*svc));
+	if (!svc || !(svc->name = strdup(name))) {
+		free(svc);
+		return -ENOMEM;
+	}
+	svc->methods = methods;
+	svc->userdata = userdata;
+	svc->refs = 1;
+	LIST_INSERT_HEAD(&srv->services, svc, link);
+	return 0;
+}
+
+TTRPC_EXPORT int ttrpc_server_unregister(struct ttrpc_server *srv, const char *name)
+{
+	struct ttrpc__service *svc = find_service(srv, name);
+
+	if (!svc)
+		return -ENOENT;
+	LIST_REMOVE(svc, link);
+	ttrpc__service_unref(svc);
+	return 0;
+}
+
+TTRPC_EXPORT void ttrpc_server_set_admission(struct ttrpc_server *srv, ttrpc_admit_fn fn,
+                                             void *userdata)
+{
+	srv->admit = fn;
+	srv->admit_userdata = userdata;
+}
+
+TTRPC_EXPORT int ttrpc_server_add_interceptor(struct ttrpc_server *srv,
+                                              const struct ttrpc_server_interceptor *ic)
+{
+	struct ttrpc_server_interceptor *v;
+
+	v = realloc(srv->interceptors, (srv->n_interceptors + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[srv->n_interceptors++] = *ic;
+	srv->interceptors = v;
+	return 0;
+}
+
+TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
+                                         struct ttrpc_server_stats *stats)
+{
+	*stats = srv->stats;
+}
+
+/* ---- graceful shutdown ---- */
+
+static void on_shutdown_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc_server *srv = arg;
+
+	if (srv->shutdown_timer)
+		evtimer_del(srv->shutdown_timer);
+	if (srv->shutdown_cb)
+		srv->shutdown_cb(srv, srv->drained, srv->shutdown_userdata);
+}
+
+static void maybe_finish_shutdown(struct ttrpc_server *srv)
+{
+	if (srv->shutting_down && srv->shutdown_done && LIST_EMPTY(&srv->conns))
+		event_active(srv->shutdown_done, 0, 0);
+}
+
+static void on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc_server *srv = arg;
+
+	ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
+	           "shutdown timeout: cancelling %llu calls still in flight",
+	           (unsigned long long)srv->stats.calls_in_flight);
+	srv->drained = false;
+	while (!LIST_EMPTY(&srv->conns))
+		conn_close(LIST_FIRST(&srv->conns));
+}
+
+TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeout_ms,
+                                       ttrpc_shutdown_fn cb, void *userdata)
+{
+	struct ttrpc__sconn *conn, *next;
+
+	if (srv->shutting_down)
+		return -EALREADY;
+	srv->shutdown_done = event_new(srv->base, -1, 0, on_shutdown_done, srv);
+	if (!srv->shutdown_done)
+		return -ENOMEM;
+	if (timeout_ms > 0) {
+		struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+
+		srv->shutdown_timer = evtimer_new(srv->base, on_shutdown_timeout, srv);
+		if (!srv->shutdown_timer || evtimer_add(srv->shutdown_timer, &tv) < 0) {
+			event_free(srv->shutdown_done);
+			srv->shutdown_done = NULL;
+			return -ENOMEM;
+		}
+	}
+	srv->shutting_down = true;
+	srv->drained = true;
+	srv->shutdown_cb = cb;
+	srv->shutdown_userdata = userdata;
+	while (!LIST_EMPTY(&srv->listeners))
+		listener_free(LIST_FIRST(&srv->listeners));
+	for (conn = LIST_FIRST(&srv->conns); conn; conn = next) {
+		next = LIST_NEXT(conn, link);
+		bufferevent_disable(conn->bev, EV_READ);
+		if (conn->calls.len == 0)
+			conn_close_flushed(conn);
+	}
+	maybe_finish_shutdown(srv);
+	return 0;
+}
+
+/* ---- admission presets ---- */
+
+TTRPC_EXPORT int ttrpc_admit_root(const struct ttrpc_peer *peer, void *unused)
+{
+	return peer->uid == 0 ? 0 : -EPERM;
+}
+
+TTRPC_EXPORT int ttrpc_admit_same_user(const struct ttrpc_peer *peer, void *unused)
+{
+	return peer->uid == geteuid() && peer->gid == getegid() ? 0 : -EPERM;
+}
+
+TTRPC_EXPORT int ttrpc_admit_allowlist(const struct ttrpc_peer *peer, void *list)
+{
+	const struct ttrpc_allowlist *l = list;
+
+	for (size_t i = 0; i < l->n_uids; i++)
+		if (l->uids[i] == peer->uid)
+			return 0;
+	for (size_t i = 0; i < l->n_gids; i++)
+		if (l->gids[i] == peer->gid)
+			return 0;
+	return -EPERM;
+}

@@ -1,0 +1,131 @@
+/* ttrpc.interop.v1.Interop: the unary methods, each as the contract says. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "interop-service.h"
+#include "interop.pb-c.h"
+
+static void on_echo(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	const Ttrpc__Interop__V1__EchoRequest *req = (const void *)msg;
+	Ttrpc__Interop__V1__EchoResponse resp = TTRPC__INTEROP__V1__ECHO_RESPONSE__INIT;
+
+	resp.payload = req->payload;
+	resp.text = req->text;
+	ttrpc_call_reply(call, &resp.base);
+}
+
+struct sleeper {
+	struct ttrpc_call *call;
+	struct event *timer;
+};
+
+static void sleeper_free(struct sleeper *s)
+{
+	event_free(s->timer);
+	free(s);
+}
+
+static void on_sleep_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct sleeper *s = arg;
+	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
+
+	ttrpc_call_reply(s->call, &empty.base);
+	sleeper_free(s);
+}
+
+static void on_sleep_cancel(struct ttrpc_call *call, int code, void *arg)
+{
+	struct sleeper *s = arg;
+
+	ttrpc_call_fail(call, code, "sleep cancelled");
+	sleeper_free(s);
+}
+
+static void on_sleep(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	const Ttrpc__Interop__V1__SleepRequest *req = (const void *)msg;
+	struct timeval tv = { .tv_sec = (time_t)(req->millis / 1000),
+		              .tv_usec = (suseconds_t)(req->millis % 1000) * 1000 };
+	struct sleeper *s = calloc(1, sizeof(*s));
+
+	if (!s || !(s->timer = evtimer_new(ttrpc_call_base(call), on_sleep_done, s)) ||
+	    evtimer_add(s->timer, &tv) < 0) {
+		if (s && s->timer)
+			event_free(s->timer);
+		free(s);
+		ttrpc_call_fail(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	s->call = call;
+	ttrpc_call_on_cancel(call, on_sleep_cancel, s);
+}
+
+static void on_fail(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	const Ttrpc__Interop__V1__FailRequest *req = (const void *)msg;
+
+	ttrpc_call_fail(call, req->code, "%s", req->message);
+}
+
+static void on_metadata(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	Ttrpc__Interop__V1__MetadataResponse resp = TTRPC__INTEROP__V1__METADATA_RESPONSE__INIT;
+	size_t n = ttrpc_call_metadata_count(call);
+	Ttrpc__Interop__V1__KeyValue *kv = calloc(n ? n : 1, sizeof(*kv));
+	Ttrpc__Interop__V1__KeyValue **kvp = calloc(n ? n : 1, sizeof(*kvp));
+
+	if (!kv || !kvp) {
+		free(kv);
+		free(kvp);
+		ttrpc_call_fail(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ttrpc_kv pair;
+
+		ttrpc_call_metadata_at(call, i, &pair);
+		ttrpc__interop__v1__key_value__init(&kv[i]);
+		kv[i].key = (char *)pair.key;
+		kv[i].value = (char *)pair.value;
+		kvp[i] = &kv[i];
+	}
+	resp.n_pairs = n;
+	resp.pairs = kvp;
+	ttrpc_call_reply(call, &resp.base);
+	free(kv);
+	free(kvp);
+}
+
+static void on_peer(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	const struct ttrpc_peer *peer = ttrpc_call_peer(call);
+	Ttrpc__Interop__V1__PeerResponse resp = TTRPC__INTEROP__V1__PEER_RESPONSE__INIT;
+
+	resp.pid = peer->pid;
+	resp.uid = peer->uid;
+	resp.gid = peer->gid;
+	ttrpc_call_reply(call, &resp.base);
+}
+
+static const struct ttrpc_method interop_methods[] = {
+	TTRPC_UNARY("Echo", &ttrpc__interop__v1__echo_request__descriptor,
+	            &ttrpc__interop__v1__echo_response__descriptor, on_echo),
+	TTRPC_UNARY("Sleep", &ttrpc__interop__v1__sleep_request__descriptor,
+	            &ttrpc__interop__v1__empty__descriptor, on_sleep),
+	TTRPC_UNARY("Fail", &ttrpc__interop__v1__fail_request__descriptor,
+	            &ttrpc__interop__v1__empty__descriptor, on_fail),
+	TTRPC_UNARY("Metadata", &ttrpc__interop__v1__empty__descriptor,
+	            &ttrpc__interop__v1__metadata_response__descriptor, on_metadata),
+	TTRPC_UNARY("Peer", &ttrpc__interop__v1__empty__descriptor,
+	            &ttrpc__interop__v1__peer_response__descriptor, on_peer),
+	TTRPC_METHODS_END,
+};
+
+int interop_service_register(struct ttrpc_server *srv)
+{
+	return ttrpc_server_register(srv, INTEROP_SERVICE, interop_methods, NULL);
+}

@@ -1,0 +1,13 @@
+/* The C side of the interop contract (interop.proto), shared by the test
+ * server program and the loopback tests. */
+#ifndef TTRPC_INTEROP_SERVICE_H
+#define TTRPC_INTEROP_SERVICE_H
+
+#include <ttrpc/ttrpc.h>
+
+#define INTEROP_SERVICE "ttrpc.interop.v1.Interop"
+
+/* Register ttrpc.interop.v1.Interop on @srv. Return: as ttrpc_server_register(). */
+int interop_service_register(struct ttrpc_server *srv);
+
+#endif
