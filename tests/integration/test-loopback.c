@@ -1,0 +1,1157 @@
+/*
+ * Loopback: a libttrpc server and its clients on one real libevent loop,
+ * talking over real unix sockets. Raw sockets play misbehaving peers, so the
+ * protocol edge cases are checked byte for byte.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <ttrpc/ttrpc.h>
+
+#include "interop-service.h"
+#include "interop.pb-c.h"
+
+#define SVC INTEROP_SERVICE
+
+static struct event_base *base;
+static struct ttrpc_server *srv;
+static char sock_path[108];
+static char dir_path[64];
+
+/* Log lines of the server, so tests can assert the documented ones. */
+static char logbuf[8192];
+
+static void capture_log(int level, const char *msg, void *arg)
+{
+	size_t used = strlen(logbuf);
+
+	snprintf(logbuf + used, sizeof(logbuf) - used, "<%d>%s\n", level, msg);
+}
+
+/* ---- running the loop until something happened ---- */
+
+static bool timed_out;
+
+static void on_guard(evutil_socket_t fd, short what, void *arg)
+{
+	timed_out = true;
+}
+
+/* Run the loop until *flag is set; fail the test after @ms milliseconds. */
+static void run_until(const bool *flag, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct event *guard = evtimer_new(base, on_guard, NULL);
+
+	timed_out = false;
+	evtimer_add(guard, &tv);
+	while (!*flag && !timed_out)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(guard);
+	ck_assert_msg(*flag, "timed out after %d ms", ms);
+}
+
+/* Run the loop for @ms milliseconds. */
+static void run_for(int ms)
+{
+	bool never = false;
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct event *guard = evtimer_new(base, on_guard, NULL);
+
+	timed_out = false;
+	evtimer_add(guard, &tv);
+	while (!never && !timed_out)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(guard);
+}
+
+/* ---- fixture: a server with the interop service on a fresh socket ---- */
+
+static void setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	strcpy(dir_path, "/tmp/ttrpc-loopback-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir_path));
+	snprintf(sock_path, sizeof(sock_path), "%s/s.sock", dir_path);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	ck_assert_int_eq(ttrpc_server_new(base, &srv), 0);
+	logbuf[0] = '\0';
+	ttrpc_server_set_log(srv, capture_log, NULL);
+	ck_assert_int_eq(interop_service_register(srv), 0);
+	ck_assert_int_eq(ttrpc_server_listen_unix(srv, sock_path, 0660), 0);
+}
+
+static void teardown(void)
+{
+	ttrpc_server_free(srv);
+	srv = NULL;
+	/* the server unlinks the socket it bound */
+	ck_assert_int_eq(access(sock_path, F_OK), -1);
+	rmdir(dir_path);
+	event_base_free(base);
+}
+
+static struct ttrpc_client *connect_client(void)
+{
+	struct ttrpc_client *c;
+
+	ck_assert_int_eq(ttrpc_client_connect(base, sock_path, &c), 0);
+	return c;
+}
+
+/* ---- asynchronous call results ---- */
+
+struct outcome {
+	bool done;
+	int error;
+	int code;
+	char message[256];
+	ProtobufCBinaryData payload; /* Echo's payload, copied */
+	char *text;
+	size_t n_pairs;
+	char pairs[8][2][32];
+};
+
+static void outcome_clear(struct outcome *o)
+{
+	free(o->payload.data);
+	free(o->text);
+	memset(o, 0, sizeof(*o));
+}
+
+static void on_result(const struct ttrpc_result *r, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->done = true;
+	o->error = r->error;
+	o->code = r->code;
+	snprintf(o->message, sizeof(o->message), "%s", r->message);
+	if (!r->response)
+		return;
+	if (r->response->descriptor == &ttrpc__interop__v1__echo_response__descriptor) {
+		const Ttrpc__Interop__V1__EchoResponse *e = (const void *)r->response;
+
+		o->payload.len = e->payload.len;
+		o->payload.data = malloc(e->payload.len + 1);
+		memcpy(o->payload.data, e->payload.data, e->payload.len);
+		o->text = strdup(e->text);
+	} else if (r->response->descriptor == &ttrpc__interop__v1__metadata_response__descriptor) {
+		const Ttrpc__Interop__V1__MetadataResponse *m = (const void *)r->response;
+
+		o->n_pairs = m->n_pairs;
+		for (size_t i = 0; i < m->n_pairs && i < 8; i++) {
+			snprintf(o->pairs[i][0], 32, "%s", m->pairs[i]->key);
+			snprintf(o->pairs[i][1], 32, "%s", m->pairs[i]->value);
+		}
+	}
+}
+
+static int call_echo(struct ttrpc_client *c, const void *data, size_t len, const char *text,
+                     const struct ttrpc_call_opts *opts, struct outcome *o, uint32_t *id)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+
+	req.payload.data = (uint8_t *)data;
+	req.payload.len = len;
+	req.text = (char *)text;
+	return ttrpc_client_call(c, SVC, "Echo", &req.base,
+	                         &ttrpc__interop__v1__echo_response__descriptor, opts, on_result, o, id);
+}
+
+static int call_sleep(struct ttrpc_client *c, uint64_t millis, uint64_t timeout_us,
+                      struct outcome *o, uint32_t *id)
+{
+	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
+	struct ttrpc_call_opts opts = { .timeout_us = timeout_us };
+
+	req.millis = millis;
+	return ttrpc_client_call(c, SVC, "Sleep", &req.base, &ttrpc__interop__v1__empty__descriptor,
+	                         &opts, on_result, o, id);
+}
+
+static int call_fail(struct ttrpc_client *c, const char *service, int code, const char *msg,
+                     struct outcome *o)
+{
+	Ttrpc__Interop__V1__FailRequest req = TTRPC__INTEROP__V1__FAIL_REQUEST__INIT;
+
+	req.code = code;
+	req.message = (char *)msg;
+	return ttrpc_client_call(c, service, "Fail", &req.base, &ttrpc__interop__v1__empty__descriptor,
+	                         NULL, on_result, o, NULL);
+}
+
+static struct ttrpc_server_stats stats(void)
+{
+	struct ttrpc_server_stats st;
+
+	ttrpc_server_get_stats(srv, &st);
+	return st;
+}
+
+/* ---- unary basics ---- */
+
+START_TEST(test_echo)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(call_echo(c, "hello", 5, "text", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.error, 0);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	ck_assert_uint_eq(o.payload.len, 5);
+	ck_assert_mem_eq(o.payload.data, "hello", 5);
+	ck_assert_str_eq(o.text, "text");
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_status_errors)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
+
+	ck_assert_int_eq(call_fail(c, SVC, TTRPC_NOT_FOUND, "no such thing", &o), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.error, 0);
+	ck_assert_int_eq(o.code, TTRPC_NOT_FOUND);
+	ck_assert_str_eq(o.message, "no such thing");
+	outcome_clear(&o);
+
+	ck_assert_int_eq(call_fail(c, "no.Such", 3, "x", &o), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_UNIMPLEMENTED);
+	ck_assert_str_eq(o.message, "service no.Such");
+	outcome_clear(&o);
+
+	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Nope", &empty.base,
+	                                   &ttrpc__interop__v1__empty__descriptor, NULL, on_result, &o,
+	                                   NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_UNIMPLEMENTED);
+	ck_assert_str_eq(o.message, "method Nope");
+	outcome_clear(&o);
+	ck_assert_uint_eq(stats().calls_failed, 3);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_metadata)
+{
+	static const struct ttrpc_kv md[] = { { "k1", "v1" }, { "dup", "a" }, { "dup", "b" } };
+	struct ttrpc_call_opts opts = { .metadata = md, .n_metadata = 3 };
+	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Metadata", &empty.base,
+	                                   &ttrpc__interop__v1__metadata_response__descriptor, &opts,
+	                                   on_result, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	ck_assert_uint_eq(o.n_pairs, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_str_eq(o.pairs[i][0], md[i].key);
+		ck_assert_str_eq(o.pairs[i][1], md[i].value);
+	}
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+/* ---- deadlines and cancellation ---- */
+
+START_TEST(test_deadline_exceeded)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	/* The client's own timer and the server's both say DEADLINE_EXCEEDED. */
+	ck_assert_int_eq(call_sleep(c, 10000, 100000, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.error, 0);
+	ck_assert_int_eq(o.code, TTRPC_DEADLINE_EXCEEDED);
+	outcome_clear(&o);
+	run_for(50);
+	/* The server cancelled the handler: nothing is left in flight. */
+	ck_assert_uint_eq(stats().calls_in_flight, 0);
+	ck_assert_uint_eq(ttrpc_client_pending(c), 0);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_client_gone_cancels)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(call_sleep(c, 10000, 0, &o, NULL), 0);
+	run_for(30);
+	ck_assert_uint_eq(stats().calls_in_flight, 1);
+	ttrpc_client_free(c); /* client gone: the server must cancel the call */
+	ck_assert(o.done);
+	ck_assert_int_eq(o.error, -ECANCELED);
+	outcome_clear(&o);
+	run_for(50);
+	ck_assert_uint_eq(stats().calls_in_flight, 0);
+	ck_assert_uint_eq(stats().connections, 0);
+}
+END_TEST
+
+START_TEST(test_cancel_keeps_connection)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 }, e = { 0 };
+	uint32_t id;
+
+	ck_assert_int_eq(call_sleep(c, 100, 0, &o, &id), 0);
+	ck_assert_int_eq(ttrpc_client_cancel(c, id), 0);
+	ck_assert(o.done);
+	ck_assert_int_eq(o.code, TTRPC_CANCELLED);
+	ck_assert_int_eq(ttrpc_client_cancel(c, id), -ENOENT);
+	/* the late response arrives and is dropped; the connection goes on */
+	run_for(200);
+	ck_assert(ttrpc_client_is_connected(c));
+	ck_assert_int_eq(call_echo(c, "x", 1, "", NULL, &e, NULL), 0);
+	run_until(&e.done, 5000);
+	ck_assert_int_eq(e.code, TTRPC_OK);
+	outcome_clear(&o);
+	outcome_clear(&e);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+/* ---- concurrency ---- */
+
+#define N_INFLIGHT 1000
+
+START_TEST(test_thousand_in_flight)
+{
+	struct ttrpc_client *c = connect_client();
+	static struct outcome o[N_INFLIGHT];
+	char text[N_INFLIGHT][16];
+	bool all = false;
+
+	memset(o, 0, sizeof(o));
+	for (int i = 0; i < N_INFLIGHT; i++) {
+		snprintf(text[i], sizeof(text[i]), "call-%d", i);
+		ck_assert_int_eq(call_echo(c, text[i], strlen(text[i]), text[i], NULL, &o[i], NULL), 0);
+	}
+	ck_assert_uint_eq(ttrpc_client_pending(c), N_INFLIGHT);
+	while (!all) {
+		run_for(5);
+		all = true;
+		for (int i = 0; i < N_INFLIGHT && all; i++)
+			all = o[i].done;
+		ck_assert(!timed_out || all || ttrpc_client_pending(c) > 0);
+	}
+	for (int i = 0; i < N_INFLIGHT; i++) {
+		ck_assert_int_eq(o[i].code, TTRPC_OK);
+		ck_assert_str_eq(o[i].text, text[i]);
+		ck_assert_uint_eq(o[i].payload.len, strlen(text[i]));
+		ck_assert_mem_eq(o[i].payload.data, text[i], strlen(text[i]));
+		outcome_clear(&o[i]);
+	}
+	ttrpc_client_free(c);
+}
+END_TEST
+
+#define N_CONNS 64
+
+START_TEST(test_many_connections)
+{
+	struct ttrpc_client *c[N_CONNS];
+	static struct outcome o[N_CONNS];
+	bool all = false;
+
+	memset(o, 0, sizeof(o));
+	for (int i = 0; i < N_CONNS; i++)
+		c[i] = connect_client();
+	for (int i = 0; i < N_CONNS; i++)
+		ck_assert_int_eq(call_echo(c[i], &i, sizeof(i), "", NULL, &o[i], NULL), 0);
+	for (int n = 0; n < 1000 && !all; n++) {
+		run_for(5);
+		all = true;
+		for (int i = 0; i < N_CONNS; i++)
+			all = all && o[i].done;
+	}
+	ck_assert(all);
+	ck_assert_uint_eq(stats().connections, N_CONNS);
+	for (int i = 0; i < N_CONNS; i++) {
+		ck_assert_int_eq(o[i].code, TTRPC_OK);
+		ck_assert_mem_eq(o[i].payload.data, &i, sizeof(i));
+		outcome_clear(&o[i]);
+		ttrpc_client_free(c[i]);
+	}
+}
+END_TEST
+
+/* ---- shutdown ---- */
+
+static bool shut, shut_drained;
+
+static void on_shutdown(struct ttrpc_server *s, bool drained, void *arg)
+{
+	shut = true;
+	shut_drained = drained;
+}
+
+START_TEST(test_graceful_shutdown_drains)
+{
+	struct ttrpc_client *c = connect_client(), *late;
+	struct outcome o[3] = { 0 };
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(call_sleep(c, 150, 0, &o[i], NULL), 0);
+	run_for(30);
+	shut = false;
+	ck_assert_int_eq(ttrpc_server_shutdown(srv, 5000, on_shutdown, NULL), 0);
+	ck_assert_int_eq(ttrpc_server_shutdown(srv, 5000, on_shutdown, NULL), -EALREADY);
+	/* no new connections once shutting down */
+	ck_assert_int_ne(ttrpc_client_connect(base, sock_path, &late), 0);
+	run_until(&shut, 5000);
+	ck_assert(shut_drained);
+	for (int i = 0; i < 3; i++) {
+		run_until(&o[i].done, 5000);
+		ck_assert_int_eq(o[i].error, 0);
+		ck_assert_int_eq(o[i].code, TTRPC_OK);
+	}
+	run_for(10);
+	ck_assert(!ttrpc_client_is_connected(c));
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_shutdown_timeout_cuts_calls)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(call_sleep(c, 10000, 0, &o, NULL), 0);
+	run_for(30);
+	shut = false;
+	ck_assert_int_eq(ttrpc_server_shutdown(srv, 100, on_shutdown, NULL), 0);
+	run_until(&shut, 5000);
+	ck_assert(!shut_drained);
+	run_until(&o.done, 5000);
+	ck_assert_int_lt(o.error, 0); /* a transport error, not silence */
+	ck_assert_uint_eq(stats().calls_in_flight, 0);
+	ck_assert_ptr_nonnull(strstr(logbuf, "shutdown timeout"));
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_free_with_calls_in_flight)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(call_sleep(c, 10000, 0, &o, NULL), 0);
+	run_for(30);
+	ck_assert_uint_eq(stats().calls_in_flight, 1);
+	/* teardown frees the server with the Sleep in flight; its handler is
+	 * cancelled and finishes, so LeakSanitizer and valgrind see no leak */
+	ttrpc_server_free(srv);
+	srv = NULL;
+	run_until(&o.done, 5000);
+	ck_assert_int_lt(o.error, 0);
+	ttrpc_client_free(c);
+	ck_assert_int_eq(ttrpc_server_new(base, &srv), 0);
+}
+END_TEST
+
+/* ---- a raw peer: frames written and read byte by byte ---- */
+
+struct raw {
+	struct bufferevent *bev;
+	bool eof;
+	bool want_more;
+};
+
+struct frame {
+	uint32_t length, id;
+	uint8_t type, flags;
+	uint8_t *payload;
+};
+
+static void raw_on_read(struct bufferevent *bev, void *arg)
+{
+	struct raw *r = arg;
+
+	r->want_more = false;
+}
+
+static void raw_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct raw *r = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		r->eof = true;
+}
+
+static struct raw *raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct raw *r = calloc(1, sizeof(*r));
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strcpy(sa.sun_path, sock_path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	evutil_make_socket_nonblocking(fd);
+	r->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(r->bev, raw_on_read, NULL, raw_on_event, r);
+	bufferevent_enable(r->bev, EV_READ);
+	return r;
+}
+
+static void raw_free(struct raw *r)
+{
+	bufferevent_free(r->bev);
+	free(r);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void raw_send(struct raw *r, uint32_t length, uint32_t id, uint8_t type, uint8_t flags,
+                     const void *payload, size_t n)
+{
+	uint8_t h[10];
+
+	put32(h, length);
+	put32(h + 4, id);
+	h[8] = type;
+	h[9] = flags;
+	bufferevent_write(r->bev, h, sizeof(h));
+	if (n)
+		bufferevent_write(r->bev, payload, n);
+}
+
+/* Pack a ttrpc.Request for the interop service (inner message packed by the caller). */
+static void raw_request(struct raw *r, uint32_t id, const char *method, const void *payload,
+                        size_t n)
+{
+	uint8_t buf[512];
+	size_t len = 0;
+	const char *svc = SVC;
+
+	buf[len++] = 0x0a;
+	buf[len++] = (uint8_t)strlen(svc);
+	memcpy(buf + len, svc, strlen(svc));
+	len += strlen(svc);
+	buf[len++] = 0x12;
+	buf[len++] = (uint8_t)strlen(method);
+	memcpy(buf + len, method, strlen(method));
+	len += strlen(method);
+	if (n) {
+		buf[len++] = 0x1a;
+		buf[len++] = (uint8_t)n;
+		memcpy(buf + len, payload, n);
+		len += n;
+	}
+	raw_send(r, (uint32_t)len, id, 1, 0, buf, len);
+}
+
+/* Wait for the next frame (or EOF: returns false). */
+static bool raw_next(struct raw *r, struct frame *f, int ms)
+{
+	struct evbuffer *in = bufferevent_get_input(r->bev);
+	uint8_t h[10];
+
+	for (int waited = 0; waited < ms; waited += 5) {
+		if (evbuffer_get_length(in) >= 10) {
+			evbuffer_copyout(in, h, 10);
+			f->length = (uint32_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+			f->id = (uint32_t)h[4] << 24 | h[5] << 16 | h[6] << 8 | h[7];
+			f->type = h[8];
+			f->flags = h[9];
+			if (evbuffer_get_length(in) >= 10 + f->length) {
+				evbuffer_drain(in, 10);
+				f->payload = malloc(f->length + 1);
+				evbuffer_remove(in, f->payload, f->length);
+				return true;
+			}
+		}
+		if (r->eof)
+			return false;
+		run_for(5);
+	}
+	ck_abort_msg("no frame within %d ms", ms);
+	return false;
+}
+
+/* Expect a status Response on @id with @code and a message starting with @prefix. */
+static void raw_expect_status(struct raw *r, uint32_t id, int code, const char *prefix)
+{
+	struct frame f;
+	Ttrpc__Interop__V1__Empty *unused = NULL;
+	struct {
+		int code;
+		char *message;
+	} got = { 0, NULL };
+	/* Response { Status status = 1 { code = 1; message = 2 } }: decode by hand,
+	 * the library's envelope types are not public. */
+	size_t i = 0, end;
+
+	(void)unused;
+	ck_assert(raw_next(r, &f, 5000));
+	ck_assert_uint_eq(f.type, 2);
+	ck_assert_uint_eq(f.id, id);
+	ck_assert_uint_eq(f.payload[i++], 0x0a);
+	end = i + 1 + f.payload[i];
+	i++;
+	while (i < end) {
+		uint8_t tag = f.payload[i++];
+
+		if (tag == 0x08) {
+			got.code = f.payload[i++];
+		} else if (tag == 0x12) {
+			size_t n = f.payload[i++];
+
+			if (n & 0x80)
+				n = (n & 0x7f) | (size_t)f.payload[i++] << 7;
+			got.message = strndup((char *)f.payload + i, n);
+			i += n;
+		} else {
+			ck_abort_msg("unexpected tag 0x%x in status", tag);
+		}
+	}
+	ck_assert_int_eq(got.code, code);
+	ck_assert_ptr_nonnull(got.message);
+	ck_assert_msg(strncmp(got.message, prefix, strlen(prefix)) == 0, "message \"%s\" does not start with \"%s\"",
+	              got.message, prefix);
+	free(got.message);
+	free(f.payload);
+}
+
+/* A well-formed Echo on the same raw connection still works. */
+static void raw_expect_echo_works(struct raw *r, uint32_t id)
+{
+	static const uint8_t echo_payload[] = { 0x12, 0x02, 'o', 'k' }; /* text = "ok" */
+	struct frame f;
+
+	raw_request(r, id, "Echo", echo_payload, sizeof(echo_payload));
+	ck_assert(raw_next(r, &f, 5000));
+	ck_assert_uint_eq(f.type, 2);
+	ck_assert_uint_eq(f.id, id);
+	/* 0a 00 (OK status) 12 04 (payload) 12 02 'o' 'k' */
+	ck_assert_uint_eq(f.length, 8);
+	ck_assert_mem_eq(f.payload, "\x0a\x00\x12\x04\x12\x02ok", 8);
+	free(f.payload);
+}
+
+START_TEST(test_server_enforces_deadline)
+{
+	/* Sleep 10 s with timeout_nano = 50 ms and no client-side timer: the
+	 * server answers DEADLINE_EXCEEDED itself (Go only sets a context). */
+	static const char svc[] = SVC;
+	struct raw *r = raw_connect();
+	uint8_t buf[128];
+	size_t n = 0;
+
+	buf[n++] = 0x0a;
+	buf[n++] = sizeof(svc) - 1;
+	memcpy(buf + n, svc, sizeof(svc) - 1);
+	n += sizeof(svc) - 1;
+	memcpy(buf + n, "\x12\x05Sleep\x1a\x03\x08\x90\x4e\x20\x80\xe1\xeb\x17", 17);
+	n += 17;
+	raw_send(r, (uint32_t)n, 1, 1, 0, buf, n);
+	raw_expect_status(r, 1, TTRPC_DEADLINE_EXCEEDED, "deadline exceeded");
+	ck_assert_uint_eq(stats().calls_in_flight, 0);
+	raw_expect_echo_works(r, 3);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_even_stream_id)
+{
+	struct raw *r = raw_connect();
+
+	raw_request(r, 2, "Echo", NULL, 0);
+	raw_expect_status(r, 2, TTRPC_INVALID_ARGUMENT, "StreamID must be odd for client initiated streams");
+	raw_send(r, 0, 4, 3, 0, NULL, 0); /* a Data frame too */
+	raw_expect_status(r, 4, TTRPC_INVALID_ARGUMENT, "StreamID must be odd");
+	raw_expect_echo_works(r, 1);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_reused_id)
+{
+	struct raw *r = raw_connect();
+
+	raw_expect_echo_works(r, 5);
+	raw_request(r, 5, "Echo", NULL, 0);
+	raw_expect_status(r, 5, TTRPC_INVALID_ARGUMENT, "StreamID cannot be re-used and must increment");
+	raw_request(r, 3, "Echo", NULL, 0);
+	raw_expect_status(r, 3, TTRPC_INVALID_ARGUMENT, "StreamID cannot be re-used and must increment");
+	raw_expect_echo_works(r, 7);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_bad_request_protobuf)
+{
+	struct raw *r = raw_connect();
+	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+
+	raw_send(r, sizeof(garbage), 1, 1, 0, garbage, sizeof(garbage));
+	raw_expect_status(r, 1, TTRPC_INVALID_ARGUMENT, "unmarshal request error: ");
+	raw_expect_echo_works(r, 3);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_bad_payload)
+{
+	struct raw *r = raw_connect();
+	static const uint8_t bad[] = { 0x0a, 0x05, 'a' }; /* bytes field cut short */
+
+	raw_request(r, 1, "Echo", bad, sizeof(bad));
+	raw_expect_status(r, 1, TTRPC_INTERNAL, "ttrpc: error unmarshalling payload: ");
+	raw_expect_echo_works(r, 3);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_data_frames)
+{
+	struct raw *r = raw_connect();
+	static const uint8_t sleep_1s[] = { 0x08, 0xe8, 0x07 }; /* millis = 1000 */
+
+	raw_send(r, 0, 9, 3, 0, NULL, 0);
+	raw_expect_status(r, 9, TTRPC_INVALID_ARGUMENT, "StreamID is no longer active");
+	/* Data on a live unary call: Go's server dies here; we end that call */
+	raw_request(r, 11, "Sleep", sleep_1s, sizeof(sleep_1s));
+	run_for(20);
+	ck_assert_uint_eq(stats().calls_in_flight, 1);
+	raw_send(r, 1, 11, 3, 0, "x", 1);
+	raw_expect_status(r, 11, TTRPC_INVALID_ARGUMENT, "Data frame on a unary call");
+	ck_assert_uint_eq(stats().calls_in_flight, 0);
+	/* the Sleep's own answer never comes on that id: the next frame is the echo */
+	raw_expect_echo_works(r, 13);
+	run_for(1100);
+	raw_expect_echo_works(r, 15);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_unknown_type_ignored)
+{
+	struct raw *r = raw_connect();
+
+	raw_send(r, 3, 1, 9, 0, "abc", 3);
+	raw_send(r, 0, 3, 2, 0, NULL, 0); /* a Response sent to the server */
+	raw_expect_echo_works(r, 5);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_oversized_discarded)
+{
+	struct raw *r = raw_connect();
+	size_t n = TTRPC_MAX_MESSAGE_SIZE + 1;
+	uint8_t *junk = calloc(1, n);
+
+	raw_send(r, (uint32_t)n, 1, 1, 0, junk, n);
+	raw_expect_status(r, 1, TTRPC_RESOURCE_EXHAUSTED,
+	                  "message length 4194305 exceed maximum message size of 4194304");
+	raw_expect_echo_works(r, 3);
+	free(junk);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_max_size_accepted)
+{
+	struct raw *r = raw_connect();
+	size_t n = TTRPC_MAX_MESSAGE_SIZE;
+	uint8_t *frame = calloc(1, n);
+	struct frame f;
+
+	/* A Request of exactly 4 MiB: unknown fields fill it up (field 15, bytes). */
+	frame[0] = 0x0a;
+	frame[1] = (uint8_t)strlen(SVC);
+	memcpy(frame + 2, SVC, strlen(SVC));
+	size_t i = 2 + strlen(SVC);
+	memcpy(frame + i, "\x12\x04" "Echo", 6);
+	i += 6;
+	size_t rest = n - i - 1 - 4;
+	frame[i++] = 0x7a;
+	frame[i++] = (uint8_t)(rest | 0x80);
+	frame[i++] = (uint8_t)((rest >> 7) | 0x80);
+	frame[i++] = (uint8_t)((rest >> 14) | 0x80);
+	frame[i++] = (uint8_t)(rest >> 21);
+	ck_assert_uint_eq(i + rest, n);
+	raw_send(r, (uint32_t)n, 1, 1, 0, frame, n);
+	ck_assert(raw_next(r, &f, 10000));
+	ck_assert_uint_eq(f.id, 1);
+	ck_assert_uint_eq(f.type, 2);
+	ck_assert_mem_eq(f.payload, "\x0a\x00", 2); /* an OK status: it was served */
+	free(f.payload);
+	free(frame);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_corrupt_length_closes)
+{
+	struct raw *r = raw_connect();
+	struct frame f;
+
+	raw_send(r, 0x01000000, 1, 1, 0, NULL, 0);
+	raw_expect_status(r, 1, TTRPC_RESOURCE_EXHAUSTED, "message length 16777216 exceed");
+	ck_assert(!raw_next(r, &f, 5000)); /* then closed */
+	ck_assert_ptr_nonnull(strstr(logbuf, "not ttrpc"));
+	raw_free(r);
+}
+END_TEST
+
+/* ---- output cap: a peer that sends and never reads ---- */
+
+START_TEST(test_slow_reader_capped)
+{
+	struct raw *r = raw_connect();
+	struct ttrpc_client *good = connect_client();
+	struct outcome o = { 0 };
+	uint8_t *req = malloc(70000);
+	size_t len = 0;
+
+	ck_assert_int_eq(ttrpc_server_set_limit(srv, TTRPC_LIMIT_OUTPUT_QUEUE, 1 << 20), 0);
+	/* Stop reading: the raw peer's input is never drained. */
+	bufferevent_disable(r->bev, EV_READ);
+	/* Echo requests with a 64 KiB payload each: 200 of them are 12.8 MiB of answers. */
+	len += (size_t)snprintf((char *)req, 64, "\x0a%c%s\x12\x04" "Echo", (int)strlen(SVC), SVC);
+	memcpy(req + len, "\x1a\x84\x80\x04\x0a\x80\x80\x04", 8); /* payload{ payload = 65536 bytes } */
+	len += 8;
+	memset(req + len, 'x', 65536);
+	len += 65536;
+	for (int n = 0; n < 400 && stats().connections < 2; n++)
+		run_for(5);
+	ck_assert_uint_eq(stats().connections, 2);
+	for (uint32_t i = 0; i < 200; i++)
+		raw_send(r, (uint32_t)len, 2 * i + 1, 1, 0, req, len);
+	for (int n = 0; n < 400 && stats().connections == 2; n++)
+		run_for(10);
+	ck_assert_uint_eq(stats().connections, 1);
+	ck_assert_ptr_nonnull(strstr(logbuf, "over the output limit"));
+	/* everyone else is served throughout */
+	ck_assert_int_eq(call_echo(good, "y", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	outcome_clear(&o);
+	free(req);
+	ttrpc_client_free(good);
+	raw_free(r);
+}
+END_TEST
+
+/* ---- oversized responses and handlers of a test service ---- */
+
+static void on_big(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	Ttrpc__Interop__V1__EchoResponse resp = TTRPC__INTEROP__V1__ECHO_RESPONSE__INIT;
+
+	resp.payload.len = TTRPC_MAX_MESSAGE_SIZE;
+	resp.payload.data = calloc(1, resp.payload.len);
+	ck_assert_int_eq(ttrpc_call_reply(call, &resp.base), -EMSGSIZE);
+	free(resp.payload.data);
+}
+
+static void on_wrong_type(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
+
+	ck_assert_int_eq(ttrpc_call_reply(call, &empty.base), -EINVAL);
+}
+
+static const struct ttrpc_method test_methods[] = {
+	TTRPC_UNARY("Big", &ttrpc__interop__v1__empty__descriptor,
+	            &ttrpc__interop__v1__echo_response__descriptor, on_big),
+	TTRPC_UNARY("WrongType", &ttrpc__interop__v1__empty__descriptor,
+	            &ttrpc__interop__v1__echo_response__descriptor, on_wrong_type),
+	TTRPC_METHODS_END,
+};
+
+static int call_test(struct ttrpc_client *c, const char *method, struct outcome *o)
+{
+	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
+
+	return ttrpc_client_call(c, "test.Service", method, &empty.base,
+	                         &ttrpc__interop__v1__echo_response__descriptor, NULL, on_result, o,
+	                         NULL);
+}
+
+START_TEST(test_response_too_large)
+{
+	struct ttrpc_client *c;
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(ttrpc_server_register(srv, "test.Service", test_methods, NULL), 0);
+	c = connect_client();
+	ck_assert_int_eq(call_test(c, "Big", &o), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.error, 0);
+	ck_assert_int_eq(o.code, TTRPC_RESOURCE_EXHAUSTED);
+	ck_assert_ptr_nonnull(strstr(o.message, "exceeds maximum message size of 4194304"));
+	outcome_clear(&o);
+	ck_assert_int_eq(call_test(c, "WrongType", &o), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_INTERNAL);
+	outcome_clear(&o);
+	/* the connection was kept */
+	ck_assert_int_eq(call_echo(c, "z", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_register_rules)
+{
+	static const struct ttrpc_method dup[] = {
+		TTRPC_UNARY("A", &ttrpc__interop__v1__empty__descriptor,
+		            &ttrpc__interop__v1__empty__descriptor, on_wrong_type),
+		TTRPC_UNARY("A", &ttrpc__interop__v1__empty__descriptor,
+		            &ttrpc__interop__v1__empty__descriptor, on_wrong_type),
+		TTRPC_METHODS_END,
+	};
+
+	ck_assert_int_eq(ttrpc_server_register(srv, SVC, test_methods, NULL), -EEXIST);
+	ck_assert_int_eq(ttrpc_server_register(srv, "", test_methods, NULL), -EINVAL);
+	ck_assert_int_eq(ttrpc_server_register(srv, "x.Dup", dup, NULL), -EINVAL);
+	ck_assert_int_eq(ttrpc_server_unregister(srv, "x.Dup"), -ENOENT);
+	ck_assert_int_eq(ttrpc_server_unregister(srv, SVC), 0);
+	ck_assert_int_eq(interop_service_register(srv), 0);
+	/* a live socket path is not stolen */
+	ck_assert_int_eq(ttrpc_server_listen_unix(srv, sock_path, 0600), -EADDRINUSE);
+}
+END_TEST
+
+/* ---- interceptors ---- */
+
+static int n_on_call, n_on_done, last_done_code;
+
+static int deny_fail(struct ttrpc_call *call, void *arg)
+{
+	n_on_call++;
+	if (strcmp(ttrpc_call_method(call), "Fail") == 0) {
+		ttrpc_call_fail(call, TTRPC_PERMISSION_DENIED, "interceptor says no");
+		return 1;
+	}
+	return 0;
+}
+
+static void count_done(struct ttrpc_call *call, int code, void *arg)
+{
+	n_on_done++;
+	last_done_code = code;
+}
+
+static int add_md(struct ttrpc_client_call *cc, void *arg)
+{
+	return ttrpc_client_call_add_metadata(cc, "added-by", "interceptor");
+}
+
+START_TEST(test_interceptors)
+{
+	struct ttrpc_server_interceptor sic = { deny_fail, count_done, NULL };
+	struct ttrpc_client_interceptor cic = { add_md, NULL, NULL };
+	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	n_on_call = n_on_done = 0;
+	ck_assert_int_eq(ttrpc_server_add_interceptor(srv, &sic), 0);
+	ck_assert_int_eq(ttrpc_client_add_interceptor(c, &cic), 0);
+	ck_assert_int_eq(call_fail(c, SVC, TTRPC_NOT_FOUND, "x", &o), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_PERMISSION_DENIED);
+	ck_assert_str_eq(o.message, "interceptor says no");
+	outcome_clear(&o);
+	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Metadata", &empty.base,
+	                                   &ttrpc__interop__v1__metadata_response__descriptor, NULL,
+	                                   on_result, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	ck_assert_uint_eq(o.n_pairs, 1);
+	ck_assert_str_eq(o.pairs[0][0], "added-by");
+	ck_assert_str_eq(o.pairs[0][1], "interceptor");
+	outcome_clear(&o);
+	ck_assert_int_eq(n_on_call, 2);
+	ck_assert_int_eq(n_on_done, 2);
+	ck_assert_int_eq(last_done_code, TTRPC_OK);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+/* ---- admission and adopted sockets ---- */
+
+START_TEST(test_admission)
+{
+	static const uid_t nobody_uid[] = { 65534 };
+	static const struct ttrpc_allowlist only_nobody = { .uids = nobody_uid, .n_uids = 1 };
+	struct ttrpc_client *c;
+	struct outcome o = { 0 };
+
+	ttrpc_server_set_admission(srv, ttrpc_admit_allowlist, (void *)&only_nobody);
+	c = connect_client();
+	ck_assert_int_eq(call_echo(c, "a", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_lt(o.error, 0); /* closed on accept */
+	ck_assert_ptr_nonnull(strstr(logbuf, "refusing connection"));
+	ck_assert_uint_eq(stats().connections_refused, 1);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+
+	ttrpc_server_set_admission(srv, ttrpc_admit_same_user, NULL);
+	c = connect_client();
+	ck_assert_int_eq(call_echo(c, "a", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_adopt_conn_and_listener)
+{
+	struct ttrpc_client *c;
+	struct outcome o = { 0 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[128];
+	int sv[2], lfd;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, sv[0]), 0);
+	ck_assert_int_eq(ttrpc_client_new(base, sv[1], &c), 0);
+	ck_assert_int_eq(call_echo(c, "p", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+
+	/* a blocking, listening socket as systemd passes it */
+	snprintf(path, sizeof(path), "%s/adopted.sock", dir_path);
+	strcpy(sa.sun_path, path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(ttrpc_server_adopt_listener(srv, lfd), -EINVAL); /* not listening yet */
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(ttrpc_server_adopt_listener(srv, lfd), 0);
+	ck_assert_int_eq(ttrpc_client_connect(base, path, &c), 0);
+	ck_assert_int_eq(call_echo(c, "q", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+	ttrpc_server_free(srv);
+	ck_assert_int_eq(ttrpc_server_new(base, &srv), 0);
+	/* the server never unlinks the path of a socket it did not bind */
+	ck_assert_int_eq(access(path, F_OK), 0);
+	unlink(path);
+	unlink(sock_path);
+}
+END_TEST
+
+START_TEST(test_client_errors)
+{
+	struct ttrpc_client *c;
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(ttrpc_client_connect(base, "/nonexistent/x.sock", &c), -ENOENT);
+	c = connect_client();
+	req.payload.len = TTRPC_MAX_MESSAGE_SIZE;
+	req.payload.data = calloc(1, req.payload.len);
+	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Echo", &req.base,
+	                                   &ttrpc__interop__v1__echo_response__descriptor, NULL,
+	                                   on_result, &o, NULL), -EMSGSIZE);
+	free(req.payload.data);
+	ck_assert(!o.done); /* a failed call never calls back */
+	ck_assert_uint_eq(ttrpc_client_pending(c), 0);
+	/* the server goes away: pending calls fail with a transport error */
+	ck_assert_int_eq(call_sleep(c, 10000, 0, &o, NULL), 0);
+	run_for(20);
+	ttrpc_server_free(srv);
+	ck_assert_int_eq(ttrpc_server_new(base, &srv), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_lt(o.error, 0);
+	ck_assert(!ttrpc_client_is_connected(c));
+	ck_assert_int_eq(call_echo(c, "a", 1, "", NULL, &o, NULL), -ENOTCONN);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+	unlink(sock_path);
+}
+END_TEST
+
+static Suite *loopback_suite(void)
+{
+	Suite *s = suite_create("loopback");
+	TCase *tc = tcase_create("unix");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_echo);
+	tcase_add_test(tc, test_status_errors);
+	tcase_add_test(tc, test_metadata);
+	tcase_add_test(tc, test_deadline_exceeded);
+	tcase_add_test(tc, test_client_gone_cancels);
+	tcase_add_test(tc, test_server_enforces_deadline);
+	tcase_add_test(tc, test_cancel_keeps_connection);
+	tcase_add_test(tc, test_thousand_in_flight);
+	tcase_add_test(tc, test_many_connections);
+	tcase_add_test(tc, test_graceful_shutdown_drains);
+	tcase_add_test(tc, test_shutdown_timeout_cuts_calls);
+	tcase_add_test(tc, test_free_with_calls_in_flight);
+	tcase_add_test(tc, test_edge_even_stream_id);
+	tcase_add_test(tc, test_edge_reused_id);
+	tcase_add_test(tc, test_edge_bad_request_protobuf);
+	tcase_add_test(tc, test_edge_bad_payload);
+	tcase_add_test(tc, test_edge_data_frames);
+	tcase_add_test(tc, test_edge_unknown_type_ignored);
+	tcase_add_test(tc, test_edge_oversized_discarded);
+	tcase_add_test(tc, test_edge_max_size_accepted);
+	tcase_add_test(tc, test_edge_corrupt_length_closes);
+	tcase_add_test(tc, test_slow_reader_capped);
+	tcase_add_test(tc, test_response_too_large);
+	tcase_add_test(tc, test_register_rules);
+	tcase_add_test(tc, test_interceptors);
+	tcase_add_test(tc, test_admission);
+	tcase_add_test(tc, test_adopt_conn_and_listener);
+	tcase_add_test(tc, test_client_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(loopback_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
