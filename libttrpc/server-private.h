@@ -80,6 +80,8 @@ struct ttrpc_server {
 	LIST_HEAD(, ttrpc__sconn) dead;
 	struct event *reaper;
 	LIST_HEAD(, ttrpc_call) calls;
+	ttrpc_handoff_fn handoff;
+	void *handoff_userdata;
 	ttrpc_admit_fn admit;
 	void *admit_userdata;
 	struct ttrpc_server_interceptor *interceptors;

@@ -82,6 +82,22 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 		conn_free(LIST_FIRST(&srv->dead));
 }
 
+/*
+ * The output is flushed: close, or first offer an idle connection to the
+ * hand-off hook when the server is shutting down. A connection with bytes of
+ * an unread request is not idle: the next process could not make sense of
+ * the rest of the stream.
+ */
+static void conn_close_drained(struct ttrpc__sconn *conn)
+{
+	struct ttrpc_server *srv = conn->srv;
+
+	if (srv->shutting_down && srv->handoff && conn->calls.len == 0 && conn->reader.discard == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0)
+		srv->handoff(srv, bufferevent_getfd(conn->bev), &conn->peer, srv->handoff_userdata);
+	conn_close(conn);
+}
+
 /* Close once everything queued has reached the socket. */
 static void conn_close_flushed(struct ttrpc__sconn *conn)
 {
@@ -90,7 +106,7 @@ static void conn_close_flushed(struct ttrpc__sconn *conn)
 	conn->closing = true;
 	bufferevent_disable(conn->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
-		conn_close(conn);
+		conn_close_drained(conn);
 }
 
 void ttrpc__sconn_check_output(struct ttrpc__sconn *conn)
@@ -299,7 +315,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct ttrpc__sconn *conn = arg;
 
 	if (conn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_close(conn);
+		conn_close_drained(conn);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -624,6 +640,13 @@ TTRPC_EXPORT int ttrpc_server_unregister(struct ttrpc_server *srv, const char *n
 	LIST_REMOVE(svc, link);
 	ttrpc__service_unref(svc);
 	return 0;
+}
+
+TTRPC_EXPORT void ttrpc_server_set_handoff(struct ttrpc_server *srv, ttrpc_handoff_fn fn,
+                                           void *userdata)
+{
+	srv->handoff = fn;
+	srv->handoff_userdata = userdata;
 }
 
 TTRPC_EXPORT void ttrpc_server_set_admission(struct ttrpc_server *srv, ttrpc_admit_fn fn,

@@ -456,6 +456,47 @@ START_TEST(test_shutdown_timeout_cuts_calls)
 }
 END_TEST
 
+static int handed_fd = -1;
+
+static void keep_fd(struct ttrpc_server *s, int fd, const struct ttrpc_peer *peer, void *arg)
+{
+	ck_assert_int_eq(peer->pid, getpid());
+	handed_fd = dup(fd);
+}
+
+START_TEST(test_handoff_idle_connection)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(call_echo(c, "1", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	outcome_clear(&o);
+	handed_fd = -1;
+	shut = false;
+	ttrpc_server_set_handoff(srv, keep_fd, NULL);
+	ck_assert_int_eq(ttrpc_server_shutdown(srv, 5000, on_shutdown, NULL), 0);
+	run_until(&shut, 5000);
+	ck_assert(shut_drained);
+	ck_assert_int_ge(handed_fd, 0);
+	ttrpc_server_free(srv);
+	/* a request sent while no server runs waits in the socket ... */
+	ck_assert_int_eq(call_echo(c, "2", 1, "", NULL, &o, NULL), 0);
+	run_for(50);
+	ck_assert(!o.done);
+	ck_assert(ttrpc_client_is_connected(c));
+	/* ... and the next server, adopting the stored fd, answers it */
+	ck_assert_int_eq(ttrpc_server_new(base, &srv), 0);
+	ck_assert_int_eq(interop_service_register(srv), 0);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, handed_fd), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	ck_assert_mem_eq(o.payload.data, "2", 1);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+}
+END_TEST
+
 START_TEST(test_free_with_calls_in_flight)
 {
 	struct ttrpc_client *c = connect_client();
@@ -1125,6 +1166,7 @@ static Suite *loopback_suite(void)
 	tcase_add_test(tc, test_graceful_shutdown_drains);
 	tcase_add_test(tc, test_shutdown_timeout_cuts_calls);
 	tcase_add_test(tc, test_free_with_calls_in_flight);
+	tcase_add_test(tc, test_handoff_idle_connection);
 	tcase_add_test(tc, test_edge_even_stream_id);
 	tcase_add_test(tc, test_edge_reused_id);
 	tcase_add_test(tc, test_edge_bad_request_protobuf);

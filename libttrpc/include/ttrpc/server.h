@@ -221,6 +221,21 @@ typedef void (*ttrpc_shutdown_fn)(struct ttrpc_server *srv, bool drained, void *
 TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeout_ms,
                                        ttrpc_shutdown_fn cb, void *userdata);
 
+/*
+ * Called during a graceful shutdown for each connection that has become idle
+ * (no call in flight, nothing half-read, everything written), just before it
+ * is closed. @fd is borrowed: dup(2) it to keep the connection, e.g. to hand
+ * it to the service manager's fd store so that the next process serves the
+ * same client connection. Requests the client sends meanwhile wait in the
+ * socket.
+ */
+typedef void (*ttrpc_handoff_fn)(struct ttrpc_server *srv, int fd, const struct ttrpc_peer *peer,
+                                 void *userdata);
+
+/* ttrpc_server_set_handoff() - install the hand-off hook (NULL: none). */
+TTRPC_EXPORT void ttrpc_server_set_handoff(struct ttrpc_server *srv, ttrpc_handoff_fn fn,
+                                           void *userdata);
+
 /* Counters, for status lines and tests. */
 struct ttrpc_server_stats {
 	uint64_t connections;        /* open now */
