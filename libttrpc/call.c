@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#include <event2/buffer.h>
+
 #include <event2/event.h>
 
 #include "server-private.h"
@@ -55,10 +57,23 @@ static void call_free(struct ttrpc_call *call)
 		event_free(call->deadline_ev);
 	if (call->input)
 		protobuf_c_message_free_unpacked(call->input, NULL);
+	if (call->first)
+		protobuf_c_message_free_unpacked(call->first, NULL);
 	if (call->req)
 		ttrpc__request__free_unpacked(call->req, NULL);
 	ttrpc__service_unref(call->svc);
 	free(call);
+}
+
+static void pin(struct ttrpc_call *call)
+{
+	call->busy++;
+}
+
+static void unpin(struct ttrpc_call *call)
+{
+	if (--call->busy == 0 && call->finished)
+		call_free(call);
 }
 
 /* Decide the outcome: leave the stream table, tell interceptors, count. */
@@ -68,6 +83,10 @@ static void call_settle(struct ttrpc_call *call, int code)
 	struct ttrpc__sconn *conn = call->conn;
 
 	call->answered = true;
+	if (call->waiting) {
+		LIST_REMOVE(call, wait_link);
+		call->waiting = false;
+	}
 	if (call->deadline_ev) {
 		event_free(call->deadline_ev);
 		call->deadline_ev = NULL;
@@ -144,28 +163,35 @@ void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
 		}
 	}
 
-	call->starting = true;
-	for (size_t i = 0; i < srv->n_interceptors && !call->finished; i++) {
+	pin(call);
+	for (size_t i = 0; i < srv->n_interceptors && !call->answered; i++) {
 		const struct ttrpc_server_interceptor *ic = &srv->interceptors[i];
 
 		if (ic->on_call && ic->on_call(call, ic->userdata) != 0 && !call->answered)
 			ttrpc__call_abort(call, TTRPC_PERMISSION_DENIED, "rejected by interceptor", true);
-		if (call->answered)
-			break;
 	}
-	call->starting = false;
 	/* Refused or finished by an interceptor: no handler will finish it. */
-	if (call->answered || call->finished) {
-		call_free(call);
+	if (call->answered) {
+		call->finished = true;
+		unpin(call);
 		return;
 	}
-	method->unary(call, input, svc->userdata);
+	if (method->kind == TTRPC_METHOD_UNARY) {
+		method->unary(call, input, svc->userdata);
+	} else {
+		method->stream(call, input, svc->userdata);
+		/* A client stream's first message rode in the Request: deliver it
+		 * now that the handler has said where messages go. */
+		if (call->first && !call->answered && call->on_message)
+			call->on_message(call, call->first, call->message_userdata);
+	}
+	unpin(call);
 }
 
-/* Free a finished call, unless interceptors are still running on it. */
+/* Free a finished call, unless library code further up the stack still uses it. */
 static void release(struct ttrpc_call *call)
 {
-	if (call->starting)
+	if (call->busy)
 		call->finished = true;
 	else
 		call_free(call);
@@ -211,7 +237,9 @@ static int call_finish(struct ttrpc_call *call, int code, const char *message,
 
 TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessage *response)
 {
-	if (!response || response->descriptor != call->method->output) {
+	if (!response || response->descriptor != call->method->output ||
+	    call->method->kind == TTRPC_METHOD_SERVER_STREAM ||
+	    call->method->kind == TTRPC_METHOD_BIDI_STREAM) {
 		call_finish(call, TTRPC_INTERNAL, "ttrpc: handler replied with a message of the wrong type",
 		            NULL);
 		return -EINVAL;
@@ -230,6 +258,130 @@ TTRPC_EXPORT int ttrpc_call_fail(struct ttrpc_call *call, int code, const char *
 	if (code == TTRPC_OK)
 		code = TTRPC_UNKNOWN;
 	return call_finish(call, code, msg, NULL);
+}
+
+TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call)
+{
+	struct ttrpc__sconn *conn = call->conn;
+	enum ttrpc_method_kind kind = call->method->kind;
+
+	if (kind != TTRPC_METHOD_SERVER_STREAM && kind != TTRPC_METHOD_BIDI_STREAM) {
+		call_finish(call, TTRPC_INTERNAL,
+		            "ttrpc: handler ended a call that must be answered with a message", NULL);
+		return -EINVAL;
+	}
+	if (call->answered) {
+		release(call);
+		return -ECANCELED;
+	}
+	if (conn) {
+		ttrpc__wire_data(ttrpc__sconn_output(conn), call->id,
+		                 TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
+	}
+	call_settle(call, TTRPC_OK);
+	if (conn)
+		ttrpc__sconn_check_output(conn);
+	release(call);
+	return 0;
+}
+
+TTRPC_EXPORT int ttrpc_call_send(struct ttrpc_call *call, const ProtobufCMessage *msg)
+{
+	struct ttrpc__sconn *conn = call->conn;
+	struct evbuffer *out;
+	int r;
+
+	if (call->method->kind != TTRPC_METHOD_SERVER_STREAM &&
+	    call->method->kind != TTRPC_METHOD_BIDI_STREAM)
+		return -EINVAL;
+	if (!msg || msg->descriptor != call->method->output)
+		return -EINVAL;
+	if (call->answered || !conn)
+		return -ECANCELED;
+	out = ttrpc__sconn_output(conn);
+	if (evbuffer_get_length(out) > TTRPC__OUTPUT_HIGH)
+		return -EAGAIN;
+	r = ttrpc__wire_data(out, call->id, 0, msg, conn->srv->max_message);
+	if (r < 0)
+		return r;
+	ttrpc__sconn_check_output(conn);
+	return call->answered ? -ECANCELED : 0;
+}
+
+TTRPC_EXPORT void ttrpc_call_on_writable(struct ttrpc_call *call, ttrpc_writable_fn cb,
+                                         void *userdata)
+{
+	call->on_writable = cb;
+	call->writable_userdata = userdata;
+	if (cb && !call->answered && call->conn)
+		ttrpc__sconn_wait_writable(call->conn, call);
+}
+
+void ttrpc__call_writable(struct ttrpc_call *call)
+{
+	ttrpc_writable_fn cb = call->on_writable;
+
+	call->on_writable = NULL;
+	if (!cb || call->answered)
+		return;
+	pin(call);
+	cb(call, call->writable_userdata);
+	unpin(call);
+}
+
+TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_fn on_message,
+                                        ttrpc_end_fn on_end, void *userdata)
+{
+	call->on_message = on_message;
+	call->on_end = on_end;
+	call->message_userdata = userdata;
+}
+
+void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *payload, size_t len)
+{
+	enum ttrpc_method_kind kind = call->method->kind;
+	ProtobufCMessage *msg;
+
+	if (kind == TTRPC_METHOD_UNARY) {
+		/* Go's server dereferences nil here and dies; end the call instead. */
+		ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
+		                  "Data frame on a unary call: the call is ended", true);
+		return;
+	}
+	if (kind == TTRPC_METHOD_SERVER_STREAM || call->remote_closed) {
+		ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
+		                  "data handling error: ttrpc: stream closed", true);
+		return;
+	}
+	pin(call);
+	if (!(flags & TTRPC__FLAG_NO_DATA)) {
+		msg = protobuf_c_message_unpack(call->method->input, NULL, len, payload);
+		if (!msg) {
+			char why[160];
+
+			snprintf(why, sizeof(why),
+			         "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
+			         call->method->input->name);
+			ttrpc__call_abort(call, TTRPC_INTERNAL, why, true);
+		} else {
+			if (call->on_message && !call->answered)
+				call->on_message(call, msg, call->message_userdata);
+			protobuf_c_message_free_unpacked(msg, NULL);
+		}
+	}
+	/* A closing frame may carry the last message; Go answers that with an
+	 * error after delivering it, which ends the stream twice: just close. */
+	if ((flags & TTRPC__FLAG_REMOTE_CLOSED) && !call->answered) {
+		call->remote_closed = true;
+		if (call->on_end)
+			call->on_end(call, call->message_userdata);
+	}
+	unpin(call);
+}
+
+TTRPC_EXPORT enum ttrpc_method_kind ttrpc_call_kind(const struct ttrpc_call *call)
+{
+	return call->method->kind;
 }
 
 TTRPC_EXPORT const char *ttrpc_call_service(const struct ttrpc_call *call)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/queue.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -31,7 +32,14 @@
 struct ttrpc_client_call {
 	struct ttrpc_client *client;
 	uint32_t id;
-	const char *service; /* borrowed during ttrpc_client_call() only */
+	enum ttrpc_method_kind kind;
+	struct ttrpc_stream_handlers handlers; /* streams */
+	bool local_closed;                     /* streams: close_send was sent */
+	bool waiting;                          /* streams: in client->waiting */
+	LIST_ENTRY(ttrpc_client_call) wait_link;
+	unsigned busy;                         /* a callback runs: do not free */
+	bool finished;                         /* completed while busy */
+	const char *service; /* copies, stored after the struct */
 	const char *method;
 	struct ttrpc_kv *extra; /* metadata added by interceptors, owned */
 	size_t n_extra;
@@ -41,6 +49,11 @@ struct ttrpc_client_call {
 	struct event *timer;
 };
 
+/* The public face of a streaming call; the same object as its call. */
+struct ttrpc_client_stream {
+	struct ttrpc_client_call cc;
+};
+
 struct ttrpc_client {
 	struct event_base *base;
 	bool own_base;
@@ -48,6 +61,7 @@ struct ttrpc_client {
 	bool connected;
 	struct ttrpc__frame_reader reader;
 	struct ttrpc__idmap calls;
+	LIST_HEAD(, ttrpc_client_call) waiting; /* streams waiting for output room */
 	uint32_t next_id;
 	struct ttrpc__log log;
 	struct ttrpc_client_interceptor *interceptors;
@@ -56,6 +70,8 @@ struct ttrpc_client {
 
 static void cc_free(struct ttrpc_client_call *cc)
 {
+	if (cc->waiting)
+		LIST_REMOVE(cc, wait_link);
 	for (size_t i = 0; i < cc->n_extra; i++) {
 		free((char *)cc->extra[i].key);
 		free((char *)cc->extra[i].value);
@@ -74,9 +90,14 @@ static void cc_complete(struct ttrpc_client_call *cc, const struct ttrpc_result 
 	for (size_t i = 0; i < c->n_interceptors; i++)
 		if (c->interceptors[i].on_done)
 			c->interceptors[i].on_done(cc, res, c->interceptors[i].userdata);
-	cc->service = cc->method = NULL;
-	cc->cb(res, cc->userdata);
-	cc_free(cc);
+	if (cc->kind == TTRPC_METHOD_UNARY)
+		cc->cb(res, cc->userdata);
+	else
+		cc->handlers.on_done((struct ttrpc_client_stream *)cc, res, cc->userdata);
+	if (cc->busy)
+		cc->finished = true;
+	else
+		cc_free(cc);
 }
 
 static void cc_fail(struct ttrpc_client_call *cc, int error, int code, const char *message)
@@ -124,6 +145,8 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 	if (resp->status && resp->status->code != TTRPC_OK) {
 		res.code = resp->status->code;
 		res.message = resp->status->message ? resp->status->message : "";
+	} else if (cc->kind == TTRPC_METHOD_SERVER_STREAM || cc->kind == TTRPC_METHOD_BIDI_STREAM) {
+		/* A Response ends a server stream; its payload is not a message. */
 	} else {
 		msg = protobuf_c_message_unpack(cc->response_type, NULL, resp->payload.len,
 		                                resp->payload.data);
@@ -140,6 +163,36 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 	ttrpc__response__free_unpacked(resp, NULL);
 }
 
+/* A Data frame of a server that streams: a message, the end, or both. */
+static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
+                        const struct ttrpc__frame_header *h, const uint8_t *payload)
+{
+	static const struct ttrpc_result ok = { .message = "" };
+	bool last = h->flags & TTRPC__FLAG_REMOTE_CLOSED;
+
+	if (last)
+		ttrpc__idmap_remove(&c->calls, cc->id);
+	cc->busy++;
+	if (!(h->flags & TTRPC__FLAG_NO_DATA)) {
+		ProtobufCMessage *msg =
+			protobuf_c_message_unpack(cc->response_type, NULL, h->length, payload);
+
+		if (!msg) {
+			if (!last)
+				ttrpc__idmap_remove(&c->calls, cc->id);
+			cc_fail(cc, 0, TTRPC_INTERNAL, "ttrpc: error unmarshalling stream message");
+			last = false;
+		} else {
+			cc->handlers.on_message((struct ttrpc_client_stream *)cc, msg, cc->userdata);
+			protobuf_c_message_free_unpacked(msg, NULL);
+		}
+	}
+	if (last && !cc->finished)
+		cc_complete(cc, &ok);
+	if (--cc->busy == 0 && cc->finished)
+		cc_free(cc);
+}
+
 static void handle_frame(struct ttrpc_client *c, const struct ttrpc__frame_header *h,
                          const uint8_t *payload)
 {
@@ -150,9 +203,16 @@ static void handle_frame(struct ttrpc_client *c, const struct ttrpc__frame_heade
 		handle_response(c, h, payload);
 		break;
 	case TTRPC__TYPE_DATA:
-		cc = ttrpc__idmap_remove(&c->calls, h->stream_id);
-		if (cc)
-			cc_fail(cc, 0, TTRPC_INTERNAL, "ttrpc: protocol error: Data frame on a unary call");
+		cc = ttrpc__idmap_get(&c->calls, h->stream_id);
+		if (!cc)
+			break;
+		if (cc->kind == TTRPC_METHOD_UNARY || cc->kind == TTRPC_METHOD_CLIENT_STREAM) {
+			ttrpc__idmap_remove(&c->calls, h->stream_id);
+			cc_fail(cc, 0, TTRPC_INTERNAL,
+			        "ttrpc: protocol error: Data frame from a server that does not stream");
+			break;
+		}
+		handle_data(c, cc, h, payload);
 		break;
 	default:
 		ttrpc__log(&c->log, TTRPC_LOG_DEBUG, "ignoring frame of type %u on stream %u", h->type,
@@ -209,6 +269,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+static void on_write(struct bufferevent *bev, void *arg);
+
 TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_client **ret)
 {
 	struct ttrpc_client *c = calloc(1, sizeof(*c));
@@ -224,7 +286,9 @@ TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_
 	ttrpc__frame_reader_init(&c->reader, TTRPC_MAX_MESSAGE_SIZE);
 	ttrpc__idmap_init(&c->calls);
 	bufferevent_set_max_single_read(c->bev, MAX_SINGLE_READ);
-	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	LIST_INIT(&c->waiting);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TTRPC__OUTPUT_LOW, 0);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ);
 	*ret = c;
 	return 0;
@@ -366,7 +430,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Serialize the request with the caller's and the interceptors' metadata. */
-static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc,
+static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc, uint8_t flags,
                          const ProtobufCMessage *request, const struct ttrpc_call_opts *opts)
 {
 	struct ttrpc__request_head head = {
@@ -389,37 +453,28 @@ static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 		head.metadata = all;
 		head.n_metadata += cc->n_extra;
 	}
-	r = ttrpc__wire_request(bufferevent_get_output(c->bev), cc->id, 0, &head, request,
+	r = ttrpc__wire_request(bufferevent_get_output(c->bev), cc->id, flags, &head, request,
 	                        c->reader.max_length);
 	free(all);
 	return r;
 }
 
-TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *method,
-                                   const ProtobufCMessage *request,
-                                   const ProtobufCMessageDescriptor *response_type,
-                                   const struct ttrpc_call_opts *opts, ttrpc_client_cb cb,
-                                   void *userdata, uint32_t *id)
+/*
+ * Start a call of any kind: interceptors, deadline, Request on the wire, an
+ * entry in the table. On error @cc is freed and no callback runs.
+ */
+static int start_call(struct ttrpc_client *c, struct ttrpc_client_call *cc, uint8_t flags,
+                      const ProtobufCMessage *request, const struct ttrpc_call_opts *opts)
 {
 	static const struct ttrpc_call_opts no_opts;
-	struct ttrpc_client_call *cc;
 	int r;
 
-	if (!service || !method || !request || !response_type || !cb)
-		return -EINVAL;
-	if (!c->connected)
-		return -ENOTCONN;
+	if (!c->connected) {
+		r = -ENOTCONN;
+		goto fail;
+	}
 	if (!opts)
 		opts = &no_opts;
-	cc = calloc(1, sizeof(*cc));
-	if (!cc)
-		return -ENOMEM;
-	cc->client = c;
-	cc->service = service;
-	cc->method = method;
-	cc->response_type = response_type;
-	cc->cb = cb;
-	cc->userdata = userdata;
 	for (size_t i = 0; i < c->n_interceptors; i++) {
 		const struct ttrpc_client_interceptor *ic = &c->interceptors[i];
 
@@ -438,21 +493,61 @@ TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *c, const char *service, 
 	}
 	/* Ids are given out in the order requests are written, so they increase on the wire. */
 	cc->id = c->next_id;
-	r = write_request(c, cc, request, opts);
+	r = write_request(c, cc, flags, request, opts);
 	if (r < 0)
 		goto fail;
-	r = ttrpc__idmap_put(&c->calls, cc->id, cc);
-	if (r < 0) {
-		/* The request is queued already: the late response will be dropped. */
-		c->next_id += 2;
-		goto fail;
-	}
 	c->next_id += 2;
-	if (id)
-		*id = cc->id;
+	/* On failure the request is queued already: its late response is dropped. */
+	r = ttrpc__idmap_put(&c->calls, cc->id, cc);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	cc_free(cc);
+	return r;
+}
+
+static struct ttrpc_client_call *cc_new(struct ttrpc_client *c, const char *service,
+                                        const char *method, enum ttrpc_method_kind kind,
+                                        const ProtobufCMessageDescriptor *response_type,
+                                        void *userdata)
+{
+	size_t ls = strlen(service) + 1, lm = strlen(method) + 1;
+	struct ttrpc_client_call *cc = calloc(1, sizeof(struct ttrpc_client_stream) + ls + lm);
+	char *names;
+
+	if (!cc)
+		return NULL;
+	/* One allocation: the names outlive the caller's strings for on_done. */
+	names = (char *)((struct ttrpc_client_stream *)cc + 1);
+	cc->client = c;
+	cc->service = memcpy(names, service, ls);
+	cc->method = memcpy(names + ls, method, lm);
+	cc->kind = kind;
+	cc->response_type = response_type;
+	cc->userdata = userdata;
+	return cc;
+}
+
+TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *method,
+                                   const ProtobufCMessage *request,
+                                   const ProtobufCMessageDescriptor *response_type,
+                                   const struct ttrpc_call_opts *opts, ttrpc_client_cb cb,
+                                   void *userdata, uint32_t *id)
+{
+	struct ttrpc_client_call *cc;
+	int r;
+
+	if (!service || !method || !request || !response_type || !cb)
+		return -EINVAL;
+	cc = cc_new(c, service, method, TTRPC_METHOD_UNARY, response_type, userdata);
+	if (!cc)
+		return -ENOMEM;
+	cc->cb = cb;
+	/* Go's client sends unary Requests with no flags. */
+	r = start_call(c, cc, 0, request, opts);
+	if (r == 0 && id)
+		*id = cc->id;
 	return r;
 }
 
@@ -466,7 +561,283 @@ TTRPC_EXPORT int ttrpc_client_cancel(struct ttrpc_client *c, uint32_t id)
 	return 0;
 }
 
+/* ---- streams ---- */
+
+static void run_waiting(struct ttrpc_client *c)
+{
+	struct ttrpc_client_call *cc;
+
+	while (c->connected && (cc = LIST_FIRST(&c->waiting)) &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) <= TTRPC__OUTPUT_LOW) {
+		LIST_REMOVE(cc, wait_link);
+		cc->waiting = false;
+		if (cc->handlers.on_writable)
+			cc->handlers.on_writable((struct ttrpc_client_stream *)cc, cc->userdata);
+	}
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	run_waiting(arg);
+}
+
+TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *c, const char *service,
+                                          const char *method, enum ttrpc_method_kind kind,
+                                          const ProtobufCMessage *request,
+                                          const ProtobufCMessageDescriptor *response_type,
+                                          const struct ttrpc_call_opts *opts,
+                                          const struct ttrpc_stream_handlers *handlers,
+                                          void *userdata, struct ttrpc_client_stream **ret)
+{
+	bool client_streams = kind == TTRPC_METHOD_CLIENT_STREAM || kind == TTRPC_METHOD_BIDI_STREAM;
+	struct ttrpc_client_call *cc;
+	int r;
+
+	if (!service || !method || !response_type || !handlers || !handlers->on_done ||
+	    kind == TTRPC_METHOD_UNARY || kind > TTRPC_METHOD_BIDI_STREAM ||
+	    (kind != TTRPC_METHOD_CLIENT_STREAM && !handlers->on_message) ||
+	    (client_streams ? request != NULL : request == NULL))
+		return -EINVAL;
+	cc = cc_new(c, service, method, kind, response_type, userdata);
+	if (!cc)
+		return -ENOMEM;
+	cc->handlers = *handlers;
+	cc->local_closed = !client_streams;
+	r = start_call(c, cc, client_streams ? TTRPC__FLAG_REMOTE_OPEN : TTRPC__FLAG_REMOTE_CLOSED,
+	               request, opts);
+	if (r == 0)
+		*ret = (struct ttrpc_client_stream *)cc;
+	return r;
+}
+
+TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
+                                          const ProtobufCMessage *msg)
+{
+	struct ttrpc_client_call *cc = &s->cc;
+	struct ttrpc_client *c = cc->client;
+	struct evbuffer *out;
+
+	if (cc->kind == TTRPC_METHOD_SERVER_STREAM || !msg)
+		return -EINVAL;
+	if (cc->local_closed)
+		return -EPIPE;
+	if (!c->connected)
+		return -ENOTCONN;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) > TTRPC__OUTPUT_HIGH) {
+		if (!cc->waiting) {
+			LIST_INSERT_HEAD(&c->waiting, cc, wait_link);
+			cc->waiting = true;
+		}
+		return -EAGAIN;
+	}
+	return ttrpc__wire_data(out, cc->id, 0, msg, c->reader.max_length);
+}
+
+TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
+{
+	struct ttrpc_client_call *cc = &s->cc;
+	struct ttrpc_client *c = cc->client;
+	int r;
+
+	if (cc->kind == TTRPC_METHOD_SERVER_STREAM)
+		return -EINVAL;
+	if (cc->local_closed)
+		return -EPIPE;
+	if (!c->connected)
+		return -ENOTCONN;
+	r = ttrpc__wire_data(bufferevent_get_output(c->bev), cc->id,
+	                     TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
+	if (r == 0)
+		cc->local_closed = true;
+	return r;
+}
+
+TTRPC_EXPORT void ttrpc_client_stream_cancel(struct ttrpc_client_stream *s)
+{
+	struct ttrpc_client_call *cc = &s->cc;
+
+	ttrpc__idmap_remove(&cc->client->calls, cc->id);
+	cc_fail(cc, 0, TTRPC_CANCELLED, "cancelled");
+}
+
+TTRPC_EXPORT uint32_t ttrpc_client_stream_id(const struct ttrpc_client_stream *s)
+{
+	return s->cc.id;
+}
+
 /* ---- blocking API ---- */
+
+/* A deep copy of a borrowed message; pack and unpack keep it exact. */
+static ProtobufCMessage *copy_message(const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(len ? len : 1);
+	ProtobufCMessage *copy;
+
+	if (!buf)
+		return NULL;
+	protobuf_c_message_pack(m, buf);
+	copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+	free(buf);
+	return copy;
+}
+
+/* ---- blocking streams ---- */
+
+struct sync_msg {
+	ProtobufCMessage *msg;
+	STAILQ_ENTRY(sync_msg) link;
+};
+
+/* What a blocking stream has received and not yet handed out. */
+struct sync_stream {
+	struct ttrpc_client_stream *s; /* NULL once done */
+	struct ttrpc_client *client;
+	STAILQ_HEAD(, sync_msg) queue;
+	bool done;
+	int error;
+	int code;
+	char *message;
+	ProtobufCMessage *reply;
+	int oom;
+};
+
+static void sync_on_message(struct ttrpc_client_stream *s, const ProtobufCMessage *msg, void *arg)
+{
+	struct sync_stream *ss = arg;
+	struct sync_msg *m = malloc(sizeof(*m));
+
+	if (!m || !(m->msg = copy_message(msg))) {
+		free(m);
+		ss->oom = -ENOMEM;
+		return;
+	}
+	STAILQ_INSERT_TAIL(&ss->queue, m, link);
+}
+
+static void sync_on_done(struct ttrpc_client_stream *s, const struct ttrpc_result *r, void *arg)
+{
+	struct sync_stream *ss = arg;
+
+	ss->done = true;
+	ss->s = NULL;
+	ss->error = r->error;
+	ss->code = r->code;
+	ss->message = strdup(r->message);
+	if (r->response)
+		ss->reply = copy_message(r->response);
+}
+
+/*
+ * The handle given to the caller is the sync_stream itself: it outlives the
+ * stream object, which is freed when the stream ends.
+ */
+TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *c, const char *service,
+                                               const char *method, enum ttrpc_method_kind kind,
+                                               const ProtobufCMessage *request,
+                                               const ProtobufCMessageDescriptor *response_type,
+                                               const struct ttrpc_call_opts *opts,
+                                               struct ttrpc_client_stream **ret)
+{
+	static const struct ttrpc_stream_handlers h = {
+		.on_message = sync_on_message,
+		.on_done = sync_on_done,
+	};
+	struct sync_stream *ss = calloc(1, sizeof(*ss));
+	int r;
+
+	if (!ss)
+		return -ENOMEM;
+	STAILQ_INIT(&ss->queue);
+	ss->client = c;
+	r = ttrpc_client_stream_open(c, service, method, kind, request, response_type, opts, &h, ss,
+	                             &ss->s);
+	if (r < 0) {
+		free(ss);
+		return r;
+	}
+	*ret = (struct ttrpc_client_stream *)ss;
+	return 0;
+}
+
+static int sync_run_once(struct ttrpc_client *c)
+{
+	return event_base_loop(c->base, EVLOOP_ONCE) < 0 ? -EIO : 0;
+}
+
+TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *handle,
+                                               const ProtobufCMessage *msg)
+{
+	struct sync_stream *ss = (struct sync_stream *)handle;
+	int r;
+
+	for (;;) {
+		if (ss->done)
+			return ss->error < 0 ? ss->error : -EPIPE;
+		r = ttrpc_client_stream_send(ss->s, msg);
+		if (r != -EAGAIN)
+			return r;
+		r = sync_run_once(ss->client);
+		if (r < 0)
+			return r;
+	}
+}
+
+TTRPC_EXPORT int ttrpc_client_stream_recv_sync(struct ttrpc_client_stream *handle,
+                                               ProtobufCMessage **msg, struct ttrpc_status *status)
+{
+	struct sync_stream *ss = (struct sync_stream *)handle;
+	struct sync_msg *m;
+	int r;
+
+	*msg = NULL;
+	while (STAILQ_EMPTY(&ss->queue) && !ss->done && !ss->oom)
+		if ((r = sync_run_once(ss->client)) < 0)
+			return r;
+	if ((m = STAILQ_FIRST(&ss->queue))) {
+		STAILQ_REMOVE_HEAD(&ss->queue, link);
+		*msg = m->msg;
+		free(m);
+		return 1;
+	}
+	if (ss->oom)
+		return ss->oom;
+	if (ss->error < 0)
+		return ss->error;
+	if (ss->code != TTRPC_OK) {
+		if (status) {
+			status->code = ss->code;
+			status->message = strdup(ss->message ? ss->message : "");
+		}
+		return -EREMOTEIO;
+	}
+	*msg = ss->reply;
+	ss->reply = NULL;
+	return 0;
+}
+
+TTRPC_EXPORT void ttrpc_client_stream_free_sync(struct ttrpc_client_stream *handle)
+{
+	struct sync_stream *ss = (struct sync_stream *)handle;
+	struct sync_msg *m;
+
+	if (!ss)
+		return;
+	if (ss->s)
+		ttrpc_client_stream_cancel(ss->s);
+	while ((m = STAILQ_FIRST(&ss->queue))) {
+		STAILQ_REMOVE_HEAD(&ss->queue, link);
+		protobuf_c_message_free_unpacked(m->msg, NULL);
+		free(m);
+	}
+	if (ss->reply)
+		protobuf_c_message_free_unpacked(ss->reply, NULL);
+	free(ss->message);
+	free(ss);
+}
+
+/* ---- blocking calls ---- */
 
 struct sync_wait {
 	bool done;
@@ -485,17 +856,8 @@ static void on_sync_done(const struct ttrpc_result *res, void *arg)
 	w->error = res->error;
 	w->code = res->code;
 	if (res->error == 0 && res->code == TTRPC_OK && m) {
-		/* Copy out: the result is borrowed. Pack and unpack keeps it simple and exact. */
-		size_t len = protobuf_c_message_get_packed_size(m);
-		uint8_t *buf = malloc(len ? len : 1);
-
-		if (!buf) {
-			w->error = -ENOMEM;
-			return;
-		}
-		protobuf_c_message_pack(m, buf);
-		w->response = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-		free(buf);
+		/* Copy out: the result is borrowed. */
+		w->response = copy_message(m);
 		if (!w->response)
 			w->error = -ENOMEM;
 	} else if (res->error == 0 && w->status) {

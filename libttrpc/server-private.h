@@ -38,6 +38,8 @@ struct ttrpc__sconn {
 	struct ttrpc__frame_reader reader;
 	uint32_t last_request_id;
 	struct ttrpc__idmap calls; /* stream id -> unanswered call */
+	LIST_HEAD(, ttrpc_call) waiting; /* calls waiting for the output to drain */
+	struct event *writable;     /* runs the waiting calls from the loop */
 	bool closed;               /* torn down; freed from the loop later */
 	bool closing;              /* close as soon as the output is flushed */
 	LIST_ENTRY(ttrpc__sconn) link; /* in srv->conns, then in srv->dead */
@@ -60,8 +62,18 @@ struct ttrpc_call {
 	void *userdata;
 	bool answered;  /* the outcome is decided; interceptors were told */
 	bool cancelled;
-	bool starting;  /* interceptors are running: finishing must not free */
-	bool finished;  /* finished while starting */
+	unsigned busy;  /* library code runs on the call: finishing must not free it */
+	bool finished;  /* finished while busy: freed when the last user returns */
+	/* streams */
+	bool remote_closed;               /* the client will send no more */
+	ProtobufCMessage *first;          /* a client stream's first message, from the Request */
+	ttrpc_message_fn on_message;
+	ttrpc_end_fn on_end;
+	void *message_userdata;
+	ttrpc_writable_fn on_writable;
+	void *writable_userdata;
+	bool waiting;                     /* in conn->waiting */
+	LIST_ENTRY(ttrpc_call) wait_link;
 	LIST_ENTRY(ttrpc_call) link; /* in srv->calls while srv lives */
 };
 
@@ -109,7 +121,13 @@ void ttrpc__call_abort(struct ttrpc_call *call, int code, const char *message, b
 void ttrpc__call_orphan(struct ttrpc_call *call);
 void ttrpc__service_unref(struct ttrpc__service *svc);
 
+/* Deliver a Data frame of the client to its stream call. */
+void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *payload, size_t len);
+/* The connection's output went below its low watermark. */
+void ttrpc__call_writable(struct ttrpc_call *call);
+
 /* server.c */
+
 /* Append a status Response to the connection and enforce the output cap. */
 void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *message);
 /* Enforce the output cap after something was appended. */
@@ -117,5 +135,7 @@ void ttrpc__sconn_check_output(struct ttrpc__sconn *conn);
 /* A call of the connection was answered (removed from its stream table). */
 void ttrpc__sconn_call_done(struct ttrpc__sconn *conn);
 struct evbuffer *ttrpc__sconn_output(struct ttrpc__sconn *conn);
+/* Queue @call to be told when the output drains. */
+void ttrpc__sconn_wait_writable(struct ttrpc__sconn *conn, struct ttrpc_call *call);
 
 #endif

@@ -69,6 +69,7 @@ static void conn_close(struct ttrpc__sconn *conn)
 static void conn_free(struct ttrpc__sconn *conn)
 {
 	LIST_REMOVE(conn, link);
+	event_free(conn->writable);
 	bufferevent_free(conn->bev);
 	ttrpc__idmap_clear(&conn->calls);
 	free(conn);
@@ -185,7 +186,8 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	struct ttrpc_server *srv = conn->srv;
 	struct ttrpc__service *svc;
 	const struct ttrpc_method *method;
-	ProtobufCMessage *input;
+	ProtobufCMessage *input, *first;
+	bool bad_payload = false;
 	Ttrpc__Request *req;
 	struct ttrpc_call *call;
 
@@ -219,8 +221,26 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 		ttrpc__request__free_unpacked(req, NULL);
 		return;
 	}
-	input = protobuf_c_message_unpack(method->input, NULL, req->payload.len, req->payload.data);
-	if (!input) {
+	/*
+	 * The Request's payload is the request of unary and server-streaming
+	 * calls, even when absent (an empty message). For a client that
+	 * streams it is a first message only when the field is there and the
+	 * no-data flag is not: Go's client omits both, and inventing an empty
+	 * first message is the ttrpc-rust#221 bug.
+	 */
+	input = NULL;
+	first = NULL;
+	if (method->kind == TTRPC_METHOD_UNARY || method->kind == TTRPC_METHOD_SERVER_STREAM) {
+		input = protobuf_c_message_unpack(method->input, NULL, req->payload.len,
+		                                  req->payload.data);
+		bad_payload = !input;
+	} else if (!(h->flags & TTRPC__FLAG_NO_DATA) &&
+	           ttrpc__wire_request_has_payload(payload, h->length)) {
+		first = protobuf_c_message_unpack(method->input, NULL, req->payload.len,
+		                                  req->payload.data);
+		bad_payload = !first;
+	}
+	if (bad_payload) {
 		fail_status(conn, h->stream_id, TTRPC_INTERNAL,
 		            "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
 		            method->input->name);
@@ -229,17 +249,25 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	}
 	call = ttrpc__call_new(conn, h->stream_id, req);
 	if (!call) {
-		protobuf_c_message_free_unpacked(input, NULL);
+		if (input)
+			protobuf_c_message_free_unpacked(input, NULL);
+		if (first)
+			protobuf_c_message_free_unpacked(first, NULL);
 		ttrpc__request__free_unpacked(req, NULL);
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
+	call->first = first;
+	/* A client that does not stream has closed its side with the Request. */
+	call->remote_closed = method->kind == TTRPC_METHOD_UNARY ||
+	                      method->kind == TTRPC_METHOD_SERVER_STREAM;
 	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "call %s/%s stream %u from pid %d", req->service,
 	           req->method, h->stream_id, (int)conn->peer.pid);
 	ttrpc__call_start(call, svc, method, input);
 }
 
-static void handle_data(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h)
+static void handle_data(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
+                        const uint8_t *payload)
 {
 	struct ttrpc_call *call = ttrpc__idmap_get(&conn->calls, h->stream_id);
 
@@ -247,9 +275,7 @@ static void handle_data(struct ttrpc__sconn *conn, const struct ttrpc__frame_hea
 		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT, "StreamID is no longer active");
 		return;
 	}
-	/* Go's server dereferences nil here and dies; end the call instead. */
-	ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
-	                  "Data frame on a unary call: the call is ended", true);
+	ttrpc__call_data(call, h->flags, payload, h->length);
 }
 
 static void handle_frame(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
@@ -265,7 +291,7 @@ static void handle_frame(struct ttrpc__sconn *conn, const struct ttrpc__frame_he
 		handle_request(conn, h, payload);
 		break;
 	case TTRPC__TYPE_DATA:
-		handle_data(conn, h);
+		handle_data(conn, h, payload);
 		break;
 	default:
 		/* Ignored, as Go does, so that future message types pass through. */
@@ -310,9 +336,39 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Tell the calls waiting for room, one by one; each may fill the queue again. */
+static void run_waiting(struct ttrpc__sconn *conn)
+{
+	struct ttrpc_call *call;
+
+	while (!conn->closed && (call = LIST_FIRST(&conn->waiting)) &&
+	       evbuffer_get_length(bufferevent_get_output(conn->bev)) <= TTRPC__OUTPUT_LOW) {
+		LIST_REMOVE(call, wait_link);
+		call->waiting = false;
+		ttrpc__call_writable(call);
+	}
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	run_waiting(arg);
+}
+
+void ttrpc__sconn_wait_writable(struct ttrpc__sconn *conn, struct ttrpc_call *call)
+{
+	if (!call->waiting) {
+		LIST_INSERT_HEAD(&conn->waiting, call, wait_link);
+		call->waiting = true;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) <= TTRPC__OUTPUT_LOW)
+		event_active(conn->writable, 0, 0);
+}
+
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct ttrpc__sconn *conn = arg;
+
+	run_waiting(conn);
 
 	if (conn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_close_drained(conn);
@@ -376,9 +432,17 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 		free(conn);
 		return -ENOMEM;
 	}
+	conn->writable = event_new(srv->base, -1, 0, on_writable, conn);
+	if (!conn->writable) {
+		bufferevent_free(conn->bev);
+		free(conn);
+		return -ENOMEM;
+	}
 	conn->srv = srv;
 	conn->peer = peer;
+	LIST_INIT(&conn->waiting);
 	ttrpc__frame_reader_init(&conn->reader, srv->max_message);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, TTRPC__OUTPUT_LOW, 0);
 	ttrpc__idmap_init(&conn->calls);
 	bufferevent_set_max_single_read(conn->bev, MAX_SINGLE_READ);
 	bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
@@ -611,7 +675,11 @@ TTRPC_EXPORT int ttrpc_server_register(struct ttrpc_server *srv, const char *nam
 	if (!name || !*name || !methods)
 		return -EINVAL;
 	for (const struct ttrpc_method *m = methods; m->name; m++) {
-		if (!m->input || !m->output || !m->unary || m->kind != TTRPC_METHOD_UNARY)
+		if (!m->input || !m->output)
+			return -EINVAL;
+		if (m->kind == TTRPC_METHOD_UNARY ? !m->unary : !m->stream)
+			return -EINVAL;
+		if (m->kind > TTRPC_METHOD_BIDI_STREAM)
 			return -EINVAL;
 		for (const struct ttrpc_method *o = methods; o != m; o++)
 			if (strcmp(o->name, m->name) == 0)

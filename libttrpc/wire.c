@@ -165,3 +165,72 @@ out:
 		free(kvp);
 	return r;
 }
+
+static void fill_message(uint8_t *dst, size_t len, void *ctx)
+{
+	protobuf_c_message_pack(ctx, dst);
+	(void)len;
+}
+
+int ttrpc__wire_data(struct evbuffer *out, uint32_t id, uint8_t flags, const ProtobufCMessage *msg,
+                     uint32_t max)
+{
+	struct ttrpc__frame_header h = { .stream_id = id, .type = TTRPC__TYPE_DATA, .flags = flags };
+	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+
+	if (size > max)
+		return -EMSGSIZE;
+	h.length = (uint32_t)size;
+	return ttrpc__frame_append(out, &h, fill_message, (void *)msg);
+}
+
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * protobuf-c does not say whether a proto3 bytes field was present, and Go
+ * tells "empty first message" from "no first message" by exactly that, so
+ * walk the fields of the Request.
+ */
+bool ttrpc__wire_request_has_payload(const uint8_t *p, size_t n)
+{
+	const uint8_t *end = p + n;
+	uint64_t key, len;
+
+	while (p < end) {
+		if (!get_varint(&p, end, &key))
+			return false;
+		switch (key & 7) {
+		case 0:
+			if (!get_varint(&p, end, &len))
+				return false;
+			break;
+		case 1:
+			p += 8;
+			break;
+		case 2:
+			if (!get_varint(&p, end, &len) || len > (uint64_t)(end - p))
+				return false;
+			if (key >> 3 == 3)
+				return true;
+			p += len;
+			break;
+		case 5:
+			p += 4;
+			break;
+		default:
+			return false;
+		}
+	}
+	return false;
+}

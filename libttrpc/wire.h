@@ -5,12 +5,22 @@
 #ifndef TTRPC_WIRE_H
 #define TTRPC_WIRE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include <ttrpc/common.h>
 
 struct evbuffer;
+
+/*
+ * Watermarks of a connection's output queue. A stream sender is told to wait
+ * (-EAGAIN) above HIGH and called back once the queue is below LOW, so a
+ * stream costs at most about HIGH plus one message per connection.
+ */
+#define TTRPC__OUTPUT_HIGH (1u << 20)
+#define TTRPC__OUTPUT_LOW (256u << 10)
 
 /*
  * Append a Response frame with an OK status and @msg as payload.
@@ -43,5 +53,16 @@ struct ttrpc__request_head {
 int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
                         const struct ttrpc__request_head *head, const ProtobufCMessage *msg,
                         uint32_t max);
+
+/*
+ * Append a Data frame with @msg serialized as its payload, or an empty
+ * payload when @msg is NULL (then @flags usually holds NO_DATA).
+ * Return: 0; -EMSGSIZE over @max (nothing appended); -ENOMEM.
+ */
+int ttrpc__wire_data(struct evbuffer *out, uint32_t id, uint8_t flags, const ProtobufCMessage *msg,
+                     uint32_t max);
+
+/* Whether a serialized ttrpc.Request carries its payload field (even empty). */
+bool ttrpc__wire_request_has_payload(const uint8_t *p, size_t n);
 
 #endif

@@ -40,7 +40,7 @@ TTRPC_EXPORT const char *ttrpc_call_method(const struct ttrpc_call *call);
 
 /*
  * The decoded request, of the method's input descriptor, borrowed from the
- * call until it is finished.
+ * call until it is finished. NULL for client-streaming and bidirectional calls.
  */
 TTRPC_EXPORT const ProtobufCMessage *ttrpc_call_request(const struct ttrpc_call *call);
 
@@ -96,7 +96,7 @@ TTRPC_EXPORT bool ttrpc_call_is_cancelled(const struct ttrpc_call *call);
 TTRPC_EXPORT void ttrpc_call_on_cancel(struct ttrpc_call *call, ttrpc_cancel_fn cb, void *userdata);
 
 /*
- * ttrpc_call_reply() - finish the call with a response message.
+ * ttrpc_call_reply() - finish a unary or client-streaming call with a response message.
  * @call: the call; it is freed before this returns and must not be used again.
  * @response: a message of the method's output descriptor, borrowed (it is
  *            serialized before this returns).
@@ -107,8 +107,9 @@ TTRPC_EXPORT void ttrpc_call_on_cancel(struct ttrpc_call *call, ttrpc_cancel_fn 
  *
  * Return: 0 when the answer was queued; -ECANCELED when the call had been
  * cancelled and the answer was dropped; -EMSGSIZE when it was replaced by
- * RESOURCE_EXHAUSTED; -EINVAL when @response is NULL or of another type
- * (the client gets INTERNAL). The call is finished in every case.
+ * RESOURCE_EXHAUSTED; -EINVAL when @response is NULL or of another type, or
+ * the call is server-streaming or bidirectional (the client gets INTERNAL).
+ * The call is finished in every case.
  */
 TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessage *response);
 
@@ -122,6 +123,62 @@ TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessag
  */
 TTRPC_EXPORT int ttrpc_call_fail(struct ttrpc_call *call, int code, const char *fmt, ...)
 	TTRPC_PRINTF(3, 4);
+
+/* ---- streams (ttrpc protocol 1.2) ---- */
+
+/* The method's shape; a stream call is a struct ttrpc_call like any other. */
+TTRPC_EXPORT enum ttrpc_method_kind ttrpc_call_kind(const struct ttrpc_call *call);
+
+/* One message from the client, borrowed for the duration of the callback. */
+typedef void (*ttrpc_message_fn)(struct ttrpc_call *call, const ProtobufCMessage *msg,
+                                 void *userdata);
+/* The client closed its sending side: no more messages will come. */
+typedef void (*ttrpc_end_fn)(struct ttrpc_call *call, void *userdata);
+
+/*
+ * ttrpc_call_on_message() - receive the messages of a client-streaming or
+ * bidirectional call. Messages are delivered as they arrive, so a stream
+ * that is slow to consume never holds up the other streams of its
+ * connection. Register from the handler, before it returns.
+ * @on_message: each message, in order.
+ * @on_end: once, when the client has closed its side (CloseSend).
+ */
+TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_fn on_message,
+                                        ttrpc_end_fn on_end, void *userdata);
+
+/*
+ * ttrpc_call_send() - send one message of a server-streaming or bidirectional
+ * call (a Data frame).
+ * @msg: of the method's output type, borrowed (serialized before return).
+ *
+ * Return: 0 when queued; -EAGAIN when the connection's output queue is over
+ * its high watermark: nothing was queued, and ttrpc_call_on_writable() tells
+ * when to try again; -ECANCELED when the call was cancelled or finished;
+ * -EINVAL for a unary or client-streaming call or a message of another type;
+ * -EMSGSIZE for a message over the size limit (not sent, the call goes on).
+ */
+TTRPC_EXPORT int ttrpc_call_send(struct ttrpc_call *call, const ProtobufCMessage *msg);
+
+typedef void (*ttrpc_writable_fn)(struct ttrpc_call *call, void *userdata);
+
+/*
+ * ttrpc_call_on_writable() - be called once, from the loop, when the
+ * connection's output queue is below its low watermark again. One callback
+ * per call; a new one replaces the old; NULL removes it. Not called after the
+ * call is finished or cancelled.
+ */
+TTRPC_EXPORT void ttrpc_call_on_writable(struct ttrpc_call *call, ttrpc_writable_fn cb,
+                                         void *userdata);
+
+/*
+ * ttrpc_call_end() - finish a server-streaming or bidirectional call with OK:
+ * the client reads the end of the stream (a Data frame with the
+ * remote-closed and no-data flags, as Go sends it). Frees the call.
+ *
+ * Return: 0; -ECANCELED when the call had been cancelled; -EINVAL for a unary
+ * or client-streaming call, which is then failed with INTERNAL.
+ */
+TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call);
 
 /*
  * ttrpc_call_set_userdata() / ttrpc_call_get_userdata() - one pointer a

@@ -174,6 +174,111 @@ TTRPC_EXPORT int ttrpc_client_call_sync(struct ttrpc_client *client, const char 
                                         const struct ttrpc_call_opts *opts,
                                         ProtobufCMessage **response, struct ttrpc_status *status);
 
+/* ---- streams (ttrpc protocol 1.2) ---- */
+
+struct ttrpc_client_stream;
+
+/* What a stream tells its owner; every callback runs from the event loop. */
+struct ttrpc_stream_handlers {
+	/* One message from the server, borrowed for the duration of the call. */
+	void (*on_message)(struct ttrpc_client_stream *s, const ProtobufCMessage *msg,
+	                   void *userdata);
+	/* The end, exactly once: OK when the server ended the stream, its
+	 * status otherwise; result->response is the reply of a
+	 * client-streaming call. The stream is freed when this returns. */
+	void (*on_done)(struct ttrpc_client_stream *s, const struct ttrpc_result *result,
+	                void *userdata);
+	/* Room again in the output queue after ttrpc_client_stream_send()
+	 * returned -EAGAIN. May be NULL. */
+	void (*on_writable)(struct ttrpc_client_stream *s, void *userdata);
+};
+
+/*
+ * ttrpc_client_stream_open() - start a streaming call.
+ * @kind: the method's shape; decides the Request flags (remote open when the
+ *        client streams, remote closed otherwise, as Go sends them).
+ * @request: the request of a server-streaming call (required); must be NULL
+ *           for client-streaming and bidirectional calls.
+ * @response_type: descriptor of the server's messages (or client-streaming reply).
+ * @opts: metadata and deadline travel with the Request (unlike Go's NewStream).
+ * @handlers: copied; on_done is required.
+ * @ret: receives the stream, valid until its on_done returns.
+ *
+ * Return: 0; -EINVAL; -ENOTCONN; -EMSGSIZE; -ENOMEM; an interceptor's
+ * refusal. On error no handler is ever called.
+ */
+TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *client, const char *service,
+                                          const char *method, enum ttrpc_method_kind kind,
+                                          const ProtobufCMessage *request,
+                                          const ProtobufCMessageDescriptor *response_type,
+                                          const struct ttrpc_call_opts *opts,
+                                          const struct ttrpc_stream_handlers *handlers,
+                                          void *userdata, struct ttrpc_client_stream **ret);
+
+/*
+ * ttrpc_client_stream_send() - send one message (a Data frame) of a
+ * client-streaming or bidirectional call; @msg is borrowed.
+ *
+ * Return: 0; -EAGAIN when the output queue is over its high watermark
+ * (nothing queued; on_writable follows); -EPIPE after close_send; -EINVAL
+ * for a server-streaming call; -EMSGSIZE; -ENOTCONN.
+ */
+TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
+                                          const ProtobufCMessage *msg);
+
+/*
+ * ttrpc_client_stream_close_send() - no more messages from this side (a Data
+ * frame with the remote-closed and no-data flags).
+ * Return: 0; -EPIPE when closed already; -EINVAL for a server-streaming call.
+ */
+TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s);
+
+/*
+ * ttrpc_client_stream_cancel() - give up on the stream: on_done runs with
+ * TTRPC_CANCELLED before this returns and the stream is freed. The protocol
+ * has no cancel frame: what the server still sends on it is read and
+ * dropped, and the connection stays usable.
+ */
+TTRPC_EXPORT void ttrpc_client_stream_cancel(struct ttrpc_client_stream *s);
+
+/* The stream id on the wire. */
+TTRPC_EXPORT uint32_t ttrpc_client_stream_id(const struct ttrpc_client_stream *s);
+
+/*
+ * Blocking streams, for tools: on a client made by ttrpc_client_open(). The
+ * server's messages are queued until read.
+ */
+
+/* ttrpc_client_stream_open_sync() - as ttrpc_client_stream_open(), without
+ * handlers; free the stream with ttrpc_client_stream_free_sync(). */
+TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *client, const char *service,
+                                               const char *method, enum ttrpc_method_kind kind,
+                                               const ProtobufCMessage *request,
+                                               const ProtobufCMessageDescriptor *response_type,
+                                               const struct ttrpc_call_opts *opts,
+                                               struct ttrpc_client_stream **ret);
+
+/* ttrpc_client_stream_send_sync() - send, waiting for room. Return: as send, never -EAGAIN. */
+TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
+                                               const ProtobufCMessage *msg);
+
+/*
+ * ttrpc_client_stream_recv_sync() - wait for the next message or the end.
+ * @msg: receives a message the caller frees with
+ *       protobuf_c_message_free_unpacked(); at the end of a client-streaming
+ *       call, its reply.
+ * @status: filled when the stream ended with a status other than OK.
+ *
+ * Return: 1 with a message; 0 at the end of the stream (OK; *msg set only for
+ * a client-streaming reply); -EREMOTEIO with @status; a negative errno for a
+ * transport failure.
+ */
+TTRPC_EXPORT int ttrpc_client_stream_recv_sync(struct ttrpc_client_stream *s,
+                                               ProtobufCMessage **msg, struct ttrpc_status *status);
+
+/* ttrpc_client_stream_free_sync() - cancel if still open, then free. NULL is accepted. */
+TTRPC_EXPORT void ttrpc_client_stream_free_sync(struct ttrpc_client_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

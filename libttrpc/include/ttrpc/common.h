@@ -73,6 +73,14 @@ struct ttrpc_status {
  */
 TTRPC_EXPORT void ttrpc_status_clear(struct ttrpc_status *st);
 
+/* The four shapes of a method, as a .proto declares them. */
+enum ttrpc_method_kind {
+	TTRPC_METHOD_UNARY = 0,         /* rpc M(Req) returns (Resp) */
+	TTRPC_METHOD_SERVER_STREAM = 1, /* rpc M(Req) returns (stream Resp) */
+	TTRPC_METHOD_CLIENT_STREAM = 2, /* rpc M(stream Req) returns (Resp) */
+	TTRPC_METHOD_BIDI_STREAM = 3,   /* rpc M(stream Req) returns (stream Resp) */
+};
+
 /* Log levels, numbered as syslog(3) and sd-daemon(3) number them. */
 enum ttrpc_log_level {
 	TTRPC_LOG_ERR = 3,

@@ -36,22 +36,39 @@ struct ttrpc_server;
 typedef void (*ttrpc_unary_fn)(struct ttrpc_call *call, const ProtobufCMessage *request,
                                void *userdata);
 
-enum ttrpc_method_kind {
-	TTRPC_METHOD_UNARY = 0,
-};
+/*
+ * A streaming handler. For a server-streaming method @request is the decoded
+ * request; for client-streaming and bidirectional methods it is NULL and the
+ * client's messages arrive through ttrpc_call_on_message(), which the handler
+ * registers before it returns. The handler finishes the call with
+ * ttrpc_call_end() (server-streaming, bidirectional), ttrpc_call_reply()
+ * (client-streaming) or ttrpc_call_fail() (any), now or later.
+ */
+typedef void (*ttrpc_stream_fn)(struct ttrpc_call *call, const ProtobufCMessage *request,
+                                void *userdata);
 
 /* One method of a service. Tables end with TTRPC_METHODS_END. */
 struct ttrpc_method {
 	const char *name;
 	const ProtobufCMessageDescriptor *input;
 	const ProtobufCMessageDescriptor *output;
-	ttrpc_unary_fn unary;
 	enum ttrpc_method_kind kind;
+	ttrpc_unary_fn unary;   /* for TTRPC_METHOD_UNARY */
+	ttrpc_stream_fn stream; /* for the three streaming kinds */
 };
 
 #define TTRPC_UNARY(name_, input_, output_, fn_)                                                   \
-	{ .name = (name_), .input = (input_), .output = (output_), .unary = (fn_),                   \
-	  .kind = TTRPC_METHOD_UNARY }
+	{ .name = (name_), .input = (input_), .output = (output_), .kind = TTRPC_METHOD_UNARY,      \
+	  .unary = (fn_) }
+#define TTRPC_SERVER_STREAM(name_, input_, output_, fn_)                                           \
+	{ .name = (name_), .input = (input_), .output = (output_),                                  \
+	  .kind = TTRPC_METHOD_SERVER_STREAM, .stream = (fn_) }
+#define TTRPC_CLIENT_STREAM(name_, input_, output_, fn_)                                           \
+	{ .name = (name_), .input = (input_), .output = (output_),                                  \
+	  .kind = TTRPC_METHOD_CLIENT_STREAM, .stream = (fn_) }
+#define TTRPC_BIDI_STREAM(name_, input_, output_, fn_)                                             \
+	{ .name = (name_), .input = (input_), .output = (output_), .kind = TTRPC_METHOD_BIDI_STREAM, \
+	  .stream = (fn_) }
 #define TTRPC_METHODS_END { .name = NULL }
 
 /* Tunable limits; see ttrpc_server_set_limit(). */
