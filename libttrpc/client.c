@@ -39,6 +39,8 @@ struct ttrpc_client_call {
 	LIST_ENTRY(ttrpc_client_call) wait_link;
 	unsigned busy;                         /* a callback runs: do not free */
 	bool finished;                         /* completed while busy */
+	bool keep;                             /* blocking stream: freed by its owner */
+	bool completed;                        /* on_done ran (kept streams) */
 	const char *service; /* copies, stored after the struct */
 	const char *method;
 	struct ttrpc_kv *extra; /* metadata added by interceptors, owned */
@@ -49,9 +51,12 @@ struct ttrpc_client_call {
 	struct event *timer;
 };
 
+struct sync_stream;
+
 /* The public face of a streaming call; the same object as its call. */
 struct ttrpc_client_stream {
 	struct ttrpc_client_call cc;
+	struct sync_stream *sync; /* blocking streams only */
 };
 
 struct ttrpc_client {
@@ -94,7 +99,9 @@ static void cc_complete(struct ttrpc_client_call *cc, const struct ttrpc_result 
 		cc->cb(res, cc->userdata);
 	else
 		cc->handlers.on_done((struct ttrpc_client_stream *)cc, res, cc->userdata);
-	if (cc->busy)
+	if (cc->keep)
+		cc->completed = true;
+	else if (cc->busy)
 		cc->finished = true;
 	else
 		cc_free(cc);
@@ -619,7 +626,7 @@ TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 
 	if (cc->kind == TTRPC_METHOD_SERVER_STREAM || !msg)
 		return -EINVAL;
-	if (cc->local_closed)
+	if (cc->local_closed || cc->completed)
 		return -EPIPE;
 	if (!c->connected)
 		return -ENOTCONN;
@@ -642,7 +649,7 @@ TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
 
 	if (cc->kind == TTRPC_METHOD_SERVER_STREAM)
 		return -EINVAL;
-	if (cc->local_closed)
+	if (cc->local_closed || cc->completed)
 		return -EPIPE;
 	if (!c->connected)
 		return -ENOTCONN;
@@ -692,10 +699,7 @@ struct sync_msg {
 
 /* What a blocking stream has received and not yet handed out. */
 struct sync_stream {
-	struct ttrpc_client_stream *s; /* NULL once done */
-	struct ttrpc_client *client;
 	STAILQ_HEAD(, sync_msg) queue;
-	bool done;
 	int error;
 	int code;
 	char *message;
@@ -720,8 +724,6 @@ static void sync_on_done(struct ttrpc_client_stream *s, const struct ttrpc_resul
 {
 	struct sync_stream *ss = arg;
 
-	ss->done = true;
-	ss->s = NULL;
 	ss->error = r->error;
 	ss->code = r->code;
 	ss->message = strdup(r->message);
@@ -729,10 +731,7 @@ static void sync_on_done(struct ttrpc_client_stream *s, const struct ttrpc_resul
 		ss->reply = copy_message(r->response);
 }
 
-/*
- * The handle given to the caller is the sync_stream itself: it outlives the
- * stream object, which is freed when the stream ends.
- */
+/* A blocking stream outlives its end, so that its owner can read the rest. */
 TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *c, const char *service,
                                                const char *method, enum ttrpc_method_kind kind,
                                                const ProtobufCMessage *request,
@@ -745,19 +744,21 @@ TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *c, const cha
 		.on_done = sync_on_done,
 	};
 	struct sync_stream *ss = calloc(1, sizeof(*ss));
+	struct ttrpc_client_stream *s;
 	int r;
 
 	if (!ss)
 		return -ENOMEM;
 	STAILQ_INIT(&ss->queue);
-	ss->client = c;
 	r = ttrpc_client_stream_open(c, service, method, kind, request, response_type, opts, &h, ss,
-	                             &ss->s);
+	                             &s);
 	if (r < 0) {
 		free(ss);
 		return r;
 	}
-	*ret = (struct ttrpc_client_stream *)ss;
+	s->sync = ss;
+	s->cc.keep = true;
+	*ret = s;
 	return 0;
 }
 
@@ -766,34 +767,33 @@ static int sync_run_once(struct ttrpc_client *c)
 	return event_base_loop(c->base, EVLOOP_ONCE) < 0 ? -EIO : 0;
 }
 
-TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *handle,
+TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
                                                const ProtobufCMessage *msg)
 {
-	struct sync_stream *ss = (struct sync_stream *)handle;
 	int r;
 
 	for (;;) {
-		if (ss->done)
-			return ss->error < 0 ? ss->error : -EPIPE;
-		r = ttrpc_client_stream_send(ss->s, msg);
+		if (s->cc.completed)
+			return s->sync->error < 0 ? s->sync->error : -EPIPE;
+		r = ttrpc_client_stream_send(s, msg);
 		if (r != -EAGAIN)
 			return r;
-		r = sync_run_once(ss->client);
+		r = sync_run_once(s->cc.client);
 		if (r < 0)
 			return r;
 	}
 }
 
-TTRPC_EXPORT int ttrpc_client_stream_recv_sync(struct ttrpc_client_stream *handle,
+TTRPC_EXPORT int ttrpc_client_stream_recv_sync(struct ttrpc_client_stream *s,
                                                ProtobufCMessage **msg, struct ttrpc_status *status)
 {
-	struct sync_stream *ss = (struct sync_stream *)handle;
+	struct sync_stream *ss = s->sync;
 	struct sync_msg *m;
 	int r;
 
 	*msg = NULL;
-	while (STAILQ_EMPTY(&ss->queue) && !ss->done && !ss->oom)
-		if ((r = sync_run_once(ss->client)) < 0)
+	while (STAILQ_EMPTY(&ss->queue) && !s->cc.completed && !ss->oom)
+		if ((r = sync_run_once(s->cc.client)) < 0)
 			return r;
 	if ((m = STAILQ_FIRST(&ss->queue))) {
 		STAILQ_REMOVE_HEAD(&ss->queue, link);
@@ -817,15 +817,16 @@ TTRPC_EXPORT int ttrpc_client_stream_recv_sync(struct ttrpc_client_stream *handl
 	return 0;
 }
 
-TTRPC_EXPORT void ttrpc_client_stream_free_sync(struct ttrpc_client_stream *handle)
+TTRPC_EXPORT void ttrpc_client_stream_free_sync(struct ttrpc_client_stream *s)
 {
-	struct sync_stream *ss = (struct sync_stream *)handle;
+	struct sync_stream *ss;
 	struct sync_msg *m;
 
-	if (!ss)
+	if (!s)
 		return;
-	if (ss->s)
-		ttrpc_client_stream_cancel(ss->s);
+	if (!s->cc.completed)
+		ttrpc_client_stream_cancel(s);
+	ss = s->sync;
 	while ((m = STAILQ_FIRST(&ss->queue))) {
 		STAILQ_REMOVE_HEAD(&ss->queue, link);
 		protobuf_c_message_free_unpacked(m->msg, NULL);
@@ -835,6 +836,7 @@ TTRPC_EXPORT void ttrpc_client_stream_free_sync(struct ttrpc_client_stream *hand
 		protobuf_c_message_free_unpacked(ss->reply, NULL);
 	free(ss->message);
 	free(ss);
+	cc_free(&s->cc);
 }
 
 /* ---- blocking calls ---- */

@@ -7,15 +7,20 @@
 
 static size_t slot_of(const struct ttrpc__idmap *m, uint32_t key)
 {
-	/* Fibonacci hashing spreads consecutive odd ids over the table. */
-	return (size_t)((key * 2654435769u) & (uint32_t)(m->cap - 1));
+	/*
+	 * Fibonacci hashing: the top bits of the product depend on every bit of
+	 * the key, so ids a peer picks to share their low bits still spread.
+	 */
+	return (size_t)((uint32_t)(key * 2654435769u) >> m->shift);
 }
 
 void ttrpc__idmap_init(struct ttrpc__idmap *m)
 {
 	m->slots = NULL;
 	m->cap = 0;
+	m->shift = 32;
 	m->len = 0;
+	m->pop_hint = 0;
 }
 
 void ttrpc__idmap_clear(struct ttrpc__idmap *m)
@@ -35,6 +40,7 @@ static int grow(struct ttrpc__idmap *m)
 		return -ENOMEM;
 	}
 	m->cap = cap;
+	m->shift = 32 - (unsigned)__builtin_ctzl(cap);
 	m->len = 0;
 	for (size_t i = 0; i < old.cap; i++)
 		if (old.slots[i].key)
@@ -117,13 +123,21 @@ void *ttrpc__idmap_remove(struct ttrpc__idmap *m, uint32_t key)
 	return v;
 }
 
+/*
+ * Resume where the last pop left off, so that emptying the map costs one
+ * sweep, not one per entry. Scanning the whole circle keeps it correct even
+ * when a backward shift moved an entry behind the hint.
+ */
 void *ttrpc__idmap_pop(struct ttrpc__idmap *m)
 {
-	for (size_t i = 0; i < m->cap && m->len > 0; i++) {
+	for (size_t n = 0; n < m->cap && m->len > 0; n++) {
+		size_t i = (m->pop_hint + n) & (m->cap - 1);
+
 		if (m->slots[i].key) {
 			void *v = m->slots[i].value;
 
 			remove_at(m, i);
+			m->pop_hint = i;
 			return v;
 		}
 	}

@@ -740,7 +740,12 @@ TTRPC_EXPORT int ttrpc_server_add_interceptor(struct ttrpc_server *srv,
 TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
                                          struct ttrpc_server_stats *stats)
 {
+	const struct ttrpc__sconn *conn;
+
 	*stats = srv->stats;
+	stats->bytes_queued = 0;
+	LIST_FOREACH(conn, &srv->conns, link)
+		stats->bytes_queued += evbuffer_get_length(bufferevent_get_output(conn->bev));
 }
 
 /* ---- graceful shutdown ---- */

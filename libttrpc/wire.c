@@ -112,7 +112,13 @@ int ttrpc__wire_response_status(struct evbuffer *out, uint32_t id, int code, con
 	resp.status = &st;
 	/* Room for the envelope's own tags and lengths besides the message. */
 	if (strlen(st.message) + 32 > max) {
-		cut = strndup(st.message, max > 64 ? max - 64 : 0);
+		size_t n = max > 64 ? max - 64 : 0;
+
+		/* Cut at a character boundary: a proto3 string must stay valid
+		 * UTF-8, or Go's decoder rejects the whole Response. */
+		while (n > 0 && ((uint8_t)st.message[n] & 0xc0) == 0x80)
+			n--;
+		cut = strndup(st.message, n);
 		if (!cut)
 			return -ENOMEM;
 		st.message = cut;

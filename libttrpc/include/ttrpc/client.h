@@ -246,11 +246,13 @@ TTRPC_EXPORT uint32_t ttrpc_client_stream_id(const struct ttrpc_client_stream *s
 
 /*
  * Blocking streams, for tools: on a client made by ttrpc_client_open(). The
- * server's messages are queued until read.
+ * server's messages are queued until read. ttrpc_client_stream_close_send()
+ * works on them too; ttrpc_client_stream_cancel() does not (free instead).
  */
 
 /* ttrpc_client_stream_open_sync() - as ttrpc_client_stream_open(), without
- * handlers; free the stream with ttrpc_client_stream_free_sync(). */
+ * handlers; the stream stays valid after its end until
+ * ttrpc_client_stream_free_sync(). */
 TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *client, const char *service,
                                                const char *method, enum ttrpc_method_kind kind,
                                                const ProtobufCMessage *request,

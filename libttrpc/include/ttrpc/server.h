@@ -261,6 +261,7 @@ struct ttrpc_server_stats {
 	uint64_t calls_in_flight;    /* dispatched and not yet answered */
 	uint64_t calls_total;        /* answered, whatever the status */
 	uint64_t calls_failed;       /* answered with a status other than OK */
+	uint64_t bytes_queued;       /* in the output queues of all connections now */
 };
 
 /* ttrpc_server_get_stats() - copy the current counters into @stats. */
