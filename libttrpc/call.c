@@ -274,6 +274,7 @@ TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call)
 		release(call);
 		return -ECANCELED;
 	}
+	ttrpc__stream_close_local(&call->st);
 	if (conn) {
 		ttrpc__wire_data(ttrpc__sconn_output(conn), call->id,
 		                 TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
@@ -291,8 +292,7 @@ TTRPC_EXPORT int ttrpc_call_send(struct ttrpc_call *call, const ProtobufCMessage
 	struct evbuffer *out;
 	int r;
 
-	if (call->method->kind != TTRPC_METHOD_SERVER_STREAM &&
-	    call->method->kind != TTRPC_METHOD_BIDI_STREAM)
+	if (ttrpc__stream_can_send(&call->st) == -EINVAL)
 		return -EINVAL;
 	if (!msg || msg->descriptor != call->method->output)
 		return -EINVAL;
@@ -339,22 +339,28 @@ TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_f
 
 void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *payload, size_t len)
 {
-	enum ttrpc_method_kind kind = call->method->kind;
+	enum ttrpc__stream_event ev = ttrpc__stream_recv(&call->st, TTRPC__TYPE_DATA, flags);
 	ProtobufCMessage *msg;
 
-	if (kind == TTRPC_METHOD_UNARY) {
+	switch (ev) {
+	case TTRPC__EV_ERR_UNARY:
 		/* Go's server dereferences nil here and dies; end the call instead. */
 		ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
 		                  "Data frame on a unary call: the call is ended", true);
 		return;
-	}
-	if (kind == TTRPC_METHOD_SERVER_STREAM || call->remote_closed) {
+	case TTRPC__EV_ERR_CLOSED:
 		ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
 		                  "data handling error: ttrpc: stream closed", true);
 		return;
+	case TTRPC__EV_MESSAGE:
+	case TTRPC__EV_MESSAGE_END:
+	case TTRPC__EV_END:
+		break;
+	default:
+		return;
 	}
 	pin(call);
-	if (!(flags & TTRPC__FLAG_NO_DATA)) {
+	if (ev != TTRPC__EV_END) {
 		msg = protobuf_c_message_unpack(call->method->input, NULL, len, payload);
 		if (!msg) {
 			char why[160];
@@ -371,11 +377,8 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 	}
 	/* A closing frame may carry the last message; Go answers that with an
 	 * error after delivering it, which ends the stream twice: just close. */
-	if ((flags & TTRPC__FLAG_REMOTE_CLOSED) && !call->answered) {
-		call->remote_closed = true;
-		if (call->on_end)
-			call->on_end(call, call->message_userdata);
-	}
+	if (ev != TTRPC__EV_MESSAGE && !call->answered && call->on_end)
+		call->on_end(call, call->message_userdata);
 	unpin(call);
 }
 

@@ -25,6 +25,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "proto/ttrpc/request.pb-c.h"
+#include "stream.h"
 #include "wire.h"
 
 #define MAX_SINGLE_READ (256 * 1024)
@@ -34,7 +35,7 @@ struct ttrpc_client_call {
 	uint32_t id;
 	enum ttrpc_method_kind kind;
 	struct ttrpc_stream_handlers handlers; /* streams */
-	bool local_closed;                     /* streams: close_send was sent */
+	struct ttrpc__stream st;
 	bool waiting;                          /* streams: in client->waiting */
 	LIST_ENTRY(ttrpc_client_call) wait_link;
 	unsigned busy;                         /* a callback runs: do not free */
@@ -213,13 +214,20 @@ static void handle_frame(struct ttrpc_client *c, const struct ttrpc__frame_heade
 		cc = ttrpc__idmap_get(&c->calls, h->stream_id);
 		if (!cc)
 			break;
-		if (cc->kind == TTRPC_METHOD_UNARY || cc->kind == TTRPC_METHOD_CLIENT_STREAM) {
+		switch (ttrpc__stream_recv(&cc->st, h->type, h->flags)) {
+		case TTRPC__EV_ERR_NOT_STREAM:
 			ttrpc__idmap_remove(&c->calls, h->stream_id);
 			cc_fail(cc, 0, TTRPC_INTERNAL,
 			        "ttrpc: protocol error: Data frame from a server that does not stream");
 			break;
+		case TTRPC__EV_MESSAGE:
+		case TTRPC__EV_MESSAGE_END:
+		case TTRPC__EV_END:
+			handle_data(c, cc, h, payload);
+			break;
+		default:
+			break;
 		}
-		handle_data(c, cc, h, payload);
 		break;
 	default:
 		ttrpc__log(&c->log, TTRPC_LOG_DEBUG, "ignoring frame of type %u on stream %u", h->type,
@@ -470,7 +478,7 @@ static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc, u
  * Start a call of any kind: interceptors, deadline, Request on the wire, an
  * entry in the table. On error @cc is freed and no callback runs.
  */
-static int start_call(struct ttrpc_client *c, struct ttrpc_client_call *cc, uint8_t flags,
+static int start_call(struct ttrpc_client *c, struct ttrpc_client_call *cc,
                       const ProtobufCMessage *request, const struct ttrpc_call_opts *opts)
 {
 	static const struct ttrpc_call_opts no_opts;
@@ -500,7 +508,7 @@ static int start_call(struct ttrpc_client *c, struct ttrpc_client_call *cc, uint
 	}
 	/* Ids are given out in the order requests are written, so they increase on the wire. */
 	cc->id = c->next_id;
-	r = write_request(c, cc, flags, request, opts);
+	r = write_request(c, cc, ttrpc__stream_request_flags(cc->kind), request, opts);
 	if (r < 0)
 		goto fail;
 	c->next_id += 2;
@@ -531,6 +539,7 @@ static struct ttrpc_client_call *cc_new(struct ttrpc_client *c, const char *serv
 	cc->service = memcpy(names, service, ls);
 	cc->method = memcpy(names + ls, method, lm);
 	cc->kind = kind;
+	ttrpc__stream_init(&cc->st, TTRPC__ROLE_CLIENT, kind);
 	cc->response_type = response_type;
 	cc->userdata = userdata;
 	return cc;
@@ -551,8 +560,7 @@ TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *c, const char *service, 
 	if (!cc)
 		return -ENOMEM;
 	cc->cb = cb;
-	/* Go's client sends unary Requests with no flags. */
-	r = start_call(c, cc, 0, request, opts);
+	r = start_call(c, cc, request, opts);
 	if (r == 0 && id)
 		*id = cc->id;
 	return r;
@@ -609,9 +617,7 @@ TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *c, const char *se
 	if (!cc)
 		return -ENOMEM;
 	cc->handlers = *handlers;
-	cc->local_closed = !client_streams;
-	r = start_call(c, cc, client_streams ? TTRPC__FLAG_REMOTE_OPEN : TTRPC__FLAG_REMOTE_CLOSED,
-	               request, opts);
+	r = start_call(c, cc, request, opts);
 	if (r == 0)
 		*ret = (struct ttrpc_client_stream *)cc;
 	return r;
@@ -623,10 +629,13 @@ TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 	struct ttrpc_client_call *cc = &s->cc;
 	struct ttrpc_client *c = cc->client;
 	struct evbuffer *out;
+	int r;
 
-	if (cc->kind == TTRPC_METHOD_SERVER_STREAM || !msg)
+	if (!msg)
 		return -EINVAL;
-	if (cc->local_closed || cc->completed)
+	if ((r = ttrpc__stream_can_send(&cc->st)) < 0)
+		return r;
+	if (cc->completed)
 		return -EPIPE;
 	if (!c->connected)
 		return -ENOTCONN;
@@ -647,16 +656,16 @@ TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
 	struct ttrpc_client *c = cc->client;
 	int r;
 
-	if (cc->kind == TTRPC_METHOD_SERVER_STREAM)
-		return -EINVAL;
-	if (cc->local_closed || cc->completed)
+	if ((r = ttrpc__stream_can_send(&cc->st)) < 0)
+		return r;
+	if (cc->completed)
 		return -EPIPE;
 	if (!c->connected)
 		return -ENOTCONN;
 	r = ttrpc__wire_data(bufferevent_get_output(c->bev), cc->id,
 	                     TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
 	if (r == 0)
-		cc->local_closed = true;
+		ttrpc__stream_close_local(&cc->st);
 	return r;
 }
 

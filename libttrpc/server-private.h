@@ -11,6 +11,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "proto/ttrpc/request.pb-c.h"
+#include "stream.h"
 
 struct bufferevent;
 struct event;
@@ -65,7 +66,7 @@ struct ttrpc_call {
 	unsigned busy;  /* library code runs on the call: finishing must not free it */
 	bool finished;  /* finished while busy: freed when the last user returns */
 	/* streams */
-	bool remote_closed;               /* the client will send no more */
+	struct ttrpc__stream st;
 	ProtobufCMessage *first;          /* a client stream's first message, from the Request */
 	ttrpc_message_fn on_message;
 	ttrpc_end_fn on_end;

@@ -258,9 +258,7 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 		return;
 	}
 	call->first = first;
-	/* A client that does not stream has closed its side with the Request. */
-	call->remote_closed = method->kind == TTRPC_METHOD_UNARY ||
-	                      method->kind == TTRPC_METHOD_SERVER_STREAM;
+	ttrpc__stream_init(&call->st, TTRPC__ROLE_SERVER, method->kind);
 	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "call %s/%s stream %u from pid %d", req->service,
 	           req->method, h->stream_id, (int)conn->peer.pid);
 	ttrpc__call_start(call, svc, method, input);
