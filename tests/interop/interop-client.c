@@ -14,9 +14,7 @@
 
 #include <ttrpc/ttrpc.h>
 
-#include "interop.pb-c.h"
-
-#define SERVICE "ttrpc.interop.v1.Interop"
+#include "interop.ttrpc-c.h"
 
 static struct ttrpc_client *client;
 static char reason[512];
@@ -41,14 +39,12 @@ static int echo(size_t size, const char *text)
 	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
 	Ttrpc__Interop__V1__EchoResponse *resp;
 	struct ttrpc_status st = { 0 };
-	ProtobufCMessage *m;
 	int r;
 
 	req.payload.len = size;
 	req.payload.data = pattern(size);
 	req.text = (char *)text;
-	r = ttrpc_client_call_sync(client, SERVICE, "Echo", &req.base,
-	                           &ttrpc__interop__v1__echo_response__descriptor, NULL, &m, &st);
+	r = ttrpc__interop__v1__interop_echo_sync(client, &req, NULL, &resp, &st);
 	free(req.payload.data);
 	if (r < 0) {
 		snprintf(reason, sizeof(reason), "Echo(%zu): %s %s %s", size, strerror(-r),
@@ -56,12 +52,11 @@ static int echo(size_t size, const char *text)
 		ttrpc_status_clear(&st);
 		return -1;
 	}
-	resp = (void *)m;
 	uint8_t *want = pattern(size);
 	int ok = resp->payload.len == size && (size == 0 || memcmp(resp->payload.data, want, size) == 0) &&
 	         strcmp(resp->text, text) == 0;
 	free(want);
-	protobuf_c_message_free_unpacked(m, NULL);
+	ttrpc__interop__v1__echo_response__free_unpacked(resp, NULL);
 	if (!ok)
 		FAILF("Echo(%zu): payload or text differ", size);
 	return 0;
@@ -75,13 +70,12 @@ static int case_echo_max(void) { return echo(TTRPC_MAX_MESSAGE_SIZE - 64, "max")
 static int case_echo_oversize(void)
 {
 	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
-	ProtobufCMessage *m;
+	Ttrpc__Interop__V1__EchoResponse *resp;
 	int r;
 
 	req.payload.len = TTRPC_MAX_MESSAGE_SIZE + 1;
 	req.payload.data = pattern(req.payload.len);
-	r = ttrpc_client_call_sync(client, SERVICE, "Echo", &req.base,
-	                           &ttrpc__interop__v1__echo_response__descriptor, NULL, &m, NULL);
+	r = ttrpc__interop__v1__interop_echo_sync(client, &req, NULL, &resp, NULL);
 	free(req.payload.data);
 	if (r != -EMSGSIZE)
 		FAILF("oversized Echo: want -EMSGSIZE (refused before sending), got %d", r);
@@ -101,13 +95,12 @@ static int case_fail_codes(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		Ttrpc__Interop__V1__FailRequest req = TTRPC__INTEROP__V1__FAIL_REQUEST__INIT;
 		struct ttrpc_status st = { 0 };
-		ProtobufCMessage *m;
+		Ttrpc__Interop__V1__Empty *resp;
 		int r, ok;
 
 		req.code = cases[i].code;
 		req.message = (char *)cases[i].message;
-		r = ttrpc_client_call_sync(client, SERVICE, "Fail", &req.base,
-		                           &ttrpc__interop__v1__empty__descriptor, NULL, &m, &st);
+		r = ttrpc__interop__v1__interop_fail_sync(client, &req, NULL, &resp, &st);
 		ok = r == -EREMOTEIO && st.code == cases[i].code && st.message &&
 		     strcmp(st.message, cases[i].message) == 0;
 		if (!ok) {
@@ -115,7 +108,7 @@ static int case_fail_codes(void)
 			         cases[i].message, r, ttrpc_code_name(st.code), st.message ? st.message : "");
 			ttrpc_status_clear(&st);
 			if (r == 0)
-				protobuf_c_message_free_unpacked(m, NULL);
+				ttrpc__interop__v1__empty__free_unpacked(resp, NULL);
 			return -1;
 		}
 		ttrpc_status_clear(&st);
@@ -127,14 +120,13 @@ static int sleep_call(uint64_t millis, uint64_t timeout_us, struct ttrpc_status 
 {
 	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
 	struct ttrpc_call_opts opts = { .timeout_us = timeout_us };
-	ProtobufCMessage *m;
+	Ttrpc__Interop__V1__Empty *resp;
 	int r;
 
 	req.millis = millis;
-	r = ttrpc_client_call_sync(client, SERVICE, "Sleep", &req.base,
-	                           &ttrpc__interop__v1__empty__descriptor, &opts, &m, st);
+	r = ttrpc__interop__v1__interop_sleep_sync(client, &req, &opts, &resp, st);
 	if (r == 0)
-		protobuf_c_message_free_unpacked(m, NULL);
+		ttrpc__interop__v1__empty__free_unpacked(resp, NULL);
 	return r;
 }
 
@@ -172,14 +164,11 @@ static int case_metadata(void)
 	struct ttrpc_call_opts opts = { .metadata = md, .n_metadata = 3 };
 	Ttrpc__Interop__V1__Empty req = TTRPC__INTEROP__V1__EMPTY__INIT;
 	Ttrpc__Interop__V1__MetadataResponse *resp;
-	ProtobufCMessage *m;
 	int r, seen_k1 = 0, k2_order = 0;
 
-	r = ttrpc_client_call_sync(client, SERVICE, "Metadata", &req.base,
-	                           &ttrpc__interop__v1__metadata_response__descriptor, &opts, &m, NULL);
+	r = ttrpc__interop__v1__interop_metadata_sync(client, &req, &opts, &resp, NULL);
 	if (r < 0)
 		FAILF("Metadata: %d", r);
-	resp = (void *)m;
 	for (size_t i = 0; i < resp->n_pairs; i++) {
 		const char *k = resp->pairs[i]->key, *v = resp->pairs[i]->value;
 
@@ -191,7 +180,7 @@ static int case_metadata(void)
 			k2_order = 2;
 	}
 	r = resp->n_pairs == 3 && seen_k1 == 1 && k2_order == 2;
-	protobuf_c_message_free_unpacked(m, NULL);
+	ttrpc__interop__v1__metadata_response__free_unpacked(resp, NULL);
 	if (!r)
 		FAILF("Metadata: pairs differ from k1=v1, k2=a, k2=b");
 	return 0;
@@ -201,19 +190,16 @@ static int case_peer(void)
 {
 	Ttrpc__Interop__V1__Empty req = TTRPC__INTEROP__V1__EMPTY__INIT;
 	Ttrpc__Interop__V1__PeerResponse *resp;
-	ProtobufCMessage *m;
 	int r;
 
-	r = ttrpc_client_call_sync(client, SERVICE, "Peer", &req.base,
-	                           &ttrpc__interop__v1__peer_response__descriptor, NULL, &m, NULL);
+	r = ttrpc__interop__v1__interop_peer_sync(client, &req, NULL, &resp, NULL);
 	if (r < 0)
 		FAILF("Peer: %d", r);
-	resp = (void *)m;
 	r = resp->pid == getpid() && resp->uid == getuid() && resp->gid == getgid();
 	if (!r)
 		snprintf(reason, sizeof(reason), "Peer: got pid %lld uid %u gid %u", (long long)resp->pid,
 		         resp->uid, resp->gid);
-	protobuf_c_message_free_unpacked(m, NULL);
+	ttrpc__interop__v1__peer_response__free_unpacked(resp, NULL);
 	return r ? 0 : -1;
 }
 

@@ -5,16 +5,16 @@
 #include <event2/event.h>
 
 #include "interop-service.h"
-#include "interop.pb-c.h"
+#include "interop.ttrpc-c.h"
 
-static void on_echo(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+static void on_echo(struct ttrpc_call *call, const Ttrpc__Interop__V1__EchoRequest *req,
+                    void *userdata)
 {
-	const Ttrpc__Interop__V1__EchoRequest *req = (const void *)msg;
 	Ttrpc__Interop__V1__EchoResponse resp = TTRPC__INTEROP__V1__ECHO_RESPONSE__INIT;
 
 	resp.payload = req->payload;
 	resp.text = req->text;
-	ttrpc_call_reply(call, &resp.base);
+	ttrpc__interop__v1__interop_echo_reply(call, &resp);
 }
 
 struct sleeper {
@@ -33,7 +33,7 @@ static void on_sleep_done(evutil_socket_t fd, short what, void *arg)
 	struct sleeper *s = arg;
 	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
 
-	ttrpc_call_reply(s->call, &empty.base);
+	ttrpc__interop__v1__interop_sleep_reply(s->call, &empty);
 	sleeper_free(s);
 }
 
@@ -45,9 +45,9 @@ static void on_sleep_cancel(struct ttrpc_call *call, int code, void *arg)
 	sleeper_free(s);
 }
 
-static void on_sleep(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+static void on_sleep(struct ttrpc_call *call, const Ttrpc__Interop__V1__SleepRequest *req,
+                     void *userdata)
 {
-	const Ttrpc__Interop__V1__SleepRequest *req = (const void *)msg;
 	struct timeval tv = { .tv_sec = (time_t)(req->millis / 1000),
 		              .tv_usec = (suseconds_t)(req->millis % 1000) * 1000 };
 	struct sleeper *s = calloc(1, sizeof(*s));
@@ -64,14 +64,14 @@ static void on_sleep(struct ttrpc_call *call, const ProtobufCMessage *msg, void 
 	ttrpc_call_on_cancel(call, on_sleep_cancel, s);
 }
 
-static void on_fail(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+static void on_fail(struct ttrpc_call *call, const Ttrpc__Interop__V1__FailRequest *req,
+                    void *userdata)
 {
-	const Ttrpc__Interop__V1__FailRequest *req = (const void *)msg;
-
 	ttrpc_call_fail(call, req->code, "%s", req->message);
 }
 
-static void on_metadata(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+static void on_metadata(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty *req,
+                        void *userdata)
 {
 	Ttrpc__Interop__V1__MetadataResponse resp = TTRPC__INTEROP__V1__METADATA_RESPONSE__INIT;
 	size_t n = ttrpc_call_metadata_count(call);
@@ -95,12 +95,13 @@ static void on_metadata(struct ttrpc_call *call, const ProtobufCMessage *msg, vo
 	}
 	resp.n_pairs = n;
 	resp.pairs = kvp;
-	ttrpc_call_reply(call, &resp.base);
+	ttrpc__interop__v1__interop_metadata_reply(call, &resp);
 	free(kv);
 	free(kvp);
 }
 
-static void on_peer(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+static void on_peer(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty *req,
+                    void *userdata)
 {
 	const struct ttrpc_peer *peer = ttrpc_call_peer(call);
 	Ttrpc__Interop__V1__PeerResponse resp = TTRPC__INTEROP__V1__PEER_RESPONSE__INIT;
@@ -108,24 +109,19 @@ static void on_peer(struct ttrpc_call *call, const ProtobufCMessage *msg, void *
 	resp.pid = peer->pid;
 	resp.uid = peer->uid;
 	resp.gid = peer->gid;
-	ttrpc_call_reply(call, &resp.base);
+	ttrpc__interop__v1__interop_peer_reply(call, &resp);
 }
 
-static const struct ttrpc_method interop_methods[] = {
-	TTRPC_UNARY("Echo", &ttrpc__interop__v1__echo_request__descriptor,
-	            &ttrpc__interop__v1__echo_response__descriptor, on_echo),
-	TTRPC_UNARY("Sleep", &ttrpc__interop__v1__sleep_request__descriptor,
-	            &ttrpc__interop__v1__empty__descriptor, on_sleep),
-	TTRPC_UNARY("Fail", &ttrpc__interop__v1__fail_request__descriptor,
-	            &ttrpc__interop__v1__empty__descriptor, on_fail),
-	TTRPC_UNARY("Metadata", &ttrpc__interop__v1__empty__descriptor,
-	            &ttrpc__interop__v1__metadata_response__descriptor, on_metadata),
-	TTRPC_UNARY("Peer", &ttrpc__interop__v1__empty__descriptor,
-	            &ttrpc__interop__v1__peer_response__descriptor, on_peer),
-	TTRPC_METHODS_END,
+/* The streaming methods are not served yet: they answer UNIMPLEMENTED. */
+const struct ttrpc__interop__v1__interop_handlers interop_service_handlers = {
+	.echo = on_echo,
+	.sleep = on_sleep,
+	.fail = on_fail,
+	.metadata = on_metadata,
+	.peer = on_peer,
 };
 
 int interop_service_register(struct ttrpc_server *srv)
 {
-	return ttrpc_server_register(srv, INTEROP_SERVICE, interop_methods, NULL);
+	return ttrpc__interop__v1__interop_register(srv, &interop_service_handlers);
 }
