@@ -230,7 +230,7 @@ static int call_finish(struct ttrpc_call *call, int code, const char *message,
 	}
 	call_settle(call, code);
 	if (conn)
-		ttrpc__sconn_check_output(conn);
+		ttrpc__sconn_queued(conn);
 	release(call);
 	return r;
 }
@@ -281,7 +281,7 @@ TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call)
 	}
 	call_settle(call, TTRPC_OK);
 	if (conn)
-		ttrpc__sconn_check_output(conn);
+		ttrpc__sconn_queued(conn);
 	release(call);
 	return 0;
 }
@@ -304,7 +304,7 @@ TTRPC_EXPORT int ttrpc_call_send(struct ttrpc_call *call, const ProtobufCMessage
 	r = ttrpc__wire_data(out, call->id, 0, msg, conn->srv->max_message);
 	if (r < 0)
 		return r;
-	ttrpc__sconn_check_output(conn);
+	ttrpc__sconn_queued(conn);
 	return call->answered ? -ECANCELED : 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * The client: the mirror image of the server connection. Requests are
- * serialized into the bufferevent's output; responses are matched to
+ * serialized into the connection's output; responses are matched to
  * pending calls by stream id. A call that was cancelled or timed out leaves
  * the table, so its late response is read and dropped and the connection
  * stays usable.
@@ -16,19 +16,17 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <ttrpc/client.h>
 
+#include "conn.h"
 #include "frame.h"
 #include "idmap.h"
 #include "log.h"
 #include "proto/ttrpc/request.pb-c.h"
 #include "stream.h"
 #include "wire.h"
-
-#define MAX_SINGLE_READ (256 * 1024)
 
 struct ttrpc_client_call {
 	struct ttrpc_client *client;
@@ -63,7 +61,9 @@ struct ttrpc_client_stream {
 struct ttrpc_client {
 	struct event_base *base;
 	bool own_base;
-	struct bufferevent *bev;
+	struct ttrpc__conn io;
+	unsigned busy;     /* callbacks run: ttrpc_client_free() waits for them */
+	bool free_pending;
 	bool connected;
 	struct ttrpc__frame_reader reader;
 	struct ttrpc__idmap calls;
@@ -128,7 +128,7 @@ static void disconnect(struct ttrpc_client *c, int error, const char *why)
 	if (!c->connected)
 		return;
 	c->connected = false;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	ttrpc__conn_stop(&c->io);
 	fail_all(c, error, why);
 }
 
@@ -236,19 +236,36 @@ static void handle_frame(struct ttrpc_client *c, const struct ttrpc__frame_heade
 	}
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void client_free(struct ttrpc_client *c);
+
+/* Callbacks may free the client: hold it until they have returned. */
+static void hold(struct ttrpc_client *c)
 {
-	struct ttrpc_client *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	c->busy++;
+}
+
+static void release(struct ttrpc_client *c)
+{
+	if (--c->busy == 0 && c->free_pending)
+		client_free(c);
+}
+
+static void on_read(struct ttrpc__conn *io)
+{
+	struct ttrpc_client *c = io->owner;
+	struct evbuffer *in = io->in;
 	struct ttrpc__frame_header h;
 	const uint8_t *payload;
 	struct ttrpc_client_call *cc;
 	char msg[128];
+	bool more = true;
 
-	while (c->connected) {
+	hold(c);
+	while (more && c->connected) {
 		switch (ttrpc__frame_next(&c->reader, in, &h, &payload)) {
 		case TTRPC__FRAME_NEED_MORE:
-			return;
+			more = false;
+			break;
 		case TTRPC__FRAME_OK:
 			handle_frame(c, &h, payload);
 			ttrpc__frame_consume(&c->reader, in);
@@ -266,25 +283,29 @@ static void on_read(struct bufferevent *bev, void *arg)
 			           "closing connection: the server does not speak ttrpc (frame length %u)",
 			           h.length);
 			disconnect(c, -EPROTO, "ttrpc: protocol error");
-			return;
+			more = false;
+			break;
 		}
 	}
+	release(c);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static void on_error(struct ttrpc__conn *io, int err)
 {
-	struct ttrpc_client *c = arg;
+	struct ttrpc_client *c = io->owner;
 
-	if (what & BEV_EVENT_ERROR) {
-		int err = EVUTIL_SOCKET_ERROR();
-
-		disconnect(c, err ? -err : -ECONNRESET, "ttrpc: closed");
-	} else if (what & BEV_EVENT_EOF) {
-		disconnect(c, -ECONNRESET, "ttrpc: closed");
-	}
+	hold(c);
+	disconnect(c, err < 0 ? err : -ECONNRESET, "ttrpc: closed");
+	release(c);
 }
 
-static void on_write(struct bufferevent *bev, void *arg);
+static void on_write(struct ttrpc__conn *io);
+
+static const struct ttrpc__conn_ops client_ops = {
+	.read = on_read,
+	.write = on_write,
+	.error = on_error,
+};
 
 TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_client **ret)
 {
@@ -292,19 +313,14 @@ TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_
 
 	if (!c || evutil_make_socket_nonblocking(fd) < 0)
 		goto fail;
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev)
+	if (ttrpc__conn_init(&c->io, base, fd, &client_ops, c, TTRPC__OUTPUT_LOW) < 0)
 		goto fail;
 	c->base = base;
 	c->connected = true;
 	c->next_id = 1;
 	ttrpc__frame_reader_init(&c->reader, TTRPC_MAX_MESSAGE_SIZE);
 	ttrpc__idmap_init(&c->calls);
-	bufferevent_set_max_single_read(c->bev, MAX_SINGLE_READ);
 	LIST_INIT(&c->waiting);
-	bufferevent_setwatermark(c->bev, EV_WRITE, TTRPC__OUTPUT_LOW, 0);
-	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_enable(c->bev, EV_READ);
 	*ret = c;
 	return 0;
 fail:
@@ -359,20 +375,29 @@ TTRPC_EXPORT int ttrpc_client_open(const char *path, struct ttrpc_client **ret)
 	return 0;
 }
 
-TTRPC_EXPORT void ttrpc_client_free(struct ttrpc_client *c)
+static void client_free(struct ttrpc_client *c)
 {
-	struct ttrpc_client_call *cc;
-
-	if (!c)
-		return;
-	while ((cc = ttrpc__idmap_pop(&c->calls)))
-		cc_fail(cc, -ECANCELED, TTRPC_CANCELLED, "ttrpc: client freed");
-	bufferevent_free(c->bev);
+	ttrpc__conn_deinit(&c->io);
 	ttrpc__idmap_clear(&c->calls);
 	if (c->own_base)
 		event_base_free(c->base);
 	free(c->interceptors);
 	free(c);
+}
+
+TTRPC_EXPORT void ttrpc_client_free(struct ttrpc_client *c)
+{
+	struct ttrpc_client_call *cc;
+
+	if (!c || c->free_pending)
+		return;
+	c->free_pending = true;
+	hold(c);
+	c->connected = false;
+	ttrpc__conn_stop(&c->io);
+	while ((cc = ttrpc__idmap_pop(&c->calls)))
+		cc_fail(cc, -ECANCELED, TTRPC_CANCELLED, "ttrpc: client freed");
+	release(c);
 }
 
 TTRPC_EXPORT void ttrpc_client_set_log(struct ttrpc_client *c, ttrpc_log_fn fn, void *userdata)
@@ -439,9 +464,12 @@ TTRPC_EXPORT int ttrpc_client_call_add_metadata(struct ttrpc_client_call *cc, co
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttrpc_client_call *cc = arg;
+	struct ttrpc_client *c = cc->client;
 
-	ttrpc__idmap_remove(&cc->client->calls, cc->id);
+	hold(c);
+	ttrpc__idmap_remove(&c->calls, cc->id);
 	cc_fail(cc, 0, TTRPC_DEADLINE_EXCEEDED, "deadline exceeded");
+	release(c);
 }
 
 /* Serialize the request with the caller's and the interceptors' metadata. */
@@ -468,9 +496,10 @@ static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc, u
 		head.metadata = all;
 		head.n_metadata += cc->n_extra;
 	}
-	r = ttrpc__wire_request(bufferevent_get_output(c->bev), cc->id, flags, &head, request,
-	                        c->reader.max_length);
+	r = ttrpc__wire_request(c->io.out, cc->id, flags, &head, request, c->reader.max_length);
 	free(all);
+	if (r == 0)
+		ttrpc__conn_queued(&c->io);
 	return r;
 }
 
@@ -583,7 +612,7 @@ static void run_waiting(struct ttrpc_client *c)
 	struct ttrpc_client_call *cc;
 
 	while (c->connected && (cc = LIST_FIRST(&c->waiting)) &&
-	       evbuffer_get_length(bufferevent_get_output(c->bev)) <= TTRPC__OUTPUT_LOW) {
+	       evbuffer_get_length(c->io.out) <= TTRPC__OUTPUT_LOW) {
 		LIST_REMOVE(cc, wait_link);
 		cc->waiting = false;
 		if (cc->handlers.on_writable)
@@ -591,9 +620,13 @@ static void run_waiting(struct ttrpc_client *c)
 	}
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static void on_write(struct ttrpc__conn *io)
 {
-	run_waiting(arg);
+	struct ttrpc_client *c = io->owner;
+
+	hold(c);
+	run_waiting(c);
+	release(c);
 }
 
 TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *c, const char *service,
@@ -639,7 +672,7 @@ TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 		return -EPIPE;
 	if (!c->connected)
 		return -ENOTCONN;
-	out = bufferevent_get_output(c->bev);
+	out = c->io.out;
 	if (evbuffer_get_length(out) > TTRPC__OUTPUT_HIGH) {
 		if (!cc->waiting) {
 			LIST_INSERT_HEAD(&c->waiting, cc, wait_link);
@@ -647,7 +680,10 @@ TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 		}
 		return -EAGAIN;
 	}
-	return ttrpc__wire_data(out, cc->id, 0, msg, c->reader.max_length);
+	r = ttrpc__wire_data(out, cc->id, 0, msg, c->reader.max_length);
+	if (r == 0)
+		ttrpc__conn_queued(&c->io);
+	return r;
 }
 
 TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
@@ -662,10 +698,12 @@ TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
 		return -EPIPE;
 	if (!c->connected)
 		return -ENOTCONN;
-	r = ttrpc__wire_data(bufferevent_get_output(c->bev), cc->id,
-	                     TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
-	if (r == 0)
+	r = ttrpc__wire_data(c->io.out, cc->id, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA,
+	                     NULL, 0);
+	if (r == 0) {
 		ttrpc__stream_close_local(&cc->st);
+		ttrpc__conn_queued(&c->io);
+	}
 	return r;
 }
 

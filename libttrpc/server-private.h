@@ -7,13 +7,13 @@
 
 #include <ttrpc/server.h>
 
+#include "conn.h"
 #include "frame.h"
 #include "idmap.h"
 #include "log.h"
 #include "proto/ttrpc/request.pb-c.h"
 #include "stream.h"
 
-struct bufferevent;
 struct event;
 struct evconnlistener;
 
@@ -34,7 +34,7 @@ struct ttrpc__listener {
 
 struct ttrpc__sconn {
 	struct ttrpc_server *srv;
-	struct bufferevent *bev;
+	struct ttrpc__conn io;
 	struct ttrpc_peer peer;
 	struct ttrpc__frame_reader reader;
 	uint32_t last_request_id;
@@ -129,10 +129,10 @@ void ttrpc__call_writable(struct ttrpc_call *call);
 
 /* server.c */
 
-/* Append a status Response to the connection and enforce the output cap. */
+/* Append a status Response to the connection. */
 void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *message);
-/* Enforce the output cap after something was appended. */
-void ttrpc__sconn_check_output(struct ttrpc__sconn *conn);
+/* Something was appended to the output: enforce the cap, schedule the write. */
+void ttrpc__sconn_queued(struct ttrpc__sconn *conn);
 /* A call of the connection was answered (removed from its stream table). */
 void ttrpc__sconn_call_done(struct ttrpc__sconn *conn);
 struct evbuffer *ttrpc__sconn_output(struct ttrpc__sconn *conn);

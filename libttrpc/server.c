@@ -1,8 +1,7 @@
 /*
  * The server: listeners, connections, the per-connection stream table and
- * the dispatcher. Each connection is a bufferevent; frames are cut out of
- * its input buffer and answers are serialized straight into its output
- * buffer, which libevent writes with writev.
+ * the dispatcher. Frames are cut out of each connection's input buffer and
+ * answers are serialized straight into its output buffer (conn.c writes it).
  */
 #include "config.h"
 
@@ -18,7 +17,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -26,8 +24,6 @@
 #include "wire.h"
 
 #define DEFAULT_MAX_OUTPUT (64u << 20)
-/* Bytes read from a socket per read(2); large messages need few wake-ups. */
-#define MAX_SINGLE_READ (256 * 1024)
 
 uint64_t ttrpc__now_us(void)
 {
@@ -43,7 +39,7 @@ static void maybe_finish_shutdown(struct ttrpc_server *srv);
 
 struct evbuffer *ttrpc__sconn_output(struct ttrpc__sconn *conn)
 {
-	return bufferevent_get_output(conn->bev);
+	return conn->io.out;
 }
 
 static void conn_close(struct ttrpc__sconn *conn)
@@ -54,7 +50,7 @@ static void conn_close(struct ttrpc__sconn *conn)
 	if (conn->closed)
 		return;
 	conn->closed = true;
-	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	ttrpc__conn_stop(&conn->io);
 	LIST_REMOVE(conn, link);
 	LIST_INSERT_HEAD(&srv->dead, conn, link);
 	srv->stats.connections--;
@@ -70,7 +66,7 @@ static void conn_free(struct ttrpc__sconn *conn)
 {
 	LIST_REMOVE(conn, link);
 	event_free(conn->writable);
-	bufferevent_free(conn->bev);
+	ttrpc__conn_deinit(&conn->io);
 	ttrpc__idmap_clear(&conn->calls);
 	free(conn);
 }
@@ -94,8 +90,8 @@ static void conn_close_drained(struct ttrpc__sconn *conn)
 	struct ttrpc_server *srv = conn->srv;
 
 	if (srv->shutting_down && srv->handoff && conn->calls.len == 0 && conn->reader.discard == 0 &&
-	    evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0)
-		srv->handoff(srv, bufferevent_getfd(conn->bev), &conn->peer, srv->handoff_userdata);
+	    evbuffer_get_length(conn->io.in) == 0)
+		srv->handoff(srv, conn->io.fd, &conn->peer, srv->handoff_userdata);
 	conn_close(conn);
 }
 
@@ -105,20 +101,22 @@ static void conn_close_flushed(struct ttrpc__sconn *conn)
 	if (conn->closed)
 		return;
 	conn->closing = true;
-	bufferevent_disable(conn->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+	ttrpc__conn_set_reading(&conn->io, false);
+	if (evbuffer_get_length(conn->io.out) == 0)
 		conn_close_drained(conn);
 }
 
-void ttrpc__sconn_check_output(struct ttrpc__sconn *conn)
+void ttrpc__sconn_queued(struct ttrpc__sconn *conn)
 {
 	size_t queued;
 
 	if (conn->closed)
 		return;
-	queued = evbuffer_get_length(bufferevent_get_output(conn->bev));
-	if (queued <= conn->srv->max_output)
+	queued = evbuffer_get_length(conn->io.out);
+	if (queued <= conn->srv->max_output) {
+		ttrpc__conn_queued(&conn->io);
 		return;
+	}
 	ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
 	           "dropping connection of pid %d uid %u: %zu bytes queued, over the output limit of %llu (the peer does not read)",
 	           (int)conn->peer.pid, (unsigned)conn->peer.uid, queued,
@@ -130,12 +128,11 @@ void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, 
 {
 	if (conn->closed)
 		return;
-	if (ttrpc__wire_response_status(bufferevent_get_output(conn->bev), id, code, message,
-	                                conn->srv->max_message) < 0) {
+	if (ttrpc__wire_response_status(conn->io.out, id, code, message, conn->srv->max_message) < 0) {
 		conn_close(conn);
 		return;
 	}
-	ttrpc__sconn_check_output(conn);
+	ttrpc__sconn_queued(conn);
 }
 
 void ttrpc__sconn_call_done(struct ttrpc__sconn *conn)
@@ -299,10 +296,10 @@ static void handle_frame(struct ttrpc__sconn *conn, const struct ttrpc__frame_he
 	}
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_read(struct ttrpc__conn *io)
 {
-	struct ttrpc__sconn *conn = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct ttrpc__sconn *conn = io->owner;
+	struct evbuffer *in = io->in;
 
 	while (!conn->closed && !conn->closing && !conn->srv->shutting_down) {
 		struct ttrpc__frame_header h;
@@ -340,7 +337,7 @@ static void run_waiting(struct ttrpc__sconn *conn)
 	struct ttrpc_call *call;
 
 	while (!conn->closed && (call = LIST_FIRST(&conn->waiting)) &&
-	       evbuffer_get_length(bufferevent_get_output(conn->bev)) <= TTRPC__OUTPUT_LOW) {
+	       evbuffer_get_length(conn->io.out) <= TTRPC__OUTPUT_LOW) {
 		LIST_REMOVE(call, wait_link);
 		call->waiting = false;
 		ttrpc__call_writable(call);
@@ -358,30 +355,35 @@ void ttrpc__sconn_wait_writable(struct ttrpc__sconn *conn, struct ttrpc_call *ca
 		LIST_INSERT_HEAD(&conn->waiting, call, wait_link);
 		call->waiting = true;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) <= TTRPC__OUTPUT_LOW)
+	if (evbuffer_get_length(conn->io.out) <= TTRPC__OUTPUT_LOW)
 		event_active(conn->writable, 0, 0);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static void on_write(struct ttrpc__conn *io)
 {
-	struct ttrpc__sconn *conn = arg;
+	struct ttrpc__sconn *conn = io->owner;
 
 	run_waiting(conn);
 
-	if (conn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (conn->closing && evbuffer_get_length(io->out) == 0)
 		conn_close_drained(conn);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static void on_error(struct ttrpc__conn *io, int err)
 {
-	struct ttrpc__sconn *conn = arg;
+	struct ttrpc__sconn *conn = io->owner;
 
-	if (what & BEV_EVENT_ERROR)
+	if (err < 0)
 		ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG, "connection of pid %d: %s",
-		           (int)conn->peer.pid, strerror(EVUTIL_SOCKET_ERROR()));
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		conn_close(conn);
+		           (int)conn->peer.pid, strerror(-err));
+	conn_close(conn);
 }
+
+static const struct ttrpc__conn_ops sconn_ops = {
+	.read = on_read,
+	.write = on_write,
+	.error = on_error,
+};
 
 static int peer_credentials(int fd, struct ttrpc_peer *peer)
 {
@@ -425,14 +427,13 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	conn = calloc(1, sizeof(*conn));
 	if (!conn)
 		return -ENOMEM;
-	conn->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!conn->bev) {
+	conn->writable = event_new(srv->base, -1, 0, on_writable, conn);
+	if (!conn->writable) {
 		free(conn);
 		return -ENOMEM;
 	}
-	conn->writable = event_new(srv->base, -1, 0, on_writable, conn);
-	if (!conn->writable) {
-		bufferevent_free(conn->bev);
+	if (ttrpc__conn_init(&conn->io, srv->base, fd, &sconn_ops, conn, TTRPC__OUTPUT_LOW) < 0) {
+		event_free(conn->writable);
 		free(conn);
 		return -ENOMEM;
 	}
@@ -440,11 +441,8 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	conn->peer = peer;
 	LIST_INIT(&conn->waiting);
 	ttrpc__frame_reader_init(&conn->reader, srv->max_message);
-	bufferevent_setwatermark(conn->bev, EV_WRITE, TTRPC__OUTPUT_LOW, 0);
+
 	ttrpc__idmap_init(&conn->calls);
-	bufferevent_set_max_single_read(conn->bev, MAX_SINGLE_READ);
-	bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
-	bufferevent_enable(conn->bev, EV_READ);
 	LIST_INSERT_HEAD(&srv->conns, conn, link);
 	srv->stats.connections++;
 	srv->stats.connections_total++;
@@ -743,7 +741,7 @@ TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
 	*stats = srv->stats;
 	stats->bytes_queued = 0;
 	LIST_FOREACH(conn, &srv->conns, link)
-		stats->bytes_queued += evbuffer_get_length(bufferevent_get_output(conn->bev));
+		stats->bytes_queued += evbuffer_get_length(conn->io.out);
 }
 
 /* ---- graceful shutdown ---- */
@@ -804,7 +802,7 @@ TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeou
 		listener_free(LIST_FIRST(&srv->listeners));
 	for (conn = LIST_FIRST(&srv->conns); conn; conn = next) {
 		next = LIST_NEXT(conn, link);
-		bufferevent_disable(conn->bev, EV_READ);
+		ttrpc__conn_set_reading(&conn->io, false);
 		if (conn->calls.len == 0)
 			conn_close_flushed(conn);
 	}

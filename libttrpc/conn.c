@@ -1,0 +1,202 @@
+#include "config.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include <ttrpc/common.h>
+
+#include "conn.h"
+#include "frame.h"
+
+/* A read of this size costs no mmap from malloc; larger frames read more. */
+#define READ_CHUNK 16384
+#define READ_MAX (1u << 20)
+#define WRITE_IOVECS 64
+
+/* Bytes to ask the socket for: the rest of a large frame in one go. */
+static size_t read_size(struct evbuffer *in)
+{
+	size_t have = evbuffer_get_length(in);
+	struct ttrpc__frame_header h;
+	uint8_t raw[TTRPC__HEADER_SIZE];
+	size_t want;
+
+	if (have < TTRPC__HEADER_SIZE || evbuffer_copyout(in, raw, sizeof(raw)) != sizeof(raw))
+		return READ_CHUNK;
+	ttrpc__frame_header_decode(raw, &h);
+	if (h.length > TTRPC_MAX_MESSAGE_SIZE || have >= TTRPC__HEADER_SIZE + (size_t)h.length)
+		return READ_CHUNK;
+	want = TTRPC__HEADER_SIZE + (size_t)h.length - have;
+	if (want < READ_CHUNK)
+		return READ_CHUNK;
+	return want > READ_MAX ? READ_MAX : want;
+}
+
+static void fail(struct ttrpc__conn *conn, int err)
+{
+	ttrpc__conn_stop(conn);
+	conn->failed = true;
+	conn->ops->error(conn, err);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc__conn *conn = arg;
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
+	int n = evbuffer_reserve_space(conn->in, (ev_ssize_t)read_size(conn->in), vec, 2);
+	ssize_t got;
+
+	if (n <= 0) {
+		fail(conn, -ENOMEM);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = vec[i].iov_len;
+	}
+	got = readv(conn->fd, iov, n);
+	if (got < 0) {
+		evbuffer_commit_space(conn->in, vec, 0);
+		if (errno != EAGAIN && errno != EINTR)
+			fail(conn, -errno);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t take = (size_t)got < vec[i].iov_len ? (size_t)got : vec[i].iov_len;
+
+		vec[i].iov_len = take;
+		got -= (ssize_t)take;
+	}
+	evbuffer_commit_space(conn->in, vec, n);
+	if (vec[0].iov_len == 0) {
+		fail(conn, 0);
+		return;
+	}
+	conn->ops->read(conn);
+}
+
+/* Write what the socket takes; arm EV_WRITE for the rest. */
+static void flush(struct ttrpc__conn *conn)
+{
+	bool wrote = false;
+
+	while (evbuffer_get_length(conn->out) > 0) {
+		struct evbuffer_iovec vec[WRITE_IOVECS];
+		struct iovec iov[WRITE_IOVECS];
+		struct msghdr mh = { .msg_iov = iov };
+		int n = evbuffer_peek(conn->out, -1, NULL, vec, WRITE_IOVECS);
+		ssize_t put;
+
+		if (n > WRITE_IOVECS)
+			n = WRITE_IOVECS;
+		for (int i = 0; i < n; i++) {
+			iov[i].iov_base = vec[i].iov_base;
+			iov[i].iov_len = vec[i].iov_len;
+		}
+		mh.msg_iovlen = (size_t)n;
+		put = sendmsg(conn->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (put < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				fail(conn, -errno);
+				return;
+			}
+			if (!conn->write_armed) {
+				event_add(conn->wev, NULL);
+				conn->write_armed = true;
+			}
+			break;
+		}
+		evbuffer_drain(conn->out, (size_t)put);
+		wrote = true;
+	}
+	if (evbuffer_get_length(conn->out) == 0 && conn->write_armed) {
+		event_del(conn->wev);
+		conn->write_armed = false;
+	}
+	if (wrote && evbuffer_get_length(conn->out) <= conn->low)
+		conn->ops->write(conn);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc__conn *conn = arg;
+
+	if (!conn->failed)
+		flush(conn);
+}
+
+int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
+                     const struct ttrpc__conn_ops *ops, void *owner, size_t low)
+{
+	conn->fd = fd;
+	conn->ops = ops;
+	conn->owner = owner;
+	conn->low = low;
+	conn->write_armed = false;
+	conn->failed = false;
+	conn->in = evbuffer_new();
+	conn->out = evbuffer_new();
+	conn->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, conn);
+	conn->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_flush, conn);
+	conn->flush = event_new(base, -1, 0, on_flush, conn);
+	if (!conn->in || !conn->out || !conn->rev || !conn->wev || !conn->flush ||
+	    event_add(conn->rev, NULL) < 0) {
+		conn->fd = -1;
+		ttrpc__conn_deinit(conn);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ttrpc__conn_deinit(struct ttrpc__conn *conn)
+{
+	if (conn->rev)
+		event_free(conn->rev);
+	if (conn->wev)
+		event_free(conn->wev);
+	if (conn->flush)
+		event_free(conn->flush);
+	if (conn->in)
+		evbuffer_free(conn->in);
+	if (conn->out)
+		evbuffer_free(conn->out);
+	if (conn->fd >= 0)
+		close(conn->fd);
+	conn->rev = conn->wev = conn->flush = NULL;
+	conn->in = conn->out = NULL;
+	conn->fd = -1;
+}
+
+void ttrpc__conn_set_reading(struct ttrpc__conn *conn, bool on)
+{
+	if (conn->failed)
+		return;
+	if (on)
+		event_add(conn->rev, NULL);
+	else
+		event_del(conn->rev);
+}
+
+void ttrpc__conn_stop(struct ttrpc__conn *conn)
+{
+	event_del(conn->rev);
+	event_del(conn->wev);
+	event_del(conn->flush);
+	conn->write_armed = false;
+}
+
+void ttrpc__conn_queued(struct ttrpc__conn *conn)
+{
+	/* Once armed, EV_WRITE does the writing; otherwise write after the
+	 * current callbacks, so that replies to one read leave together. */
+	if (!conn->failed && !conn->write_armed)
+		event_active(conn->flush, 0, 0);
+}

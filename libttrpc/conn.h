@@ -1,0 +1,66 @@
+/*
+ * One connection's socket, its input and output buffers, and the events
+ * that move bytes between them; shared by server connections and clients.
+ *
+ * Not a bufferevent, for the syscalls a call costs: bufferevent asks
+ * FIONREAD before every read and re-arms EV_WRITE for every reply. Here a
+ * read is one readv into reserved buffer space, and replies queued while
+ * handling input leave in one sendmsg at the end of the loop iteration,
+ * with EV_WRITE armed only while the socket is full. sendmsg with
+ * MSG_NOSIGNAL also spares programs from having to ignore SIGPIPE.
+ */
+#ifndef TTRPC_CONN_H
+#define TTRPC_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event;
+struct event_base;
+struct evbuffer;
+struct ttrpc__conn;
+
+struct ttrpc__conn_ops {
+	/* New bytes are in conn->in. */
+	void (*read)(struct ttrpc__conn *conn);
+	/* A write left the output at or below the low watermark. */
+	void (*write)(struct ttrpc__conn *conn);
+	/* End of input (@err 0) or a socket error (-errno); nothing more is
+	 * read or written. */
+	void (*error)(struct ttrpc__conn *conn, int err);
+};
+
+struct ttrpc__conn {
+	int fd;
+	struct evbuffer *in;
+	struct evbuffer *out;
+	struct event *rev;
+	struct event *wev;
+	struct event *flush;
+	const struct ttrpc__conn_ops *ops;
+	void *owner;
+	size_t low;        /* output low watermark for ops->write */
+	bool write_armed;  /* wev is added: the socket was full */
+	bool failed;       /* ops->error was called */
+};
+
+/*
+ * ttrpc__conn_init() - take @fd (non-blocking) and start reading.
+ * Return: 0, or -ENOMEM with @fd left to the caller.
+ */
+int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
+                     const struct ttrpc__conn_ops *ops, void *owner, size_t low);
+
+/* Free the events and buffers and close the fd. */
+void ttrpc__conn_deinit(struct ttrpc__conn *conn);
+
+/* Stop (or resume) reading; bytes not read wait in the socket. */
+void ttrpc__conn_set_reading(struct ttrpc__conn *conn, bool on);
+
+/* Stop everything at once: no reading, no writing, no callbacks. */
+void ttrpc__conn_stop(struct ttrpc__conn *conn);
+
+/* Something was appended to conn->out: write it at the end of this loop iteration. */
+void ttrpc__conn_queued(struct ttrpc__conn *conn);
+
+#endif
