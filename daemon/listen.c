@@ -1,0 +1,444 @@
+/*
+ * Sockets in and out of ttrpcd. Inherited fds arrive blocking and already
+ * listening; ttrpc_server_adopt_listener() makes them non-blocking and
+ * never unlinks their path, which belongs to the service manager.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/listen.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+
+/* Stored client connections are named "conn.LISTENER" in the fd store. */
+#define CONN_PREFIX "conn."
+
+struct listener {
+	struct ttrpcd_listeners *ls;
+	char *name;
+	struct ttrpc_server *srv;
+	char *bound_path; /* bound by ttrpcd: unlinked at exit unless stored */
+	bool stored;      /* the listening fd is in the fd store */
+	struct ttrpc_allowlist allow;
+};
+
+struct ttrpcd_listeners {
+	struct event_base *base;
+	struct listener **v;
+	size_t n;
+	ttrpcd_prepare_fn prepare;
+	void *prepare_userdata;
+	ttrpcd_drained_fn done;
+	void *done_userdata;
+	size_t pending; /* servers still shutting down */
+	bool drained;
+};
+
+/* An fd from $LISTEN_FDS. */
+struct inherited {
+	int fd;
+	const char *name;
+	bool listening;
+	bool connection;
+	bool used;
+};
+
+static const struct {
+	enum ttrpc_limit limit;
+	size_t offset;
+} limit_map[] = {
+	{ TTRPC_LIMIT_CONNECTIONS, offsetof(struct ttrpcd_limits, connections) },
+	{ TTRPC_LIMIT_MESSAGE_SIZE, offsetof(struct ttrpcd_limits, message_size) },
+	{ TTRPC_LIMIT_CALLS_PER_CONNECTION, offsetof(struct ttrpcd_limits, calls_per_connection) },
+	{ TTRPC_LIMIT_OUTPUT_QUEUE, offsetof(struct ttrpcd_limits, output_queue) },
+};
+
+static void listener_free(struct listener *l)
+{
+	if (!l)
+		return;
+	ttrpc_server_free(l->srv);
+	if (l->bound_path && !l->stored)
+		unlink(l->bound_path);
+	free(l->bound_path);
+	free((void *)l->allow.uids);
+	free((void *)l->allow.gids);
+	free(l->name);
+	free(l);
+}
+
+static struct listener *listener_new(struct ttrpcd_listeners *ls, const char *name,
+                                     const struct ttrpcd_listener_conf *conf)
+{
+	struct listener *l = calloc(1, sizeof(*l)), **v;
+	int r;
+
+	if (!l || !(l->name = strdup(name)))
+		goto nomem;
+	l->ls = ls;
+	if (conf && conf->n_allow_uids + conf->n_allow_gids > 0) {
+		uid_t *uids = calloc(conf->n_allow_uids + 1, sizeof(*uids));
+		gid_t *gids = calloc(conf->n_allow_gids + 1, sizeof(*gids));
+
+		l->allow.uids = uids;
+		l->allow.gids = gids;
+		if (!uids || !gids)
+			goto nomem;
+		memcpy(uids, conf->allow_uids, conf->n_allow_uids * sizeof(*uids));
+		memcpy(gids, conf->allow_gids, conf->n_allow_gids * sizeof(*gids));
+		l->allow.n_uids = conf->n_allow_uids;
+		l->allow.n_gids = conf->n_allow_gids;
+	}
+	if (ttrpc_server_new(ls->base, &l->srv) < 0)
+		goto nomem;
+	ttrpc_server_set_log(l->srv, ttrpcd_log_library, NULL);
+	if (l->allow.uids)
+		ttrpc_server_set_admission(l->srv, ttrpc_admit_allowlist, &l->allow);
+	r = ls->prepare(l->srv, ls->prepare_userdata);
+	if (r < 0) {
+		listener_free(l);
+		return NULL;
+	}
+	v = realloc(ls->v, (ls->n + 1) * sizeof(*v));
+	if (!v)
+		goto nomem;
+	ls->v = v;
+	v[ls->n++] = l;
+	return l;
+nomem:
+	ttrpcd_log(TTRPC_LOG_ERR, "listener %s: out of memory", name);
+	listener_free(l);
+	return NULL;
+}
+
+static struct listener *listener_find(struct ttrpcd_listeners *ls, const char *name)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		if (strcmp(ls->v[i]->name, name) == 0)
+			return ls->v[i];
+	return NULL;
+}
+
+/* A socket file nobody accepts on is left over from a dead server. */
+static int remove_stale_socket(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EADDRINUSE;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0)
+		return -EADDRINUSE;
+	if (errno != ECONNREFUSED)
+		return -errno;
+	return unlink(sa->sun_path) < 0 ? -errno : 0;
+}
+
+/*
+ * Bind ourselves rather than through ttrpc_server_listen_unix(): the owner
+ * is set before listen(), so nobody else can connect in between, and the
+ * library must not unlink a path whose socket lives on in the fd store.
+ */
+static int bind_unix(const struct ttrpcd_listener_conf *conf, int *ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *dir;
+	int fd, r;
+
+	if (strlen(conf->path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, conf->path);
+	dir = strdup(conf->path);
+	if (!dir)
+		return -ENOMEM;
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		free(dir);
+		return r;
+	}
+	free(dir);
+	r = remove_stale_socket(&sa);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (chmod(conf->path, conf->mode) < 0 ||
+	    ((conf->owner != (uid_t)-1 || conf->group != (gid_t)-1) &&
+	     chown(conf->path, conf->owner, conf->group) < 0) ||
+	    listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		close(fd);
+		unlink(conf->path);
+		return r;
+	}
+	*ret = fd;
+	return 0;
+}
+
+static int open_configured(struct ttrpcd_listeners *ls, const struct ttrpcd_listener_conf *conf,
+                           struct inherited *in, int n_in)
+{
+	struct listener *l;
+	int fd = -1, r;
+
+	for (int i = 0; i < n_in && fd < 0; i++) {
+		if (in[i].listening && !in[i].used && strcmp(in[i].name, conf->name) == 0) {
+			in[i].used = true;
+			fd = in[i].fd;
+		}
+	}
+	if (fd < 0 && !conf->path) {
+		ttrpcd_log(TTRPC_LOG_WARNING,
+		           "listener %s: no path, and no socket named %s was passed; skipped",
+		           conf->name, conf->name);
+		return 0;
+	}
+	if (fd < 0 && conf->fallback && n_in > 0)
+		return 0;
+	l = listener_new(ls, conf->name, conf);
+	if (!l)
+		return -ENOMEM;
+	if (fd >= 0) {
+		r = ttrpc_server_adopt_listener(l->srv, fd);
+		if (r < 0) {
+			ttrpcd_log(TTRPC_LOG_ERR, "listener %s: cannot serve inherited fd %d: %s",
+			           conf->name, fd, strerror(-r));
+			close(fd);
+			return r;
+		}
+		ttrpcd_log(TTRPC_LOG_INFO, "listener %s: serving the socket passed by the service manager",
+		           conf->name);
+		return 0;
+	}
+	r = bind_unix(conf, &fd);
+	if (r < 0) {
+		ttrpcd_log(TTRPC_LOG_ERR, "listener %s: cannot listen on %s: %s", conf->name,
+		           conf->path, strerror(-r));
+		return r;
+	}
+	r = ttrpc_server_adopt_listener(l->srv, fd);
+	if (r < 0) {
+		ttrpcd_log(TTRPC_LOG_ERR, "listener %s: %s", conf->name, strerror(-r));
+		close(fd);
+		unlink(conf->path);
+		return r;
+	}
+	if (!(l->bound_path = strdup(conf->path))) {
+		unlink(conf->path);
+		return -ENOMEM;
+	}
+	l->stored = ttrpcd_notify_fdstore(fd, conf->name) > 0;
+	ttrpcd_log(TTRPC_LOG_INFO, "listener %s: listening on %s", conf->name, conf->path);
+	return 0;
+}
+
+/* Sockets passed without a name that a listener asks for: served with defaults. */
+static int open_unnamed(struct ttrpcd_listeners *ls, struct inherited *in)
+{
+	struct listener *l = listener_find(ls, in->name);
+	int r;
+
+	if (!l && !(l = listener_new(ls, in->name, NULL)))
+		return -ENOMEM;
+	in->used = true;
+	r = ttrpc_server_adopt_listener(l->srv, in->fd);
+	if (r < 0) {
+		ttrpcd_log(TTRPC_LOG_ERR, "cannot serve inherited fd %d: %s", in->fd, strerror(-r));
+		close(in->fd);
+		return r;
+	}
+	ttrpcd_log(TTRPC_LOG_INFO, "serving an unnamed socket passed by the service manager");
+	return 0;
+}
+
+/* A client connection the previous process left in the fd store. */
+static void resume_connection(struct ttrpcd_listeners *ls, struct inherited *in)
+{
+	struct listener *l = NULL;
+	int r;
+
+	if (strncmp(in->name, CONN_PREFIX, strlen(CONN_PREFIX)) == 0)
+		l = listener_find(ls, in->name + strlen(CONN_PREFIX));
+	if (!l)
+		return;
+	in->used = true;
+	r = ttrpc_server_adopt_conn(l->srv, in->fd);
+	if (r < 0 && r != -EPERM)
+		close(in->fd);
+	if (r < 0)
+		ttrpcd_log(TTRPC_LOG_WARNING, "listener %s: stored connection dropped: %s", l->name,
+		           strerror(-r));
+	else
+		ttrpcd_log(TTRPC_LOG_DEBUG, "listener %s: resumed a stored connection", l->name);
+}
+
+int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
+                       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret)
+{
+	struct ttrpcd_listeners *ls = calloc(1, sizeof(*ls));
+	struct inherited *in = NULL;
+	char **names = NULL;
+	int n, r = 0;
+
+	if (!ls)
+		return -ENOMEM;
+	ls->base = base;
+	ls->prepare = prepare;
+	ls->prepare_userdata = userdata;
+	n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		ttrpcd_log(TTRPC_LOG_WARNING, "ignoring $LISTEN_FDS: %s", strerror(-n));
+		n = 0;
+	}
+	if (n > 0 && !(in = calloc((size_t)n, sizeof(*in))))
+		r = -ENOMEM;
+	for (int i = 0; i < n && in; i++) {
+		in[i].fd = SD_LISTEN_FDS_START + i;
+		in[i].name = names && names[i] ? names[i] : "unknown";
+		in[i].listening = sd_is_socket(in[i].fd, AF_UNIX, SOCK_STREAM, 1) > 0;
+		in[i].connection = !in[i].listening && sd_is_socket(in[i].fd, AF_UNIX, SOCK_STREAM, 0) > 0;
+	}
+	for (size_t i = 0; i < cfg->n_listeners && r == 0; i++)
+		r = open_configured(ls, &cfg->listeners[i], in, n);
+	for (int i = 0; i < n && r == 0; i++)
+		if (in[i].listening && !in[i].used && strcmp(in[i].name, "unknown") == 0)
+			r = open_unnamed(ls, &in[i]);
+	for (int i = 0; i < n && r == 0; i++)
+		if (in[i].connection)
+			resume_connection(ls, &in[i]);
+	for (int i = 0; i < n && in; i++) {
+		if (in[i].used)
+			continue;
+		if (r == 0)
+			ttrpcd_log(TTRPC_LOG_NOTICE, "closing inherited fd %d named '%s': nothing takes it",
+			           in[i].fd, in[i].name);
+		close(in[i].fd);
+	}
+	for (int i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	free(in);
+	if (r == 0 && ls->n == 0) {
+		ttrpcd_log(TTRPC_LOG_ERR, "no listener: configure one or pass --socket");
+		r = -ENOENT;
+	}
+	if (r < 0) {
+		ttrpcd_listen_free(ls);
+		return r;
+	}
+	*ret = ls;
+	return 0;
+}
+
+int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_limits *limits)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		for (size_t j = 0; j < sizeof(limit_map) / sizeof(limit_map[0]); j++) {
+			uint64_t v = *(const uint64_t *)((const char *)limits + limit_map[j].offset);
+			int r = ttrpc_server_set_limit(ls->v[i]->srv, limit_map[j].limit, v);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+void ttrpcd_listen_stats(const struct ttrpcd_listeners *ls, struct ttrpc_server_stats *sum)
+{
+	*sum = (struct ttrpc_server_stats){ 0 };
+	for (size_t i = 0; i < ls->n; i++) {
+		struct ttrpc_server_stats s;
+
+		ttrpc_server_get_stats(ls->v[i]->srv, &s);
+		sum->connections += s.connections;
+		sum->connections_total += s.connections_total;
+		sum->connections_refused += s.connections_refused;
+		sum->calls_in_flight += s.calls_in_flight;
+		sum->calls_total += s.calls_total;
+		sum->calls_failed += s.calls_failed;
+	}
+}
+
+/* An idle connection at shutdown goes to the fd store for the next process. */
+static void on_handoff(struct ttrpc_server *srv, int fd, const struct ttrpc_peer *peer, void *arg)
+{
+	struct listener *l = arg;
+	char name[256];
+	int r;
+
+	snprintf(name, sizeof(name), CONN_PREFIX "%s", l->name);
+	r = ttrpcd_notify_fdstore(fd, name);
+	if (r < 0)
+		ttrpcd_log(TTRPC_LOG_WARNING, "listener %s: cannot store the connection of pid %d: %s",
+		           l->name, (int)peer->pid, strerror(-r));
+	else
+		ttrpcd_log(TTRPC_LOG_DEBUG, "listener %s: stored the idle connection of pid %d",
+		           l->name, (int)peer->pid);
+}
+
+static void on_server_done(struct ttrpc_server *srv, bool drained, void *arg)
+{
+	struct ttrpcd_listeners *ls = arg;
+
+	ls->drained = ls->drained && drained;
+	if (--ls->pending == 0)
+		ls->done(ls->drained, ls->done_userdata);
+}
+
+int ttrpcd_listen_shutdown(struct ttrpcd_listeners *ls, unsigned timeout_ms,
+                           ttrpcd_drained_fn done, void *userdata)
+{
+	bool store = getenv("NOTIFY_SOCKET") != NULL;
+
+	ls->done = done;
+	ls->done_userdata = userdata;
+	ls->drained = true;
+	ls->pending = ls->n;
+	for (size_t i = 0; i < ls->n; i++) {
+		struct listener *l = ls->v[i];
+		int r;
+
+		if (store)
+			ttrpc_server_set_handoff(l->srv, on_handoff, l);
+		r = ttrpc_server_shutdown(l->srv, timeout_ms, on_server_done, ls);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void ttrpcd_listen_free(struct ttrpcd_listeners *ls)
+{
+	if (!ls)
+		return;
+	for (size_t i = 0; i < ls->n; i++)
+		listener_free(ls->v[i]);
+	free(ls->v);
+	free(ls);
+}

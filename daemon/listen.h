@@ -1,0 +1,69 @@
+/*
+ * ttrpcd's sockets: those it binds, those systemd passes (socket activation
+ * and the fd store), and the client connections it hands to the fd store
+ * on the way out. Each listener has its own libttrpc server, so that each
+ * can admit its own users and groups.
+ */
+#ifndef TTRPCD_LISTEN_H
+#define TTRPCD_LISTEN_H
+
+#include <stdbool.h>
+
+#include <ttrpc/server.h>
+
+#include "daemon/conf.h"
+
+struct event_base;
+struct ttrpcd_listeners;
+
+/*
+ * Sets up a new server before it serves anything: log, limits, services.
+ * Return 0 or a negative errno.
+ */
+typedef int (*ttrpcd_prepare_fn)(struct ttrpc_server *srv, void *userdata);
+
+/*
+ * ttrpcd_listen_open() - make every listener of @cfg serve.
+ *
+ * Inherited fds ($LISTEN_FDS) come first: a listening socket named like a
+ * listener of @cfg is adopted for it (never unlinked); an unnamed one is
+ * served with default settings; "conn.NAME" is a client connection stored
+ * by the previous process, served by listener NAME; anything else is closed.
+ * A configured listener with a path that was not inherited is bound here
+ * (a stale socket file is replaced), chmod'ed and chown'ed, and handed to
+ * the fd store. The built-in default listener is not bound when sockets
+ * were inherited.
+ * @prepare: called once per server before it gets any socket.
+ *
+ * Return: 0, or the first error (logged, naming the listener).
+ */
+int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
+                       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret);
+
+/* ttrpcd_listen_set_limits() - apply @limits to every server. Return: 0 or -EINVAL. */
+int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_limits *limits);
+
+/* ttrpcd_listen_stats() - the counters of every server, summed. */
+void ttrpcd_listen_stats(const struct ttrpcd_listeners *ls, struct ttrpc_server_stats *sum);
+
+/* Called once when every server has shut down; @drained: no call was cut off. */
+typedef void (*ttrpcd_drained_fn)(bool drained, void *userdata);
+
+/*
+ * ttrpcd_listen_shutdown() - stop accepting, let calls in flight finish for
+ * up to @timeout_ms (0: forever), and, under a service manager, hand every
+ * connection that becomes idle to its fd store as "conn.NAME".
+ *
+ * Return: 0 or a negative errno (then @done is not called).
+ */
+int ttrpcd_listen_shutdown(struct ttrpcd_listeners *ls, unsigned timeout_ms,
+                           ttrpcd_drained_fn done, void *userdata);
+
+/*
+ * ttrpcd_listen_free() - free the servers. A socket path ttrpcd bound is
+ * unlinked unless its fd went to the fd store, which keeps it serving for
+ * the next start. NULL is accepted.
+ */
+void ttrpcd_listen_free(struct ttrpcd_listeners *ls);
+
+#endif

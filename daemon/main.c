@@ -1,0 +1,431 @@
+/*
+ * ttrpcd: serves the services of its modules over ttrpc on unix sockets, in
+ * the foreground, under systemd or not. This file holds the command line,
+ * the event loop and the three transitions: start, reload, stop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include <ttrpc/ttrpc.h>
+
+#include "daemon/conf.h"
+#include "daemon/listen.h"
+#include "daemon/log.h"
+#include "daemon/modules.h"
+#include "daemon/notify.h"
+
+#define DEFAULT_CONFIG TTRPCD_SYSCONFDIR "/ttrpcd/ttrpcd.conf"
+#define DEFAULT_LISTENER "ttrpcd"
+
+/* What the command line asks for; the config is rebuilt from it on reload. */
+struct options {
+	const char *config;
+	bool config_given;
+	const char **sockets;
+	size_t n_sockets;
+	const char **modules;
+	size_t n_modules;
+	bool check_config;
+};
+
+struct daemon {
+	struct options opts;
+	struct event_base *base;
+	struct ttrpcd_config cfg;
+	struct ttrpcd_modules *modules;
+	struct ttrpcd_listeners *listeners;
+	struct ttrpcd_notify *notify;
+	struct event *signals[3];
+	bool stopping;
+};
+
+static int add_default_listener(struct ttrpcd_config *cfg)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	char *path;
+	int r;
+
+	/* $RUNTIME_DIRECTORY may list several directories; the first is ours. */
+	if (rt && *rt)
+		r = asprintf(&path, "%.*s/ttrpcd.sock", (int)strcspn(rt, ":"), rt);
+	else
+		r = asprintf(&path, "/run/ttrpcd/ttrpcd.sock");
+	if (r < 0)
+		return -ENOMEM;
+	r = ttrpcd_config_add_listener(cfg, DEFAULT_LISTENER, path);
+	free(path);
+	if (r == 0)
+		cfg->listeners[cfg->n_listeners - 1].fallback = true;
+	return r;
+}
+
+/*
+ * The config the options describe: built-in defaults, then the file and
+ * its drop-ins, then the command line. With no file at all and no --module,
+ * every module of the module directory is loaded.
+ */
+static int build_config(const struct options *opts, struct ttrpcd_config *cfg)
+{
+	char *error = NULL, name[32];
+	int r;
+
+	r = ttrpcd_config_init(cfg);
+	if (r == 0)
+		r = ttrpcd_config_load(cfg, opts->config, opts->config_given, &error);
+	if (r < 0) {
+		ttrpcd_log(TTRPC_LOG_ERR, "%s", error ? error : strerror(-r));
+		free(error);
+		ttrpcd_config_clear(cfg);
+		return r;
+	}
+	for (size_t i = 0; i < opts->n_sockets && r == 0; i++) {
+		snprintf(name, sizeof(name), "socket%zu", i);
+		r = ttrpcd_config_add_listener(cfg, name, opts->sockets[i]);
+	}
+	if (r == 0 && cfg->n_listeners == 0)
+		r = add_default_listener(cfg);
+	for (size_t i = 0; i < opts->n_modules && r == 0; i++)
+		r = ttrpcd_config_add_module(cfg, NULL, opts->modules[i]);
+	if (r == 0 && !cfg->from_file && opts->n_modules == 0)
+		r = ttrpcd_modules_add_dir(cfg);
+	if (r < 0) {
+		ttrpcd_log(TTRPC_LOG_ERR, "%s", r == -EEXIST ? "listener named twice" : strerror(-r));
+		ttrpcd_config_clear(cfg);
+	}
+	return r;
+}
+
+static void status_line(char *buf, size_t size, void *arg)
+{
+	struct daemon *d = arg;
+	struct ttrpc_server_stats s;
+
+	ttrpcd_listen_stats(d->listeners, &s);
+	snprintf(buf, size, "%s%llu connections, %llu calls served, %llu in flight, %zu modules",
+	         d->stopping ? "stopping: " : "", (unsigned long long)s.connections,
+	         (unsigned long long)s.calls_total, (unsigned long long)s.calls_in_flight,
+	         ttrpcd_modules_count(d->modules));
+}
+
+static int on_call(struct ttrpc_call *call, void *arg)
+{
+	const struct ttrpc_peer *peer = ttrpc_call_peer(call);
+
+	ttrpcd_log(TTRPC_LOG_DEBUG, "call %s/%s from pid %d uid %u", ttrpc_call_service(call),
+	           ttrpc_call_method(call), (int)peer->pid, (unsigned)peer->uid);
+	return 0;
+}
+
+static void on_call_done(struct ttrpc_call *call, int code, void *arg)
+{
+	ttrpcd_log(TTRPC_LOG_DEBUG, "call %s/%s done: %s", ttrpc_call_service(call),
+	           ttrpc_call_method(call), ttrpc_code_name(code));
+}
+
+/* Every server: limits, per-call debug lines, the modules' services. */
+static int prepare_server(struct ttrpc_server *srv, void *arg)
+{
+	static const struct ttrpc_server_interceptor debug_calls = {
+		.on_call = on_call,
+		.on_done = on_call_done,
+	};
+	struct daemon *d = arg;
+	int r;
+
+	r = ttrpc_server_add_interceptor(srv, &debug_calls);
+	if (r == 0)
+		r = ttrpcd_modules_publish(d->modules, srv);
+	return r;
+}
+
+/* A reload cannot rebind sockets or load modules: those need a restart. */
+static const char *structure_change(const struct ttrpcd_config *a, const struct ttrpcd_config *b)
+{
+	if (a->n_listeners != b->n_listeners)
+		return "the listeners changed";
+	for (size_t i = 0; i < a->n_listeners; i++) {
+		const struct ttrpcd_listener_conf *x = &a->listeners[i], *y = &b->listeners[i];
+
+		if (strcmp(x->name, y->name) != 0 || !x->path != !y->path ||
+		    (x->path && strcmp(x->path, y->path) != 0) || x->mode != y->mode ||
+		    x->owner != y->owner || x->group != y->group ||
+		    x->n_allow_uids != y->n_allow_uids || x->n_allow_gids != y->n_allow_gids ||
+		    memcmp(x->allow_uids, y->allow_uids, x->n_allow_uids * sizeof(uid_t)) != 0 ||
+		    memcmp(x->allow_gids, y->allow_gids, x->n_allow_gids * sizeof(gid_t)) != 0)
+			return "the listeners changed";
+	}
+	if (a->n_modules != b->n_modules)
+		return "the modules changed";
+	for (size_t i = 0; i < a->n_modules; i++) {
+		const struct ttrpcd_module_conf *x = &a->modules[i], *y = &b->modules[i];
+
+		if (!x->name != !y->name || (x->name && strcmp(x->name, y->name) != 0) ||
+		    !x->file != !y->file || (x->file && strcmp(x->file, y->file) != 0) ||
+		    x->optional != y->optional || strcmp(a->module_dir, b->module_dir) != 0)
+			return "the modules changed";
+	}
+	return NULL;
+}
+
+static void reload(struct daemon *d)
+{
+	struct ttrpcd_config cfg;
+	char *why = NULL, *status;
+	const char *change;
+	int r;
+
+	ttrpcd_notify_reloading(d->notify);
+	ttrpcd_log(TTRPC_LOG_NOTICE, "reloading the configuration");
+	r = build_config(&d->opts, &cfg);
+	if (r < 0) {
+		why = strdup("the configuration has errors (see the log)");
+		goto fail;
+	}
+	change = structure_change(&d->cfg, &cfg);
+	if (change) {
+		r = -EINVAL;
+		if (asprintf(&why, "%s: restart ttrpcd to apply that", change) < 0)
+			why = NULL;
+		goto fail_cfg;
+	}
+	r = ttrpcd_listen_set_limits(d->listeners, &cfg.limits);
+	if (r < 0) {
+		why = strdup("a limit is out of range");
+		goto fail_cfg;
+	}
+	r = ttrpcd_modules_reload(d->modules, &cfg, &why);
+	if (r < 0) {
+		ttrpcd_listen_set_limits(d->listeners, &d->cfg.limits);
+		goto fail_cfg;
+	}
+	ttrpcd_config_clear(&d->cfg);
+	d->cfg = cfg;
+	ttrpcd_log_set_level(d->cfg.log_level);
+	ttrpcd_log(TTRPC_LOG_NOTICE, "configuration reloaded");
+	ttrpcd_notify_ready(d->notify, NULL);
+	return;
+fail_cfg:
+	ttrpcd_config_clear(&cfg);
+fail:
+	ttrpcd_log(TTRPC_LOG_ERR, "reload failed, keeping the running configuration: %s",
+	           why ? why : strerror(-r));
+	if (asprintf(&status, "reload failed, running the previous configuration: %s",
+	             why ? why : strerror(-r)) >= 0) {
+		ttrpcd_notify_ready(d->notify, status);
+		free(status);
+	} else {
+		ttrpcd_notify_ready(d->notify, NULL);
+	}
+	free(why);
+}
+
+static void on_drained(bool drained, void *arg)
+{
+	struct daemon *d = arg;
+
+	ttrpcd_log(TTRPC_LOG_NOTICE, "%s", drained ? "all calls finished; exiting"
+	                                           : "drain timeout passed; calls were cancelled");
+	event_base_loopbreak(d->base);
+}
+
+static void stop(struct daemon *d, int sig)
+{
+	struct ttrpc_server_stats s;
+	char status[128];
+
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	ttrpcd_listen_stats(d->listeners, &s);
+	snprintf(status, sizeof(status), "stopping: draining %llu calls",
+	         (unsigned long long)s.calls_in_flight);
+	ttrpcd_notify_stopping(d->notify, status);
+	ttrpcd_log(TTRPC_LOG_NOTICE, "%s: shutting down, %llu calls in flight, waiting up to %u ms",
+	           strsignal(sig), (unsigned long long)s.calls_in_flight, d->cfg.drain_timeout_ms);
+	if (ttrpcd_listen_shutdown(d->listeners, d->cfg.drain_timeout_ms, on_drained, d) < 0)
+		event_base_loopbreak(d->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (sig == SIGHUP && !d->stopping)
+		reload(d);
+	else if (sig != SIGHUP)
+		stop(d, (int)sig);
+}
+
+static void usage(FILE *out, const char *argv0)
+{
+	fprintf(out,
+	        "Usage: %s [OPTION]...\n"
+	        "Serve the ttrpc services of loadable modules on unix sockets.\n\n"
+	        "  -c, --config FILE     read FILE and FILE.d/*.conf (default %s)\n"
+	        "  -s, --socket PATH     also listen on PATH (repeatable)\n"
+	        "  -m, --module PATH     also load the module at PATH (repeatable)\n"
+	        "  -t, --check-config    check the configuration and the modules, then exit\n"
+	        "  -V, --version         print the version and exit\n"
+	        "  -h, --help            print this help and exit\n\n"
+	        "Modules are looked up in %s. SIGHUP reloads, SIGTERM stops.\n",
+	        argv0, DEFAULT_CONFIG, TTRPCD_MODULE_DIR);
+}
+
+static int append(const char ***v, size_t *n, const char *s)
+{
+	const char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+/* Return: -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, struct options *opts)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opts->config = DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:s:m:tVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opts->config = optarg;
+			opts->config_given = true;
+			break;
+		case 's':
+			if (append(&opts->sockets, &opts->n_sockets, optarg) < 0)
+				return 1;
+			break;
+		case 'm':
+			if (append(&opts->modules, &opts->n_modules, optarg) < 0)
+				return 1;
+			break;
+		case 't':
+			opts->check_config = true;
+			break;
+		case 'V':
+			printf("ttrpcd %s (module ABI %d.%d)\n", PACKAGE_VERSION,
+			       TTRPCD_MODULE_ABI_MAJOR, TTRPCD_MODULE_ABI_MINOR);
+			return 0;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 0;
+		default:
+			usage(stderr, argv[0]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+static int check_config(struct daemon *d)
+{
+	int r = ttrpcd_modules_check(&d->cfg);
+
+	if (r == 0)
+		printf("configuration OK: %zu listeners, %zu modules\n", d->cfg.n_listeners,
+		       d->cfg.n_modules);
+	return r == 0 ? 0 : 1;
+}
+
+static int start(struct daemon *d)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	int r;
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		d->signals[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		if (!d->signals[i] || evsignal_add(d->signals[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	r = ttrpcd_modules_new(d->base, &d->modules);
+	if (r == 0)
+		r = ttrpcd_modules_load(d->modules, &d->cfg);
+	if (r == 0)
+		r = ttrpcd_listen_open(d->base, &d->cfg, prepare_server, d, &d->listeners);
+	if (r == 0) {
+		r = ttrpcd_listen_set_limits(d->listeners, &d->cfg.limits);
+		if (r < 0)
+			ttrpcd_log(TTRPC_LOG_ERR, "a limit is out of range");
+	}
+	if (r == 0)
+		r = ttrpcd_notify_start(d->base, status_line, d, &d->notify);
+	if (r < 0)
+		return r;
+	ttrpcd_notify_ready(d->notify, NULL);
+	ttrpcd_log(TTRPC_LOG_NOTICE, "ready: %zu modules", ttrpcd_modules_count(d->modules));
+	return 0;
+}
+
+static void cleanup(struct daemon *d)
+{
+	ttrpcd_notify_free(d->notify);
+	/* Servers first: their calls must be over before the modules' fini. */
+	ttrpcd_listen_free(d->listeners);
+	ttrpcd_modules_free(d->modules);
+	for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
+		if (d->signals[i])
+			event_free(d->signals[i]);
+	if (d->base)
+		event_base_free(d->base);
+	ttrpcd_config_clear(&d->cfg);
+	free(d->opts.sockets);
+	free(d->opts.modules);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	int status;
+
+	ttrpcd_log_open();
+	status = parse_args(argc, argv, &d.opts);
+	if (status >= 0) {
+		cleanup(&d);
+		return status;
+	}
+	if (build_config(&d.opts, &d.cfg) < 0) {
+		cleanup(&d);
+		return 1;
+	}
+	ttrpcd_log_set_level(d.cfg.log_level);
+	if (d.opts.check_config) {
+		status = check_config(&d);
+		cleanup(&d);
+		return status;
+	}
+	/* Writing to a peer that left must fail with EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	d.base = event_base_new();
+	if (!d.base || start(&d) < 0) {
+		cleanup(&d);
+		return 1;
+	}
+	event_base_dispatch(d.base);
+	cleanup(&d);
+	ttrpcd_log(TTRPC_LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,504 @@
+/*
+ * Modules, as Knot DNS and Varnish load theirs: dlopen(RTLD_NOW |
+ * RTLD_LOCAL), one exported constant whose version fields are checked before
+ * anything else of it is read, and an opaque host handle through which the
+ * module registers services. RTLD_NOW makes a module that needs a host
+ * function this daemon lacks fail at load time, not in the middle of a call.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ttrpc/server.h>
+
+#include "daemon/log.h"
+#include "daemon/modules.h"
+
+/* The daemon's side of one module; what the module knows as its host. */
+struct ttrpcd_host {
+	struct ttrpcd_modules *set;
+	void *handle;
+	struct ttrpcd_module desc; /* the module's struct, read up to its struct_size */
+	char *path;
+	const struct ttrpcd_module_conf *conf; /* its settings; NULL: none */
+	void *data;
+	bool in_init;
+	bool init_ran;
+	char *failure; /* why a host call of init failed, for the load error */
+};
+
+/* A service, owned by the module that registered it. */
+struct service {
+	char *name;
+	const struct ttrpc_method *methods;
+	void *userdata;
+	struct ttrpcd_host *owner;
+};
+
+struct ttrpcd_modules {
+	struct event_base *base;
+	struct ttrpcd_host **hosts; /* inited, in load order */
+	size_t n_hosts;
+	struct service *services;
+	size_t n_services;
+};
+
+/* The struct of ABI 1.0: a module's struct_size may not be smaller. */
+#define ABI_1_0_SIZE (offsetof(struct ttrpcd_module, fini) + sizeof(void (*)(void)))
+
+static void host_free(struct ttrpcd_host *host)
+{
+	if (!host)
+		return;
+	free(host->failure);
+	free(host->path);
+	free(host);
+}
+
+static void host_fail(struct ttrpcd_host *host, const char *fmt, ...) TTRPC_PRINTF(2, 3);
+
+static void host_fail(struct ttrpcd_host *host, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (host->failure)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&host->failure, fmt, ap) < 0)
+		host->failure = NULL;
+	va_end(ap);
+}
+
+int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
+                         const struct ttrpc_method *methods, void *userdata)
+{
+	struct ttrpcd_modules *set = host->set;
+	struct service *v;
+	char *copy;
+
+	if (!host->in_init) {
+		host_fail(host, "service '%s' registered outside init", name);
+		return -EBUSY;
+	}
+	if (!name || !*name || !methods || !methods[0].name) {
+		host_fail(host, "service '%s' has no name or no method", name ? name : "");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < set->n_services; i++) {
+		if (strcmp(set->services[i].name, name) == 0) {
+			host_fail(host, "service '%s' is already registered by module '%s'", name,
+			          set->services[i].owner->desc.name);
+			return -EEXIST;
+		}
+	}
+	copy = strdup(name);
+	v = realloc(set->services, (set->n_services + 1) * sizeof(*v));
+	if (!copy || !v) {
+		free(copy);
+		if (v)
+			set->services = v;
+		return -ENOMEM;
+	}
+	set->services = v;
+	v[set->n_services++] = (struct service){
+		.name = copy, .methods = methods, .userdata = userdata, .owner = host
+	};
+	return 0;
+}
+
+const char *ttrpcd_host_config(const struct ttrpcd_host *host, const char *key)
+{
+	if (!host->conf)
+		return NULL;
+	for (size_t i = 0; i < host->conf->n_settings; i++)
+		if (strcmp(host->conf->settings[i].key, key) == 0)
+			return host->conf->settings[i].value;
+	return NULL;
+}
+
+struct event_base *ttrpcd_host_event_base(const struct ttrpcd_host *host)
+{
+	return host->set->base;
+}
+
+void ttrpcd_host_log(const struct ttrpcd_host *host, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ttrpcd_log_vmodule(level, host->desc.name, fmt, ap);
+	va_end(ap);
+}
+
+void ttrpcd_host_set_data(struct ttrpcd_host *host, void *data)
+{
+	host->data = data;
+}
+
+void *ttrpcd_host_get_data(const struct ttrpcd_host *host)
+{
+	return host->data;
+}
+
+/* Forget the services of a module whose init failed. */
+static void drop_services(struct ttrpcd_modules *set, const struct ttrpcd_host *host)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < set->n_services; i++) {
+		if (set->services[i].owner == host)
+			free(set->services[i].name);
+		else
+			set->services[j++] = set->services[i];
+	}
+	set->n_services = j;
+}
+
+static bool valid_module_name(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+static const struct ttrpcd_host *find_host(const struct ttrpcd_modules *set, const char *name)
+{
+	for (size_t i = 0; i < set->n_hosts; i++)
+		if (strcmp(set->hosts[i]->desc.name, name) == 0)
+			return set->hosts[i];
+	return NULL;
+}
+
+/* Every setting of @conf must be one of the module's config_keys. */
+static int check_settings(const struct ttrpcd_host *host, const struct ttrpcd_module_conf *conf,
+                          char **why)
+{
+	if (!conf)
+		return 0;
+	for (size_t i = 0; i < conf->n_settings; i++) {
+		const struct ttrpcd_setting *s = &conf->settings[i];
+		bool known = false;
+
+		for (const char *const *k = host->desc.config_keys; k && *k && !known; k++)
+			known = strcmp(*k, s->key) == 0;
+		if (!known)
+			return asprintf(why, "%s:%u: unknown key '%s' in [module %s]", s->origin.file,
+			                s->origin.line, s->key, host->desc.name) < 0 ? -ENOMEM
+			                                                             : -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Open the file and read the module's struct; nothing of the module runs
+ * but its constructors.
+ */
+static int open_module(struct ttrpcd_host *host, char **why)
+{
+	const struct ttrpcd_module *mod;
+
+	host->handle = dlopen(host->path, RTLD_NOW | RTLD_LOCAL);
+	if (!host->handle)
+		return asprintf(why, "cannot load: %s", dlerror()) < 0 ? -ENOMEM : -ENOENT;
+	mod = dlsym(host->handle, TTRPCD_MODULE_SYMBOL);
+	if (!mod)
+		return asprintf(why, "no symbol '%s': not a ttrpcd module", TTRPCD_MODULE_SYMBOL) < 0
+		               ? -ENOMEM : -ENOENT;
+	if (mod->abi_major != TTRPCD_MODULE_ABI_MAJOR || mod->abi_minor > TTRPCD_MODULE_ABI_MINOR)
+		return asprintf(why, "built for module ABI %u.%u; this ttrpcd loads %u.0 to %u.%u",
+		                mod->abi_major, mod->abi_minor, TTRPCD_MODULE_ABI_MAJOR,
+		                TTRPCD_MODULE_ABI_MAJOR, TTRPCD_MODULE_ABI_MINOR) < 0 ? -ENOMEM
+		                                                                     : -EPROTO;
+	if (mod->struct_size < ABI_1_0_SIZE)
+		return asprintf(why, "module struct of %u bytes, smaller than ABI %u.0's %zu",
+		                mod->struct_size, TTRPCD_MODULE_ABI_MAJOR, ABI_1_0_SIZE) < 0
+		               ? -ENOMEM : -EPROTO;
+	memcpy(&host->desc, mod,
+	       mod->struct_size < sizeof(host->desc) ? mod->struct_size : sizeof(host->desc));
+	if (!valid_module_name(host->desc.name))
+		return asprintf(why, "bad module name: use letters, digits, '-' and '_'") < 0
+		               ? -ENOMEM : -EINVAL;
+	if (!host->desc.init)
+		return asprintf(why, "no init function") < 0 ? -ENOMEM : -EINVAL;
+	return 0;
+}
+
+static char *module_path(const struct ttrpcd_config *cfg, const struct ttrpcd_module_conf *m)
+{
+	char *path;
+
+	if (m->file && strchr(m->file, '/'))
+		return strdup(m->file);
+	if (m->file)
+		return asprintf(&path, "%s/%s", cfg->module_dir, m->file) < 0 ? NULL : path;
+	return asprintf(&path, "%s/%s.so", cfg->module_dir, m->name) < 0 ? NULL : path;
+}
+
+/* Open the module of @m and check it against its section; nothing of it runs yet. */
+static int open_checked(struct ttrpcd_host *host, const struct ttrpcd_module_conf *m, char **why)
+{
+	int r = open_module(host, why);
+
+	if (r < 0)
+		return r;
+	if (m->name && strcmp(m->name, host->desc.name) != 0)
+		return asprintf(why, "the file holds module '%s', not '%s'", host->desc.name,
+		                m->name) < 0 ? -ENOMEM : -EINVAL;
+	host->conf = m;
+	return check_settings(host, m, why);
+}
+
+/* Load and init one module; on failure *why says why, without the module's name. */
+static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
+                    const struct ttrpcd_module_conf *m, char **why)
+{
+	struct ttrpcd_host **v;
+	int r;
+
+	r = open_checked(host, m, why);
+	if (r < 0)
+		return r;
+	if (find_host(set, host->desc.name))
+		return asprintf(why, "a module named '%s' is loaded already", host->desc.name) < 0
+		               ? -ENOMEM : -EEXIST;
+	v = realloc(set->hosts, (set->n_hosts + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	set->hosts = v;
+	host->in_init = true;
+	host->init_ran = true;
+	r = host->desc.init(host);
+	host->in_init = false;
+	if (r < 0) {
+		drop_services(set, host);
+		if (asprintf(why, "init failed: %s", host->failure ? host->failure : strerror(-r)) < 0)
+			*why = NULL;
+		return r;
+	}
+	set->hosts[set->n_hosts++] = host;
+	return 0;
+}
+
+static void log_failure(const struct ttrpcd_host *host, const struct ttrpcd_module_conf *m,
+                        const char *why, int r)
+{
+	const char *name = m->name ? m->name : host->desc.name;
+	int level = m->optional ? TTRPC_LOG_WARNING : TTRPC_LOG_ERR;
+	const char *reason = why ? why : strerror(-r);
+	const char *skipped = m->optional ? "; skipped, as it is optional" : "";
+
+	if (name)
+		ttrpcd_log(level, "module '%s' (%s): %s%s", name, host->path, reason, skipped);
+	else
+		ttrpcd_log(level, "module %s: %s%s", host->path, reason, skipped);
+}
+
+int ttrpcd_modules_check(const struct ttrpcd_config *cfg)
+{
+	int status = 0;
+
+	for (size_t i = 0; i < cfg->n_modules; i++) {
+		const struct ttrpcd_module_conf *m = &cfg->modules[i];
+		struct ttrpcd_host *host = calloc(1, sizeof(*host));
+		char *why = NULL;
+		int r = -ENOMEM;
+
+		if (host && (host->path = module_path(cfg, m)))
+			r = open_checked(host, m, &why);
+		if (r < 0 && host && host->path)
+			log_failure(host, m, why, r);
+		if (r < 0 && !m->optional)
+			status = -EINVAL;
+		if (host && host->handle)
+			dlclose(host->handle);
+		host_free(host);
+		free(why);
+	}
+	return status;
+}
+
+int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_modules; i++) {
+		const struct ttrpcd_module_conf *m = &cfg->modules[i];
+		struct ttrpcd_host *host = calloc(1, sizeof(*host));
+		char *why = NULL;
+		int r;
+
+		if (!host || !(host->path = module_path(cfg, m))) {
+			host_free(host);
+			ttrpcd_log(TTRPC_LOG_ERR, "out of memory loading modules");
+			return -ENOMEM;
+		}
+		host->set = set;
+		r = load_one(set, host, m, &why);
+		if (r == 0) {
+			ttrpcd_log(TTRPC_LOG_INFO, "module '%s' loaded from %s", host->desc.name,
+			           host->path);
+			continue;
+		}
+		log_failure(host, m, why, r);
+		free(why);
+		/* Before init nothing of the module can still run; after, only it knows. */
+		if (host->handle &&
+		    (!host->init_ran || host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE))
+			dlclose(host->handle);
+		host_free(host);
+		if (!m->optional)
+			return r == -ENOMEM ? r : -EINVAL;
+	}
+	return 0;
+}
+
+static int so_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 3 && strcmp(d->d_name + n - 3, ".so") == 0;
+}
+
+int ttrpcd_modules_add_dir(struct ttrpcd_config *cfg)
+{
+	struct dirent **ents;
+	int n, r = 0;
+
+	n = scandir(cfg->module_dir, &ents, so_filter, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		if (r == 0) {
+			r = ttrpcd_config_add_module(cfg, NULL, ents[i]->d_name);
+			if (r == 0)
+				cfg->modules[cfg->n_modules - 1].optional = true;
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return r;
+}
+
+int ttrpcd_modules_publish(const struct ttrpcd_modules *set, struct ttrpc_server *srv)
+{
+	for (size_t i = 0; i < set->n_services; i++) {
+		const struct service *s = &set->services[i];
+		int r = ttrpc_server_register(srv, s->name, s->methods, s->userdata);
+
+		if (r < 0) {
+			ttrpcd_log(TTRPC_LOG_ERR, "module '%s': cannot serve '%s': %s",
+			           s->owner->desc.name, s->name, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static bool settings_equal(const struct ttrpcd_module_conf *a, const struct ttrpcd_module_conf *b)
+{
+	size_t na = a ? a->n_settings : 0, nb = b ? b->n_settings : 0;
+
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < nb && !found; j++)
+			found = strcmp(a->settings[i].key, b->settings[j].key) == 0 &&
+			        strcmp(a->settings[i].value, b->settings[j].value) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
+                          char **why)
+{
+	const struct ttrpcd_module_conf **old;
+	size_t i;
+	int r = 0;
+
+	*why = NULL;
+	old = calloc(set->n_hosts ? set->n_hosts : 1, sizeof(*old));
+	if (!old)
+		return -ENOMEM;
+	for (i = 0; i < set->n_hosts && r == 0; i++) {
+		struct ttrpcd_host *host = set->hosts[i];
+		const struct ttrpcd_module_conf *m = ttrpcd_config_find_module(cfg, host->desc.name);
+
+		old[i] = host->conf;
+		r = check_settings(host, m, why);
+		if (r == 0 && !host->desc.reload && !settings_equal(old[i], m))
+			r = asprintf(why, "module '%s' cannot reload its settings; restart ttrpcd",
+			             host->desc.name) < 0 ? -ENOMEM : -EOPNOTSUPP;
+	}
+	for (i = 0; i < set->n_hosts && r == 0; i++) {
+		struct ttrpcd_host *host = set->hosts[i];
+
+		host->conf = ttrpcd_config_find_module(cfg, host->desc.name);
+		if (!host->desc.reload)
+			continue;
+		r = host->desc.reload(host);
+		if (r < 0) {
+			if (asprintf(why, "module '%s': reload failed: %s", host->desc.name,
+			             strerror(-r)) < 0)
+				*why = NULL;
+			host->conf = old[i];
+			/* Those that took the new settings go back to the old ones. */
+			while (i-- > 0) {
+				set->hosts[i]->conf = old[i];
+				if (set->hosts[i]->desc.reload)
+					set->hosts[i]->desc.reload(set->hosts[i]);
+			}
+			break;
+		}
+	}
+	free(old);
+	return r;
+}
+
+size_t ttrpcd_modules_count(const struct ttrpcd_modules *set)
+{
+	return set->n_hosts;
+}
+
+int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_modules **ret)
+{
+	struct ttrpcd_modules *set = calloc(1, sizeof(*set));
+
+	if (!set)
+		return -ENOMEM;
+	set->base = base;
+	*ret = set;
+	return 0;
+}
+
+void ttrpcd_modules_free(struct ttrpcd_modules *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->n_services; i++)
+		free(set->services[i].name);
+	free(set->services);
+	while (set->n_hosts > 0) {
+		struct ttrpcd_host *host = set->hosts[--set->n_hosts];
+
+		if (host->desc.fini)
+			host->desc.fini(host);
+		if (host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE)
+			dlclose(host->handle);
+		host_free(host);
+	}
+	free(set->hosts);
+	free(set);
+}

@@ -1,0 +1,85 @@
+/*
+ * Loaded modules: dlopen, the ABI check, init/reload/fini, and the table of
+ * services each module owns.
+ */
+#ifndef TTRPCD_MODULES_H
+#define TTRPCD_MODULES_H
+
+#include <stddef.h>
+
+#include <ttrpc/module.h>
+
+#include "daemon/conf.h"
+
+struct event_base;
+struct ttrpc_server;
+struct ttrpcd_modules;
+
+/*
+ * ttrpcd_modules_new() - an empty set of modules.
+ * @base: handed to modules, borrowed; it must outlive the set.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_modules **ret);
+
+/*
+ * ttrpcd_modules_load() - load and init every module of @cfg, in order.
+ * @cfg: borrowed until ttrpcd_modules_reload() replaces it or the set is freed.
+ *
+ * A module that fails (missing file or symbol, another ABI, a setting it
+ * does not declare, a duplicate name or service, init failing) is logged in
+ * one line naming it and the reason; an optional one is then skipped.
+ *
+ * Return: 0, or -EINVAL (or the failing init's error) for the first
+ * failure of a required module; modules already inited stay in the set.
+ */
+int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg);
+
+/*
+ * ttrpcd_modules_check() - open every module of @cfg, check its ABI and its
+ * settings, and close it again, without running its init. Failures are
+ * logged as by ttrpcd_modules_load().
+ *
+ * Return: 0, or -EINVAL when a required module fails.
+ */
+int ttrpcd_modules_check(const struct ttrpcd_config *cfg);
+
+/*
+ * ttrpcd_modules_add_dir() - add every "*.so" file of @cfg->module_dir to
+ * @cfg as an optional module, in name order. A missing directory adds none.
+ *
+ * Return: 0 or a negative errno from scandir(3).
+ */
+int ttrpcd_modules_add_dir(struct ttrpcd_config *cfg);
+
+/*
+ * ttrpcd_modules_publish() - register every service of the inited modules
+ * on @srv.
+ *
+ * Return: 0 or the error of ttrpc_server_register().
+ */
+int ttrpcd_modules_publish(const struct ttrpcd_modules *set, struct ttrpc_server *srv);
+
+/*
+ * ttrpcd_modules_reload() - give every module the settings of @cfg. When a
+ * module's reload fails, the ones that took @cfg already are reloaded with
+ * the previous config, which stays in use.
+ * @why: on failure, a malloc'd reason naming the module; the caller frees it.
+ *
+ * Return: 0 (the set now borrows @cfg) or the failing module's error.
+ */
+int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
+                          char **why);
+
+/* ttrpcd_modules_count() - number of modules inited. */
+size_t ttrpcd_modules_count(const struct ttrpcd_modules *set);
+
+/*
+ * ttrpcd_modules_free() - fini every module, last loaded first, and unload
+ * those that declared themselves safe to unload. Call it once no call into
+ * any module is in flight (the servers are freed). NULL is accepted.
+ */
+void ttrpcd_modules_free(struct ttrpcd_modules *set);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * The ttrpcd module ABI: what a shared object loaded by ttrpcd exports, and
+ * what the daemon offers it in return.
+ *
+ * A module exports exactly one symbol, "ttrpcd_module", a constant struct
+ * ttrpcd_module, and is built with -fvisibility=hidden so that nothing else
+ * leaks into the daemon:
+ *
+ *	static int echo_init(struct ttrpcd_host *host)
+ *	{
+ *		return ttrpcd_host_register(host, "example.v1.Echo", echo_methods, NULL);
+ *	}
+ *
+ *	TTRPCD_MODULE_DEFINE(
+ *		.name = "echo",
+ *		.init = echo_init,
+ *	);
+ *
+ * The daemon reads abi_major, abi_minor and struct_size before anything
+ * else, as Varnish reads its VMOD data: a module built against another
+ * major, or a newer minor than the daemon knows, is refused without
+ * touching the rest. A minor version only adds fields at the end of the
+ * struct and functions to the host API; a major version changes or removes
+ * something.
+ *
+ * Lifecycle, all on the daemon's event loop thread:
+ *  - init() once at start-up, after the module's config section was checked
+ *    against config_keys. Services it registers are served only once init
+ *    returned 0; when it fails, nothing it registered is served and fini is
+ *    not called.
+ *  - reload() on SIGHUP, with the new config section visible through
+ *    ttrpcd_host_config(). It applies the new settings completely or not
+ *    at all: on failure the daemon keeps the old config, and modules that
+ *    already took the new one are reloaded again with the old one.
+ *  - fini() at shutdown, once every call into the module has finished. The
+ *    module must then have no event, timer or fd left on the event_base.
+ *
+ * Modules stay mapped until the process exits, unless they set
+ * TTRPCD_MODULE_UNLOAD_SAFE: a module with threads, or that registers
+ * callbacks with other libraries, must not.
+ */
+#ifndef TTRPC_MODULE_H
+#define TTRPC_MODULE_H
+
+#include <stdint.h>
+
+#include <ttrpc/common.h>
+#include <ttrpc/server.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TTRPCD_MODULE_ABI_MAJOR 1
+#define TTRPCD_MODULE_ABI_MINOR 0
+
+/* The name of the one symbol a module exports. */
+#define TTRPCD_MODULE_SYMBOL "ttrpcd_module"
+
+/* Module flags. */
+enum ttrpcd_module_flags {
+	/* dlclose() after fini() is safe: nothing of the module outlives it. */
+	TTRPCD_MODULE_UNLOAD_SAFE = 1u << 0,
+};
+
+/* The daemon's side of one loaded module; opaque. */
+struct ttrpcd_host;
+
+/*
+ * What a module exports. The first three fields are fixed for every ABI
+ * version; fill them with TTRPCD_MODULE_DEFINE().
+ */
+struct ttrpcd_module {
+	uint32_t abi_major;   /* TTRPCD_MODULE_ABI_MAJOR the module was built with */
+	uint32_t abi_minor;   /* TTRPCD_MODULE_ABI_MINOR the module was built with */
+	uint32_t struct_size; /* sizeof(struct ttrpcd_module) the module was built with */
+	uint32_t flags;       /* enum ttrpcd_module_flags */
+
+	/* The module's name: [a-zA-Z0-9_-]+, unique in the daemon; the config
+	 * section "[module NAME]" holds its settings. */
+	const char *name;
+
+	/* Keys the module accepts in its config section, NULL-terminated; the
+	 * daemon rejects any other key with its file and line. NULL: none. */
+	const char *const *config_keys;
+
+	/* Register services, read settings. Return 0 or a negative errno. */
+	int (*init)(struct ttrpcd_host *host);
+	/* Optional: apply the reloaded settings. Return 0 or a negative errno. */
+	int (*reload)(struct ttrpcd_host *host);
+	/* Optional: release everything init made. */
+	void (*fini)(struct ttrpcd_host *host);
+};
+
+/* Default visibility for the exported symbol of a -fvisibility=hidden build. */
+#define TTRPCD_MODULE_EXPORT __attribute__((visibility("default")))
+
+/*
+ * TTRPCD_MODULE_DEFINE() - define the exported module symbol, with the ABI
+ * fields filled in; the arguments are designated initialisers of the rest.
+ */
+#define TTRPCD_MODULE_DEFINE(...)                                                                  \
+	TTRPCD_MODULE_EXPORT const struct ttrpcd_module ttrpcd_module = {                          \
+		.abi_major = TTRPCD_MODULE_ABI_MAJOR,                                              \
+		.abi_minor = TTRPCD_MODULE_ABI_MINOR,                                              \
+		.struct_size = sizeof(struct ttrpcd_module),                                       \
+		__VA_ARGS__                                                                        \
+	}
+
+/*
+ * The host API, exported by the ttrpcd executable and resolved when the
+ * module is loaded. @host is the handle init() received; it stays valid
+ * until fini() returns.
+ */
+
+/*
+ * ttrpcd_host_register() - serve a service on every listener of the daemon.
+ * @name: full service name, copied.
+ * @methods: table ended by TTRPC_METHODS_END, borrowed until fini() returns.
+ * @userdata: passed to every handler.
+ *
+ * Only from init(). The service is served once init() has returned 0.
+ *
+ * Return: 0; -EEXIST when another module (or this one) registered @name
+ * already, which the daemon reports naming both modules; -EINVAL for a bad
+ * name or table; -EBUSY outside init(); -ENOMEM.
+ */
+int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
+                         const struct ttrpc_method *methods, void *userdata);
+
+/*
+ * ttrpcd_host_config() - a setting of the module's config section.
+ * @key: one of the module's config_keys.
+ *
+ * Return: the value, borrowed until the next reload() or fini(), or NULL when
+ * the key is not set.
+ */
+const char *ttrpcd_host_config(const struct ttrpcd_host *host, const char *key);
+
+/* ttrpcd_host_event_base() - the daemon's event loop, borrowed. */
+struct event_base *ttrpcd_host_event_base(const struct ttrpcd_host *host);
+
+/*
+ * ttrpcd_host_log() - log one line, tagged with the module's name.
+ * @level: enum ttrpc_log_level.
+ */
+void ttrpcd_host_log(const struct ttrpcd_host *host, int level, const char *fmt, ...)
+	TTRPC_PRINTF(3, 4);
+
+/*
+ * ttrpcd_host_set_data() / ttrpcd_host_get_data() - one pointer of the
+ * module's own state, kept by the host and never freed by it.
+ */
+void ttrpcd_host_set_data(struct ttrpcd_host *host, void *data);
+void *ttrpcd_host_get_data(const struct ttrpcd_host *host);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * The interop module: ttrpc.interop.v1.Interop, the service every peer of
+ * the interop tests calls, served by ttrpcd.
+ */
+#include <ttrpc/module.h>
+
+#include "interop-service.h"
+
+static int interop_init(struct ttrpcd_host *host)
+{
+	/* The generated trampolines take the handlers as their userdata. */
+	return ttrpcd_host_register(host, INTEROP_SERVICE, ttrpc__interop__v1__interop_methods,
+	                            (void *)&interop_service_handlers);
+}
+
+/* Its handlers keep no state past their calls, which are over before fini. */
+TTRPCD_MODULE_DEFINE(
+	.name = "interop",
+	.flags = TTRPCD_MODULE_UNLOAD_SAFE,
+	.init = interop_init,
+);

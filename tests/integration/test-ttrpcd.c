@@ -1,0 +1,868 @@
+/*
+ * ttrpcd as a real process: the test binds the NOTIFY_SOCKET and reads the
+ * datagrams the daemon sends, passes sockets the way systemd does, plays
+ * the fd store across a restart, and calls the interop module over real
+ * unix sockets. Every wait is bounded; nothing asserts on timing.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ttrpc/ttrpc.h>
+
+#include "interop.pb-c.h"
+#include "ttrpc/request.pb-c.h"
+
+#define INTEROP "ttrpc.interop.v1.Interop"
+#define GREETER "ttrpc.test.v1.Greeter"
+#define WAIT_MS 10000
+
+static char builddir[4096];
+static char tmp[256];
+
+/* A ttrpcd process and what it wrote to stderr. */
+struct proc {
+	pid_t pid;
+	int err;
+	char log[1 << 16];
+	size_t len;
+};
+
+/* The fds the test, as service manager, keeps in its fd store. */
+struct store {
+	int fds[16];
+	char names[16][64];
+	size_t n;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Strings that live until the end of the test. */
+static char *kept[512];
+static size_t n_kept;
+
+static const char *keep(char *s)
+{
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_lt(n_kept, sizeof(kept) / sizeof(kept[0]));
+	return kept[n_kept++] = s;
+}
+
+static const char *path_in(const char *name)
+{
+	char *s;
+
+	ck_assert_int_ge(asprintf(&s, "%s/%s", tmp, name), 0);
+	return keep(s);
+}
+
+static const char *build_path(const char *rel)
+{
+	char *s;
+
+	ck_assert_int_ge(asprintf(&s, "%s/%s", builddir, rel), 0);
+	return keep(s);
+}
+
+static void write_file(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	ck_assert_ptr_nonnull(f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void setup(void)
+{
+	const char *b = getenv("top_builddir");
+
+	snprintf(builddir, sizeof(builddir), "%s", b ? b : ".");
+	snprintf(tmp, sizeof(tmp), "/tmp/ttrpcd-test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	ck_assert_int_eq(system(cmd), 0);
+	while (n_kept > 0)
+		free(kept[--n_kept]);
+}
+
+/* ---- the notify socket ---- */
+
+static int notify_bind(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path_in("notify"));
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
+	return fd;
+}
+
+static bool has_line(const char *msg, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *l = msg; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, prefix, n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Read datagrams until one has a line starting with @prefix; fds sent with
+ * FDSTORE=1 on the way go to @store. Return: whether it came in time.
+ */
+static bool notify_wait(int fd, const char *prefix, char *msg, size_t size, struct store *store)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	char buf[4096], cbuf[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
+
+	while (now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			             .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *c;
+		ssize_t n;
+
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		ck_assert_int_ge(n, 0);
+		buf[n] = '\0';
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			const char *name = strstr(buf, "FDNAME=");
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t i = 0; i < nfds; i++) {
+				int sent;
+
+				memcpy(&sent, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (!store || store->n == 16) {
+					close(sent);
+					continue;
+				}
+				store->fds[store->n] = sent;
+				snprintf(store->names[store->n], sizeof(store->names[0]), "%.*s",
+				         name ? (int)strcspn(name + 7, "\n") : 7,
+				         name ? name + 7 : "stored");
+				store->n++;
+			}
+		}
+		if (has_line(buf, prefix)) {
+			if (msg)
+				snprintf(msg, size, "%s", buf);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- the daemon process ---- */
+
+/*
+ * Start argv[0] with @env (KEY=VALUE, NULL-terminated) set, $LISTEN_* and
+ * $NOTIFY_SOCKET cleared otherwise, and @fds passed as systemd passes them.
+ */
+static void spawn(struct proc *p, const char *const *argv, const char *const *env,
+                  const int *fds, const char *const *fdnames, size_t nfds)
+{
+	int pipefd[2];
+
+	memset(p, 0, sizeof(*p));
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		int high[16];
+		char num[32], names[1024] = "";
+
+		dup2(pipefd[1], STDERR_FILENO);
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDNAMES");
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("WATCHDOG_USEC");
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		/* Out of the way first, so that moving them to 3.. clobbers nothing. */
+		for (size_t i = 0; i < nfds; i++)
+			high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+		for (size_t i = 0; i < nfds; i++) {
+			dup2(high[i], 3 + (int)i);
+			strcat(names, i ? ":" : "");
+			strcat(names, fdnames[i]);
+		}
+		if (nfds) {
+			snprintf(num, sizeof(num), "%zu", nfds);
+			setenv("LISTEN_FDS", num, 1);
+			snprintf(num, sizeof(num), "%d", (int)getpid());
+			setenv("LISTEN_PID", num, 1);
+			setenv("LISTEN_FDNAMES", names, 1);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	p->err = pipefd[0];
+}
+
+static void read_log(struct proc *p, int timeout_ms)
+{
+	struct pollfd pf = { .fd = p->err, .events = POLLIN };
+	ssize_t n;
+
+	if (p->err < 0 || poll(&pf, 1, timeout_ms) <= 0)
+		return;
+	n = read(p->err, p->log + p->len, sizeof(p->log) - 1 - p->len);
+	if (n <= 0) {
+		close(p->err);
+		p->err = -1;
+		return;
+	}
+	p->len += (size_t)n;
+	p->log[p->len] = '\0';
+}
+
+/* Wait until the daemon's stderr has @text. */
+static bool log_wait(struct proc *p, const char *text)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (!strstr(p->log, text) && p->err >= 0 && now_ms() < end)
+		read_log(p, (int)(end - now_ms()));
+	if (!strstr(p->log, text))
+		fprintf(stderr, "expected '%s' in the daemon's log:\n%s\n", text, p->log);
+	return strstr(p->log, text) != NULL;
+}
+
+/*
+ * Wait for the daemon to exit; its exit status, or -1 if killed by a signal.
+ * The log is shown when the status is not @expected.
+ */
+static int proc_wait(struct proc *p, int expected)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	int status;
+	pid_t r;
+
+	while ((r = waitpid(p->pid, &status, WNOHANG)) == 0 && now_ms() < end)
+		read_log(p, 20);
+	if (r == 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, &status, 0);
+	}
+	while (p->err >= 0)
+		read_log(p, 1000);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != expected)
+		fprintf(stderr, "ttrpcd exited with status 0x%x:\n%s\n", status, p->log);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void daemon_start(struct proc *p, const char *config, const char *const *env)
+{
+	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", config, NULL };
+
+	spawn(p, argv, env, NULL, NULL, 0);
+}
+
+/* ---- clients ---- */
+
+static int echo(const char *sock, const char *service, const char *text, char *out, size_t size)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	struct ttrpc_status st = { 0 };
+	ProtobufCMessage *resp = NULL;
+	struct ttrpc_client *c;
+	int r;
+
+	req.text = (char *)text;
+	r = ttrpc_client_open(sock, &c);
+	if (r < 0)
+		return r;
+	r = ttrpc_client_call_sync(c, service, "Echo", &req.base,
+	                           &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp, &st);
+	if (r == 0) {
+		snprintf(out, size, "%s", ((Ttrpc__Interop__V1__EchoResponse *)resp)->text);
+		protobuf_c_message_free_unpacked(resp, NULL);
+	}
+	ttrpc_status_clear(&st);
+	ttrpc_client_free(c);
+	return r;
+}
+
+static int raw_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Write one request frame by hand: it is in the socket when this returns. */
+static void raw_send(int fd, uint32_t id, const char *method, const ProtobufCMessage *msg)
+{
+	Ttrpc__Request req = TTRPC__REQUEST__INIT;
+	uint8_t payload[256], frame[512];
+	size_t n;
+
+	req.service = (char *)INTEROP;
+	req.method = (char *)method;
+	req.payload.len = protobuf_c_message_pack(msg, payload);
+	req.payload.data = payload;
+	n = ttrpc__request__pack(&req, frame + 10);
+	frame[0] = (uint8_t)(n >> 24);
+	frame[1] = (uint8_t)(n >> 16);
+	frame[2] = (uint8_t)(n >> 8);
+	frame[3] = (uint8_t)n;
+	frame[4] = (uint8_t)(id >> 24);
+	frame[5] = (uint8_t)(id >> 16);
+	frame[6] = (uint8_t)(id >> 8);
+	frame[7] = (uint8_t)id;
+	frame[8] = 1; /* request */
+	frame[9] = 0;
+	ck_assert_int_eq(write(fd, frame, n + 10), (ssize_t)(n + 10));
+}
+
+static bool read_full(int fd, uint8_t *buf, size_t n, uint64_t end)
+{
+	size_t got = 0;
+
+	while (got < n && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		r = read(fd, buf + got, n - got);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return got == n;
+}
+
+/* Read one response frame; return its status code, or -1 without one in time. */
+static int raw_recv(int fd, uint32_t id)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	uint8_t hdr[10], payload[4096];
+	Ttrpc__Response *resp;
+	size_t n;
+	int code;
+
+	if (!read_full(fd, hdr, sizeof(hdr), end))
+		return -1;
+	n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+	ck_assert_uint_le(n, sizeof(payload));
+	ck_assert_uint_eq((uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 |
+	                  hdr[7], id);
+	ck_assert_uint_eq(hdr[8], 2); /* response */
+	if (!read_full(fd, payload, n, end))
+		return -1;
+	resp = ttrpc__response__unpack(NULL, n, payload);
+	ck_assert_ptr_nonnull(resp);
+	code = resp->status ? resp->status->code : 0;
+	ttrpc__response__free_unpacked(resp, NULL);
+	return code;
+}
+
+static void raw_echo(int fd, uint32_t id)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+
+	req.text = (char *)"raw";
+	raw_send(fd, id, "Echo", &req.base);
+}
+
+/* A config serving the interop module on "api" at sock, plus @extra. */
+static const char *interop_config(const char *extra)
+{
+	const char *conf = path_in("ttrpcd.conf");
+
+	write_file(conf,
+	           "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 5s\n"
+	           "[listener api]\npath = %s\n"
+	           "[module interop]\nfile = %s\n%s",
+	           tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
+	           extra ? extra : "");
+	return conf;
+}
+
+static const char *notify_env(void)
+{
+	char *s;
+
+	ck_assert_int_ge(asprintf(&s, "NOTIFY_SOCKET=%s", path_in("notify")), 0);
+	return keep(s);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_notify_lifecycle)
+{
+	const char *env[] = { notify_env(), NULL };
+	struct store store = { 0 };
+	int nfd = notify_bind();
+	char msg[4096], out[64];
+	struct proc p;
+
+	daemon_start(&p, interop_config(NULL), env);
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), &store));
+	/* Ready means every listener is bound and every module inited. */
+	ck_assert(has_line(msg, "STATUS="));
+	ck_assert_ptr_nonnull(strstr(msg, "1 modules"));
+	ck_assert_int_eq(store.n, 1);
+	ck_assert_str_eq(store.names[0], "api");
+	ck_assert_int_eq(echo(path_in("sock"), INTEROP, "hi", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "hi");
+	/* The live counts come within a second or so. */
+	ck_assert(notify_wait(nfd, "STATUS=0 connections, 1 calls served", NULL, 0, NULL));
+	ck_assert(log_wait(&p, "call " INTEROP "/Echo from pid"));
+	kill(p.pid, SIGTERM);
+	ck_assert(notify_wait(nfd, "STOPPING=1", NULL, 0, NULL));
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert(strstr(p.log, "shutting down"));
+	/* Its listening socket is in the store, so its path must stay. */
+	ck_assert_int_eq(access(path_in("sock"), F_OK), 0);
+	close(store.fds[0]);
+	close(nfd);
+}
+END_TEST
+
+START_TEST(test_watchdog)
+{
+	const char *env[] = { notify_env(), "WATCHDOG_USEC=200000", NULL };
+	int nfd = notify_bind();
+	struct proc p;
+
+	daemon_start(&p, interop_config(NULL), env);
+	ck_assert(notify_wait(nfd, "READY=1", NULL, 0, NULL));
+	for (int i = 0; i < 3; i++)
+		ck_assert(notify_wait(nfd, "WATCHDOG=1", NULL, 0, NULL));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	close(nfd);
+}
+END_TEST
+
+static const char *testmod_config(const char *settings)
+{
+	const char *conf = path_in("ttrpcd.conf");
+
+	write_file(conf,
+	           "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+	           "[module testmod]\nfile = %s\n%s",
+	           tmp, path_in("sock"), build_path("tests/modules/.libs/testmod.so"), settings);
+	return conf;
+}
+
+START_TEST(test_reload)
+{
+	const char *env[] = { notify_env(), NULL };
+	int nfd = notify_bind();
+	char msg[4096], out[64];
+	struct proc p;
+
+	daemon_start(&p, testmod_config("greeting = hello\n"), env);
+	ck_assert(notify_wait(nfd, "READY=1", NULL, 0, NULL));
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "hello");
+
+	/* A good reload: the module takes the new setting. */
+	testmod_config("greeting = bye\n");
+	kill(p.pid, SIGHUP);
+	ck_assert(notify_wait(nfd, "RELOADING=1", msg, sizeof(msg), NULL));
+	ck_assert(has_line(msg, "MONOTONIC_USEC="));
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
+	ck_assert_ptr_null(strstr(msg, "reload failed"));
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "bye");
+
+	/* A config with an error: the running one stays, and STATUS says why. */
+	testmod_config("greeting = again\nbogus = 1\n");
+	kill(p.pid, SIGHUP);
+	ck_assert(notify_wait(nfd, "RELOADING=1", NULL, 0, NULL));
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
+	ck_assert_ptr_nonnull(strstr(msg, "STATUS=reload failed"));
+	ck_assert(log_wait(&p, "ttrpcd.conf:8: unknown key 'bogus' in [module testmod]"));
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "bye");
+
+	/* A module that refuses its new settings. */
+	testmod_config("greeting = again\nfail-reload = yes\n");
+	kill(p.pid, SIGHUP);
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
+	ck_assert_ptr_nonnull(strstr(msg, "module 'testmod': reload failed"));
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "bye");
+
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	close(nfd);
+}
+END_TEST
+
+START_TEST(test_sigterm_drains_slow_call)
+{
+	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
+	struct proc p;
+	int fd;
+
+	daemon_start(&p, interop_config(NULL), NULL);
+	ck_assert(log_wait(&p, "ready"));
+	fd = raw_connect(path_in("sock"));
+	req.millis = 1000;
+	raw_send(fd, 1, "Sleep", &req.base);
+	/* The call is in the handler once the daemon logged it. */
+	ck_assert(log_wait(&p, "call " INTEROP "/Sleep from pid"));
+	kill(p.pid, SIGTERM);
+	ck_assert(log_wait(&p, "1 calls in flight"));
+	ck_assert_int_eq(raw_recv(fd, 1), TTRPC_OK);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert(strstr(p.log, "all calls finished"));
+	/* Bound by ttrpcd, not stored anywhere: the path goes with it. */
+	ck_assert_int_eq(access(path_in("sock"), F_OK), -1);
+	close(fd);
+}
+END_TEST
+
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	return fd;
+}
+
+START_TEST(test_activation_by_env)
+{
+	const char *conf = path_in("ttrpcd.conf");
+	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", conf, NULL };
+	const char *names[] = { "api", "unknown" };
+	int fds[2], other;
+	char out[64];
+	struct proc p;
+
+	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\n[module interop]\nfile = %s\n",
+	           tmp, build_path("services/interop/.libs/interop.so"));
+	fds[0] = listen_at(path_in("named.sock"));
+	fds[1] = listen_at(path_in("unnamed.sock"));
+	spawn(&p, argv, NULL, fds, names, 2);
+	close(fds[0]);
+	close(fds[1]);
+	ck_assert(log_wait(&p, "ready"));
+	ck_assert(strstr(p.log, "listener api: serving the socket passed by the service manager"));
+	ck_assert_int_eq(echo(path_in("named.sock"), INTEROP, "named", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "named");
+	ck_assert_int_eq(echo(path_in("unnamed.sock"), INTEROP, "unnamed", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "unnamed");
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	/* Inherited sockets are never unlinked. */
+	ck_assert_int_eq(access(path_in("named.sock"), F_OK), 0);
+	ck_assert_int_eq(access(path_in("unnamed.sock"), F_OK), 0);
+	/* An fd nobody asked for is closed, not served: then nothing is left to serve. */
+	other = listen_at(path_in("other.sock"));
+	spawn(&p, argv, NULL, (int[]){ other }, (const char *[]){ "nobody" }, 1);
+	close(other);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	ck_assert(strstr(p.log, "closing inherited fd 3 named 'nobody': nothing takes it"));
+	ck_assert(strstr(p.log, "no listener: configure one or pass --socket"));
+}
+END_TEST
+
+/* systemd-socket-activate execs ttrpcd only once the first client connects. */
+static void socket_activate(const char *fdname_opt, const char *conf)
+{
+	static const char *const pass_env[] = { "PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS" };
+	char listen_opt[600], rt[600];
+	const char *argv[32];
+	size_t n = 0;
+	char out[64];
+	struct proc p;
+
+	snprintf(listen_opt, sizeof(listen_opt), "%s", path_in("act.sock"));
+	snprintf(rt, sizeof(rt), "RUNTIME_DIRECTORY=%s", tmp);
+	argv[n++] = "/usr/bin/systemd-socket-activate";
+	argv[n++] = "-l";
+	argv[n++] = listen_opt;
+	/* It passes on only the environment it is told to. */
+	argv[n++] = "-E";
+	argv[n++] = rt;
+	for (size_t i = 0; i < sizeof(pass_env) / sizeof(pass_env[0]); i++) {
+		argv[n++] = "-E";
+		argv[n++] = pass_env[i];
+	}
+	if (fdname_opt)
+		argv[n++] = fdname_opt;
+	argv[n++] = build_path("daemon/ttrpcd");
+	argv[n++] = "--config";
+	argv[n++] = conf;
+	argv[n] = NULL;
+	spawn(&p, argv, NULL, NULL, NULL, 0);
+	ck_assert(log_wait(&p, "Listening on"));
+	ck_assert_int_eq(echo(path_in("act.sock"), INTEROP, "activated", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "activated");
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert(strstr(p.log, "passed by the service manager"));
+	/* Nothing was bound at the default path in $RUNTIME_DIRECTORY. */
+	ck_assert_int_eq(access(path_in("ttrpcd.sock"), F_OK), -1);
+}
+
+START_TEST(test_systemd_socket_activate)
+{
+	const char *conf = path_in("ttrpcd.conf");
+
+	if (access("/usr/bin/systemd-socket-activate", X_OK) < 0) {
+		fprintf(stderr, "SKIP: no systemd-socket-activate\n");
+		return;
+	}
+	/* Named: matched to [listener api], which has no path of its own. */
+	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\n[module interop]\nfile = %s\n",
+	           tmp, build_path("services/interop/.libs/interop.so"));
+	socket_activate("--fdname=api", conf);
+	/* Unnamed, with no listener configured: served with the defaults. */
+	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[module interop]\nfile = %s\n", tmp,
+	           build_path("services/interop/.libs/interop.so"));
+	socket_activate(NULL, conf);
+}
+END_TEST
+
+START_TEST(test_fdstore_restart)
+{
+	const char *env[] = { notify_env(), NULL };
+	const char *conf = interop_config(NULL);
+	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", conf, NULL };
+	const char *names[16];
+	struct store store = { 0 };
+	int nfd = notify_bind(), held, late;
+	struct proc p;
+
+	daemon_start(&p, conf, env);
+	ck_assert(notify_wait(nfd, "READY=1", NULL, 0, &store));
+	ck_assert_int_eq(store.n, 1);
+	ck_assert_str_eq(store.names[0], "api");
+
+	/* A client with a connection it keeps across the restart. */
+	held = raw_connect(path_in("sock"));
+	raw_echo(held, 1);
+	ck_assert_int_eq(raw_recv(held, 1), TTRPC_OK);
+
+	kill(p.pid, SIGTERM);
+	ck_assert(notify_wait(nfd, "STOPPING=1", NULL, 0, &store));
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	/* The idle connection went to the store before the exit. */
+	ck_assert(notify_wait(nfd, "FDSTORE=1", NULL, 0, &store));
+	ck_assert_int_eq(store.n, 2);
+	ck_assert_str_eq(store.names[1], "conn.api");
+
+	/* Between the two processes: a new client connects and sends a request,
+	 * and the held connection sends one too; both wait in their sockets. */
+	late = raw_connect(path_in("sock"));
+	raw_echo(late, 1);
+	raw_echo(held, 3);
+
+	for (size_t i = 0; i < store.n; i++)
+		names[i] = store.names[i];
+	spawn(&p, argv, env, store.fds, names, store.n);
+	ck_assert_int_eq(raw_recv(late, 1), TTRPC_OK);
+	ck_assert_int_eq(raw_recv(held, 3), TTRPC_OK);
+	/* And the held connection goes on as before. */
+	raw_echo(held, 5);
+	ck_assert_int_eq(raw_recv(held, 5), TTRPC_OK);
+
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	for (size_t i = 0; i < store.n; i++)
+		close(store.fds[i]);
+	close(held);
+	close(late);
+	close(nfd);
+}
+END_TEST
+
+/* Start with @config and expect exit status 1 with @message in the log. */
+static void expect_failure(const char *config, const char *message)
+{
+	struct proc p;
+
+	daemon_start(&p, config, NULL);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	if (!strstr(p.log, message))
+		fprintf(stderr, "expected '%s' in:\n%s\n", message, p.log);
+	ck_assert_ptr_nonnull(strstr(p.log, message));
+	ck_assert_int_eq(access(path_in("sock"), F_OK), -1);
+}
+
+/* A config with the interop module and "bad", loaded from @file. */
+static const char *module_config(const char *file)
+{
+	const char *conf = path_in("bad.conf");
+
+	write_file(conf,
+	           "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+	           "[module interop]\nfile = %s\n[module bad]\nfile = %s\n",
+	           tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"), file);
+	return conf;
+}
+
+START_TEST(test_module_failures)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "module 'bad' (%s): cannot load: %s: cannot open shared object "
+	         "file: No such file or directory", path_in("missing.so"), path_in("missing.so"));
+	expect_failure(module_config(path_in("missing.so")), msg);
+	expect_failure(module_config(build_path("tests/modules/.libs/nosymbol.so")),
+	               "no symbol 'ttrpcd_module': not a ttrpcd module");
+	expect_failure(module_config(build_path("tests/modules/.libs/wrongabi.so")),
+	               "built for module ABI 2.0; this ttrpcd loads 1.0 to 1.0");
+	/* The section's name must be the module's. */
+	expect_failure(module_config(build_path("tests/modules/.libs/testmod.so")),
+	               "the file holds module 'testmod', not 'bad'");
+}
+END_TEST
+
+static const char *testmod_pair(const char *settings)
+{
+	const char *conf = path_in("pair.conf");
+
+	write_file(conf,
+	           "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+	           "[module interop]\nfile = %s\n[module testmod]\nfile = %s\n%s",
+	           tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
+	           build_path("tests/modules/.libs/testmod.so"), settings);
+	return conf;
+}
+
+START_TEST(test_module_init_failures)
+{
+	char msg[1024];
+	struct proc p;
+
+	snprintf(msg, sizeof(msg), "module 'testmod' (%s): init failed: Input/output error",
+	         build_path("tests/modules/.libs/testmod.so"));
+	expect_failure(testmod_pair("fail-init = yes\n"), msg);
+	expect_failure(testmod_pair("fail-init = yes\n"), "testmod: failing init, as fail-init asks");
+	expect_failure(testmod_pair("service = " INTEROP "\n"),
+	               "init failed: service '" INTEROP "' is already registered by module "
+	               "'interop'");
+	expect_failure(testmod_pair("colour = blue\n"),
+	               "pair.conf:9: unknown key 'colour' in [module testmod]");
+	/* Optional: a warning, and the rest runs. */
+	daemon_start(&p, testmod_pair("fail-init = yes\noptional = yes\n"), NULL);
+	ck_assert(log_wait(&p, "skipped, as it is optional"));
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+	const char *conf = path_in("ttrpcd.conf");
+	const char *check[] = { build_path("daemon/ttrpcd"), "--check-config", "--config", conf,
+		                NULL };
+	char line[400];
+	struct proc p;
+
+	write_file(conf, "[ttrpcd]\nlog-level = info\n\n[limits]\nconnections = many\n");
+	expect_failure(conf, "ttrpcd.conf:5: bad value 'many' for key 'connections' in [limits]");
+	write_file(conf, "[listener api]\npath = %s\nsocket-mode = 0660\n", path_in("sock"));
+	expect_failure(conf, "ttrpcd.conf:3: unknown key 'socket-mode' in [listener api]");
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	write_file(conf, "[ttrpcd]\n; %s\nlog-level = info\n", line);
+	expect_failure(conf, "ttrpcd.conf:2: line is 402 characters long");
+
+	/* --check-config: 1 for a bad file, 0 for a good one, and nothing starts. */
+	spawn(&p, check, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	interop_config(NULL);
+	spawn(&p, check, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_int_eq(access(path_in("sock"), F_OK), -1);
+	/* --check-config opens the modules too. */
+	spawn(&p, (const char *[]){ build_path("daemon/ttrpcd"), "--check-config", "--config",
+	                            module_config(build_path("tests/modules/.libs/wrongabi.so")),
+	                            NULL },
+	      NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	ck_assert_ptr_nonnull(strstr(p.log, "built for module ABI 2.0"));
+}
+END_TEST
+
+static Suite *ttrpcd_suite(void)
+{
+	Suite *s = suite_create("ttrpcd");
+	TCase *tc = tcase_create("process");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_notify_lifecycle);
+	tcase_add_test(tc, test_watchdog);
+	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_sigterm_drains_slow_call);
+	tcase_add_test(tc, test_activation_by_env);
+	tcase_add_test(tc, test_systemd_socket_activate);
+	tcase_add_test(tc, test_fdstore_restart);
+	tcase_add_test(tc, test_module_failures);
+	tcase_add_test(tc, test_module_init_failures);
+	tcase_add_test(tc, test_config_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ttrpcd_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

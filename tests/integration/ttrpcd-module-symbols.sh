@@ -1,0 +1,29 @@
+#!/bin/sh
+# A module exports exactly one symbol, ttrpcd_module; the daemon exports
+# only the host API of <ttrpc/module.h>.
+set -eu
+
+: "${top_builddir:=.}"
+module="$top_builddir/services/interop/.libs/interop.so"
+daemon="$top_builddir/daemon/.libs/ttrpcd"
+[ -x "$daemon" ] || daemon="$top_builddir/daemon/ttrpcd"
+
+defined() {
+	nm -D --defined-only "$1" | awk '$2 ~ /^[TDBRV]$/ && $3 !~ /@/ { print $3 }' | sort
+}
+
+got=$(defined "$module")
+if [ "$got" != "ttrpcd_module" ]; then
+	echo "FAIL: $module exports:"
+	echo "$got"
+	exit 1
+fi
+echo "ok: interop.so exports only ttrpcd_module"
+
+got=$(defined "$daemon" | grep -v '^ttrpcd_host_' || true)
+if [ -n "$got" ]; then
+	echo "FAIL: ttrpcd exports more than the host API:"
+	echo "$got"
+	exit 1
+fi
+echo "ok: ttrpcd exports only ttrpcd_host_*"
