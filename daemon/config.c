@@ -258,6 +258,8 @@ static const struct key keys[] = {
 	{ "module", "optional", parse_bool, M(optional), "yes or no" },
 };
 
+_Static_assert(sizeof(uid_t) == sizeof(unsigned) && sizeof(gid_t) == sizeof(unsigned),
+               "ids are parsed as unsigned");
 _Static_assert(offsetof(struct ttrpcd_listener_conf, n_allow_uids) ==
                offsetof(struct ttrpcd_listener_conf, allow_uids) + sizeof(void *),
                "allow_uids is read as a struct id_list");

@@ -146,6 +146,12 @@ static int prepare_server(struct ttrpc_server *srv, void *arg)
 	return r;
 }
 
+/* uid_t and gid_t lists; an empty one may be NULL. */
+static bool ids_equal(const unsigned *a, size_t na, const unsigned *b, size_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
 /* A reload cannot rebind sockets or load modules: those need a restart. */
 static const char *structure_change(const struct ttrpcd_config *a, const struct ttrpcd_config *b)
 {
@@ -157,9 +163,8 @@ static const char *structure_change(const struct ttrpcd_config *a, const struct 
 		if (strcmp(x->name, y->name) != 0 || !x->path != !y->path ||
 		    (x->path && strcmp(x->path, y->path) != 0) || x->mode != y->mode ||
 		    x->owner != y->owner || x->group != y->group ||
-		    x->n_allow_uids != y->n_allow_uids || x->n_allow_gids != y->n_allow_gids ||
-		    memcmp(x->allow_uids, y->allow_uids, x->n_allow_uids * sizeof(uid_t)) != 0 ||
-		    memcmp(x->allow_gids, y->allow_gids, x->n_allow_gids * sizeof(gid_t)) != 0)
+		    !ids_equal(x->allow_uids, x->n_allow_uids, y->allow_uids, y->n_allow_uids) ||
+		    !ids_equal(x->allow_gids, x->n_allow_gids, y->allow_gids, y->n_allow_gids))
 			return "the listeners changed";
 	}
 	if (a->n_modules != b->n_modules)

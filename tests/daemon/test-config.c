@@ -242,6 +242,7 @@ START_TEST(test_long_line)
 	snprintf(text, sizeof(text), "[module m]\nok = 1\nkey = %0300d\nlater = 2\n", 7);
 	expect_error(text, "3: line is 307 characters long; at most 198 are allowed");
 	/* The longest line allowed passes whole. */
+	free(error);
 	ttrpcd_config_clear(&cfg);
 	ck_assert_int_eq(ttrpcd_config_init(&cfg), 0);
 	snprintf(text, sizeof(text), "[module m]\nkey = %0192d\n", 7);
