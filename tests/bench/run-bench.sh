@@ -216,11 +216,12 @@ hwm[download,c]=$(status_kib "$server_pid" VmHWM)
 stop
 
 # idle SERVER: RSS idle, then with $idle_conns connections that each made one call.
-declare -A idle held perconn
+declare -A idle anon held perconn
 idle() {
 	local server=$1 out cpid
 	"start_$server" "idle-$server" || die "$server server did not start"
 	idle[$server]=$(status_kib "$server_pid" VmRSS)
+	anon[$server]=$(status_kib "$server_pid" RssAnon)
 	if [ "$(ulimit -n)" -lt $((idle_conns + 64)) ]; then
 		held[$server]="skipped: RLIMIT_NOFILE $(ulimit -n)"
 		stop
@@ -260,7 +261,8 @@ idle go
 fmt_rate() { awk -v r="$1" 'BEGIN { printf "%.0f/s", r }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
-cell() { echo "$(fmt_rate "${rate[$1,$2]}") ${p50[$1,$2]} µs"; }
+us() { awk -v u="$1" 'BEGIN { printf "%.1f µs", u }'; }
+cell() { echo "$(fmt_rate "${rate[$1,$2]}") $(us "${p50[$1,$2]}")"; }
 # le A B: whether A <= B.
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 verdict() { if "$@"; then echo met; else echo MISSED; fi; }
@@ -269,7 +271,8 @@ cname=$c_server
 echo
 echo "Results: calls/s and p50 latency, medians of $runs runs of ${secs} s;" \
 	"C = $cname, Go = interop-go-server (ttrpc v1.1.1), raw = raw-pingpong."
-echo "Client → server. CPU = server CPU µs per call (utime+stime); peak = server VmHWM."
+echo "Client → server. CPU = server CPU per call with the C client (utime+stime);" \
+	"peak = server VmHWM over the row; raw runs C x K threads, a connection each."
 echo
 echo "| row | raw | C → C | C → Go | Go → C | Go → Go | C/Go (C client) | C/Go (Go client)" \
 	"| C/raw | CPU C / Go | peak C / Go |"
@@ -280,15 +283,16 @@ for row in "${rows[@]}"; do
 		"| $(ratio "${rate[$row,c-c]}" "${rate[$row,c-go]}")" \
 		"| $(ratio "${rate[$row,go-c]}" "${rate[$row,go-go]}")" \
 		"| $(ratio "${rate[$row,c-c]}" "${rate[$row,raw]}")" \
-		"| ${cpu[$row,c-c]} / ${cpu[$row,c-go]}" \
+		"| $(us "${cpu[$row,c-c]}") / $(us "${cpu[$row,c-go]}")" \
 		"| $(mib "${hwm[$row,c]}") / $(mib "${hwm[$row,go]}") |"
 done
 echo "| download 10000×1K | n/a | $(cell download c-c) per stream," \
 	"$(fmt_rate "$(awk -v r="${rate[download,c-c]}" 'BEGIN { print r * 10000 }')") chunks" \
 	"($dl_server) | n/a (Go v1.1.1: no streaming) | n/a | n/a | n/a | n/a | n/a" \
-	"| ${cpu[download,c-c]} per stream / n/a" \
+	"| $(us "${cpu[download,c-c]}") per stream / n/a" \
 	"| $(mib "${hwm[download,c]}") / n/a |"
-echo "| RSS idle | n/a | $(mib "${idle[c]}") | $(mib "${idle[go]}") | | | " \
+echo "| RSS idle (of it private: RssAnon) | n/a | $(mib "${idle[c]}") ($(mib "${anon[c]}"))" \
+	"| $(mib "${idle[go]}") ($(mib "${anon[go]}")) | | | " \
 	"$(ratio "${idle[c]}" "${idle[go]}") | | | | |"
 echo "| per idle connection ($idle_conns held: C ${held[c]}, Go ${held[go]}) | n/a" \
 	"| ${perconn[c]:-?} KiB | ${perconn[go]:-?} KiB | | |" \
@@ -296,7 +300,7 @@ echo "| per idle connection ($idle_conns held: C ${held[c]}, Go ${held[go]}) | n
 echo
 echo "Targets of issue 6 (ratios with the C load generator on both servers):"
 r=1x1x64
-echo "- 1x1x64 B p50 within 1.3x raw: ${p50[$r,c-c]} / ${p50[$r,raw]} µs =" \
+echo "- 1x1x64 B p50 within 1.3x raw: $(us "${p50[$r,c-c]}") / $(us "${p50[$r,raw]}") =" \
 	"$(ratio "${p50[$r,c-c]}" "${p50[$r,raw]}")x:" \
 	"$(verdict le "${p50[$r,c-c]}" "$(awk -v a="${p50[$r,raw]}" 'BEGIN { print a * 1.3 }')")"
 echo "- 1x1x64 B calls/s at least 2x Go: $(ratio "${rate[$r,c-c]}" "${rate[$r,c-go]}")x" \
@@ -306,7 +310,7 @@ r=16x16x64
 echo "- 16x16x64 B calls/s at least 1.5x Go: $(ratio "${rate[$r,c-c]}" "${rate[$r,c-go]}")x" \
 	"(Go client: $(ratio "${rate[$r,go-c]}" "${rate[$r,go-go]}")x):" \
 	"$(verdict le 1.5 "$(ratio "${rate[$r,c-c]}" "${rate[$r,c-go]}")")"
-echo "- 16x16x64 B server CPU per call at most half Go's: ${cpu[$r,c-c]} / ${cpu[$r,c-go]} µs" \
+echo "- 16x16x64 B server CPU per call at most half Go's: $(us "${cpu[$r,c-c]}") / $(us "${cpu[$r,c-go]}")" \
 	"= $(ratio "${cpu[$r,c-c]}" "${cpu[$r,c-go]}")x:" \
 	"$(verdict le "$(ratio "${cpu[$r,c-c]}" "${cpu[$r,c-go]}")" 0.5)"
 r=4x4x1M
