@@ -1,8 +1,9 @@
 /*
  * protoc-gen-ttrpc-c: the protoc plugin that writes, for each NAME.proto,
  * NAME.ttrpc-c.h and NAME.ttrpc-c.c: per service a typed handler table, a
- * registration function, typed reply helpers and typed client stubs, on top
- * of libttrpc and of protoc-c's NAME.pb-c.h.
+ * registration function, typed reply, send and receive helpers and typed
+ * client stubs for every kind of method, on top of libttrpc and of
+ * protoc-c's NAME.pb-c.h.
  *
  * protoc runs it with a CodeGeneratorRequest on stdin and reads a
  * CodeGeneratorResponse from stdout. C identifiers are built exactly as
@@ -681,15 +682,50 @@ static const struct method_gen unary_gen = {
 };
 
 /*
- * Streaming methods: the server side only, typed as far as the library's
- * stream API allows (the client's messages arrive untyped through
- * ttrpc_call_on_message()). Their client stubs are not generated yet.
+ * Streaming methods. The server side: the handler, _send() for the server's
+ * messages, _reply() for a client stream's answer, and _on_message() to take
+ * the client's messages typed. The client side: typed handlers and _open()
+ * over ttrpc_client_stream_open(), _open_sync() and _recv_sync() over the
+ * blocking streams, and _client_send() / _client_send_sync() for the
+ * client's messages: _send() already names the server's.
  */
+
+/* Whether the server sends a stream of messages (else one reply). */
+static bool server_streams(const struct method *m)
+{
+	return m->kind == KIND_SERVER_STREAMING || m->kind == KIND_BIDI_STREAMING;
+}
+
+/* Whether the client sends a stream of messages (else one request). */
+static bool client_streams(const struct method *m)
+{
+	return m->kind == KIND_CLIENT_STREAMING || m->kind == KIND_BIDI_STREAMING;
+}
+
+static const char *kind_enum(const struct method *m)
+{
+	static const char *const names[] = {
+		[KIND_SERVER_STREAMING] = "TTRPC_METHOD_SERVER_STREAM",
+		[KIND_CLIENT_STREAMING] = "TTRPC_METHOD_CLIENT_STREAM",
+		[KIND_BIDI_STREAMING] = "TTRPC_METHOD_BIDI_STREAM",
+	};
+
+	return names[m->kind];
+}
+
 static void stream_claim(struct gen *g, const struct method *m)
 {
-	claim(g, m->fn);
+	static const char *const common[] = { "", "_serve", "_stream_handlers", "_stream_closure",
+		                              "_stream_message", "_stream_done", "_stream_writable",
+		                              "_open", "_open_sync", "_recv_sync" };
+	static const char *const sending[] = { "_message_fn", "_on_message", "_client_send",
+		                               "_client_send_sync" };
+
 	claim(g, fmt(g, "%s%s", m->fn, replies(m) ? "_reply" : "_send"));
-	claim(g, fmt(g, "%s_serve", m->fn));
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		claim(g, fmt(g, "%s%s", m->fn, common[i]));
+	for (size_t i = 0; client_streams(m) && i < sizeof(sending) / sizeof(sending[0]); i++)
+		claim(g, fmt(g, "%s%s", m->fn, sending[i]));
 }
 
 static void stream_handler(struct gen *g, FILE *h, const struct method *m)
@@ -700,14 +736,13 @@ static void stream_handler(struct gen *g, FILE *h, const struct method *m)
 		text = fmt(g, "%s (server streaming): send with %s_send(), finish with "
 		              "ttrpc_call_end() or ttrpc_call_fail().", name, m->fn);
 	else if (m->kind == KIND_CLIENT_STREAMING)
-		text = fmt(g, "%s (client streaming): take the client's messages, each a %s, with "
-		              "ttrpc_call_on_message() before returning; finish with %s_reply() or "
-		              "ttrpc_call_fail().", name, m->in_type, m->fn);
+		text = fmt(g, "%s (client streaming): take the client's messages with "
+		              "%s_on_message() before returning; finish with %s_reply() or "
+		              "ttrpc_call_fail().", name, m->fn, m->fn);
 	else
-		text = fmt(g, "%s (bidirectional streaming): take the client's messages, each a %s, "
-		              "with ttrpc_call_on_message() before returning; send with %s_send(); "
-		              "finish with ttrpc_call_end() or ttrpc_call_fail().", name, m->in_type,
-		           m->fn);
+		text = fmt(g, "%s (bidirectional streaming): take the client's messages with "
+		              "%s_on_message() before returning; send with %s_send(); finish with "
+		              "ttrpc_call_end() or ttrpc_call_fail().", name, m->fn, m->fn);
 	print_comment(h, "\t", text, m->comment);
 	if (takes_request(m))
 		print_args(h, fmt(g, "\tvoid (*%s)(", m->lower), ");\n", "struct ttrpc_call *call",
@@ -716,10 +751,354 @@ static void stream_handler(struct gen *g, FILE *h, const struct method *m)
 		fprintf(h, "\tvoid (*%s)(struct ttrpc_call *call, void *userdata);\n", m->lower);
 }
 
+/* The server's typed receiver of the client's messages. */
+static void declare_on_message(struct gen *g, FILE *h, const struct method *m)
+{
+	fputs("\n", h);
+	print_comment(h, "", fmt(g, "One message of a %s call from the client, borrowed for the "
+	                            "duration of the callback.", m->proto->name), NULL);
+	print_args(h, fmt(g, "typedef void (*%s_message_fn)(", m->fn), ");\n",
+	           "struct ttrpc_call *call", fmt(g, "const %s *msg", m->in_type), "void *userdata",
+	           NULL);
+
+	fputs("\n", h);
+	print_comment(h, "", fmt(g, "%s_on_message() - take the client's messages of a %s call: "
+	                            "ttrpc_call_on_message() with typed messages. Call it from the "
+	                            "handler, before it returns.\n"
+	                            "@on_message: each message, in order.\n"
+	                            "@on_end: once, when the client has closed its side.",
+	                         m->fn, m->proto->name), NULL);
+	print_args(h, fmt(g, "void %s_on_message(", m->fn), ");\n", "struct ttrpc_call *call",
+	           fmt(g, "%s_message_fn on_message", m->fn), "ttrpc_end_fn on_end",
+	           "void *userdata", NULL);
+}
+
+/*
+ * The library hands each message over as the ProtobufCMessage at the start
+ * of a message of the method's input type. Calling the typed callback
+ * through ttrpc_message_fn relies on all pointers to structs sharing one
+ * representation, as protobuf-c's own service stubs do with their typed
+ * closures; a trampoline would need a closure per call, and the library has
+ * no hook to free it when a call ends before the client's messages do.
+ */
+static void define_on_message(struct gen *g, FILE *c, const struct method *m)
+{
+	fputs("\n", c);
+	print_args(c, fmt(g, "void %s_on_message(", m->fn), ")\n", "struct ttrpc_call *call",
+	           fmt(g, "%s_message_fn on_message", m->fn), "ttrpc_end_fn on_end",
+	           "void *userdata", NULL);
+	fputs("{\n"
+	      "\t/* Each message is the base of a message of the input type: the typed\n"
+	      "\t * callback takes the same pointer (see protoc-gen-ttrpc-c.c). */\n"
+	      "\tttrpc_message_fn fn = (ttrpc_message_fn)(void (*)(void))on_message;\n"
+	      "\n"
+	      "\tttrpc_call_on_message(call, fn, on_end, userdata);\n"
+	      "}\n", c);
+}
+
+/* The typed handlers of a client's stream: only the members its kind uses. */
+static void declare_stream_handlers(struct gen *g, FILE *h, const struct method *m)
+{
+	const char *text;
+
+	text = fmt(g, "The handlers of a %s stream opened with %s_open(), called from the client's "
+	              "loop with its @userdata.", m->proto->name, m->fn);
+	if (server_streams(m))
+		text = fmt(g, "%s\n@on_message: one message from the server, borrowed for the "
+		              "duration of the callback. Required.", text);
+	if (m->kind == KIND_CLIENT_STREAMING)
+		text = fmt(g, "%s\n@on_done: the end, exactly once, as for ttrpc_client_stream_open(); "
+		              "@reply is the server's reply when @r->error is 0 and @r->code TTRPC_OK, "
+		              "else NULL, borrowed for the duration of the callback. The stream is freed "
+		              "when it returns. Required.", text);
+	else
+		text = fmt(g, "%s\n@on_done: the end, exactly once: @r->code is TTRPC_OK when the "
+		              "server ended the stream, its status otherwise. The stream is freed when "
+		              "it returns. Required.", text);
+	if (client_streams(m))
+		text = fmt(g, "%s\n@on_writable: room again after %s_client_send() returned -EAGAIN. "
+		              "May be NULL.", text, m->fn);
+	fputs("\n", h);
+	print_comment(h, "", text, NULL);
+	fprintf(h, "struct %s_stream_handlers {\n", m->fn);
+	if (server_streams(m))
+		print_args(h, "\tvoid (*on_message)(", ");\n", "struct ttrpc_client_stream *s",
+		           fmt(g, "const %s *msg", m->out_type), "void *userdata", NULL);
+	if (m->kind == KIND_CLIENT_STREAMING)
+		print_args(h, "\tvoid (*on_done)(", ");\n", "struct ttrpc_client_stream *s",
+		           "const struct ttrpc_result *r", fmt(g, "const %s *reply", m->out_type),
+		           "void *userdata", NULL);
+	else
+		print_args(h, "\tvoid (*on_done)(", ");\n", "struct ttrpc_client_stream *s",
+		           "const struct ttrpc_result *r", "void *userdata", NULL);
+	if (client_streams(m))
+		fputs("\tvoid (*on_writable)(struct ttrpc_client_stream *s, void *userdata);\n", h);
+	fputs("};\n", h);
+}
+
+/* The client's functions of a stream, in declaration or definition order. */
+enum stream_fn { OPEN, CLIENT_SEND, OPEN_SYNC, CLIENT_SEND_SYNC, RECV_SYNC };
+
+/* Print the head of one of them, ended by @tail. */
+static void print_stream_fn(struct gen *g, FILE *out, const struct method *m, enum stream_fn which,
+                            const char *tail)
+{
+	const char *req = fmt(g, "const %s *req", m->in_type);
+
+	switch (which) {
+	case OPEN:
+		if (takes_request(m))
+			print_args(out, fmt(g, "int %s_open(", m->fn), tail,
+			           "struct ttrpc_client *client", req,
+			           "const struct ttrpc_call_opts *opts",
+			           fmt(g, "const struct %s_stream_handlers *h", m->fn), "void *userdata",
+			           "struct ttrpc_client_stream **ret", NULL);
+		else
+			print_args(out, fmt(g, "int %s_open(", m->fn), tail,
+			           "struct ttrpc_client *client", "const struct ttrpc_call_opts *opts",
+			           fmt(g, "const struct %s_stream_handlers *h", m->fn), "void *userdata",
+			           "struct ttrpc_client_stream **ret", NULL);
+		break;
+	case OPEN_SYNC:
+		if (takes_request(m))
+			print_args(out, fmt(g, "int %s_open_sync(", m->fn), tail,
+			           "struct ttrpc_client *client", req,
+			           "const struct ttrpc_call_opts *opts",
+			           "struct ttrpc_client_stream **ret", NULL);
+		else
+			print_args(out, fmt(g, "int %s_open_sync(", m->fn), tail,
+			           "struct ttrpc_client *client", "const struct ttrpc_call_opts *opts",
+			           "struct ttrpc_client_stream **ret", NULL);
+		break;
+	case CLIENT_SEND:
+	case CLIENT_SEND_SYNC:
+		print_args(out, fmt(g, "int %s_client_send%s(", m->fn,
+		                    which == CLIENT_SEND_SYNC ? "_sync" : ""), tail,
+		           "struct ttrpc_client_stream *s", fmt(g, "const %s *msg", m->in_type), NULL);
+		break;
+	case RECV_SYNC:
+		print_args(out, fmt(g, "int %s_recv_sync(", m->fn), tail,
+		           "struct ttrpc_client_stream *s", fmt(g, "%s **msg", m->out_type),
+		           "struct ttrpc_status *status", NULL);
+		break;
+	}
+}
+
+static void declare_client_stream(struct gen *g, FILE *h, const struct method *m)
+{
+	const char *name = m->proto->name, *fn = m->fn, *text;
+
+	declare_stream_handlers(g, h, m);
+
+	text = fmt(g, "%s_open() - open a %s stream without waiting: ttrpc_client_stream_open() "
+	              "with typed messages.", fn, name);
+	if (takes_request(m))
+		text = fmt(g, "%s\n@req: borrowed; serialized before this returns.", text);
+	text = fmt(g, "%s\n@opts: NULL for defaults.\n"
+	              "@h: copied; its handlers are called with @userdata, unless this returns an "
+	              "error.\n"
+	              "@ret: if not NULL, receives the stream, valid until @h->on_done returns", text);
+	if (client_streams(m))
+		text = fmt(g, "%s: send with %s_client_send(), close with "
+		              "ttrpc_client_stream_close_send(), give up with "
+		              "ttrpc_client_stream_cancel().", text, fn);
+	else
+		text = fmt(g, "%s, for ttrpc_client_stream_cancel().", text);
+	text = fmt(g, "%s\n\nReturn: as ttrpc_client_stream_open(); -EINVAL when @h or a required "
+	              "handler is NULL.", text);
+	fputs("\n", h);
+	print_comment(h, "", text, NULL);
+	print_stream_fn(g, h, m, OPEN, ");\n");
+
+	if (client_streams(m)) {
+		fputs("\n", h);
+		print_comment(h, "", fmt(g, "%s_client_send() - send one message of a %s stream to "
+		                            "the server%s.\n"
+		                            "@msg: borrowed; serialized before this returns.\n"
+		                            "\n"
+		                            "Return: as ttrpc_client_stream_send(): -EAGAIN when the "
+		                            "output queue is full, and on_writable follows.", fn, name,
+		                         server_streams(m) ? fmt(g, " (%s_send() is the server's)", fn) :
+		                                             ""), NULL);
+		print_stream_fn(g, h, m, CLIENT_SEND, ");\n");
+	}
+
+	text = fmt(g, "%s_open_sync() - open a %s stream on a blocking client (see "
+	              "ttrpc_client_open()): ttrpc_client_stream_open_sync() with typed messages.",
+	           fn, name);
+	if (takes_request(m))
+		text = fmt(g, "%s\n@req: borrowed; serialized before this returns.", text);
+	text = fmt(g, "%s\n@opts: NULL for defaults.\n"
+	              "@ret: receives the stream: %sread it with %s_recv_sync(), free it with "
+	              "ttrpc_client_stream_free_sync().\n"
+	              "\n"
+	              "Return: as ttrpc_client_stream_open_sync().", text,
+	           client_streams(m) ? fmt(g, "send with %s_client_send_sync(), close with "
+	                                      "ttrpc_client_stream_close_send(), ", fn) : "",
+	           fn);
+	fputs("\n", h);
+	print_comment(h, "", text, NULL);
+	print_stream_fn(g, h, m, OPEN_SYNC, ");\n");
+
+	if (client_streams(m)) {
+		fputs("\n", h);
+		print_comment(h, "", fmt(g, "%s_client_send_sync() - send one message of a %s stream "
+		                            "opened with %s_open_sync(), waiting for room.\n"
+		                            "@msg: borrowed; serialized before this returns.\n"
+		                            "\n"
+		                            "Return: as ttrpc_client_stream_send_sync().", fn, name, fn),
+		              NULL);
+		print_stream_fn(g, h, m, CLIENT_SEND_SYNC, ");\n");
+	}
+
+	if (m->kind == KIND_CLIENT_STREAMING)
+		text = fmt(g, "%s_recv_sync() - wait for the end of a %s stream opened with "
+		              "%s_open_sync(), after ttrpc_client_stream_close_send().\n"
+		              "@msg: receives the server's reply when the stream ended with OK, which "
+		              "the caller frees with protobuf_c_message_free_unpacked(); NULL "
+		              "otherwise.\n", fn, name, fn);
+	else
+		text = fmt(g, "%s_recv_sync() - wait for the next message of a %s stream opened with "
+		              "%s_open_sync(), or its end.\n"
+		              "@msg: receives the message, which the caller frees with "
+		              "protobuf_c_message_free_unpacked(); NULL at the end.\n", fn, name, fn);
+	text = fmt(g, "%s@status: if not NULL, receives the status when the stream ended with a "
+	              "status other than OK; free it with ttrpc_status_clear().\n"
+	              "\n"
+	              "Return: as ttrpc_client_stream_recv_sync(): %s-EREMOTEIO with @status; a "
+	              "negative errno for a transport failure.", text,
+	           m->kind == KIND_CLIENT_STREAMING ? "0 at the end, with the reply; " :
+	                                              "1 with a message; 0 at the end; ");
+	fputs("\n", h);
+	print_comment(h, "", text, NULL);
+	print_stream_fn(g, h, m, RECV_SYNC, ");\n");
+}
+
+static void define_client_stream(struct gen *g, FILE *c, const struct service *svc,
+                                 const struct method *m)
+{
+	const char *fn = m->fn, *svc_name = fmt(g, "%s__NAME", svc->upper);
+	const char *method = fmt(g, "\"%s\"", m->proto->name), *desc = fmt(g, "&%s", m->out_desc);
+	const char *req = takes_request(m) ? "(const ProtobufCMessage *)req" : "NULL";
+
+	fprintf(c, "\nstruct %s_stream_closure {\n"
+	           "\tstruct %s_stream_handlers h;\n"
+	           "\tvoid *userdata;\n"
+	           "};\n", fn, fn);
+
+	if (server_streams(m)) {
+		fputs("\n", c);
+		print_args(c, fmt(g, "static void %s_stream_message(", fn), ")\n",
+		           "struct ttrpc_client_stream *s", "const ProtobufCMessage *msg", "void *arg",
+		           NULL);
+		fprintf(c, "{\n"
+		           "\tstruct %s_stream_closure *cl = arg;\n"
+		           "\n"
+		           "\tcl->h.on_message(s, (const %s *)msg, cl->userdata);\n"
+		           "}\n", fn, m->out_type);
+	}
+
+	fputs("\n", c);
+	print_args(c, fmt(g, "static void %s_stream_done(", fn), ")\n",
+	           "struct ttrpc_client_stream *s", "const struct ttrpc_result *r", "void *arg",
+	           NULL);
+	fprintf(c, "{\n"
+	           "\tstruct %s_stream_closure *cl = arg;\n"
+	           "\n", fn);
+	if (m->kind == KIND_CLIENT_STREAMING)
+		fprintf(c, "\tcl->h.on_done(s, r, (const %s *)r->response, cl->userdata);\n",
+		        m->out_type);
+	else
+		fputs("\tcl->h.on_done(s, r, cl->userdata);\n", c);
+	fputs("\tfree(cl);\n"
+	      "}\n", c);
+
+	if (client_streams(m)) {
+		fputs("\n", c);
+		print_args(c, fmt(g, "static void %s_stream_writable(", fn), ")\n",
+		           "struct ttrpc_client_stream *s", "void *arg", NULL);
+		fprintf(c, "{\n"
+		           "\tstruct %s_stream_closure *cl = arg;\n"
+		           "\n"
+		           "\tcl->h.on_writable(s, cl->userdata);\n"
+		           "}\n", fn);
+	}
+
+	fputs("\n", c);
+	print_stream_fn(g, c, m, OPEN, ")\n");
+	fputs("{\n", c);
+	fputs("\tstruct ttrpc_stream_handlers u = {\n", c);
+	if (server_streams(m))
+		fprintf(c, "\t\t.on_message = %s_stream_message,\n", fn);
+	fprintf(c, "\t\t.on_done = %s_stream_done,\n"
+	           "\t};\n", fn);
+	fprintf(c, "\tstruct %s_stream_closure *cl;\n"
+	           "\tstruct ttrpc_client_stream *s;\n"
+	           "\tint r;\n"
+	           "\n", fn);
+	fprintf(c, "\tif (!h || !h->on_done%s)\n"
+	           "\t\treturn -EINVAL;\n"
+	           "\tcl = malloc(sizeof(*cl));\n"
+	           "\tif (!cl)\n"
+	           "\t\treturn -ENOMEM;\n"
+	           "\tcl->h = *h;\n"
+	           "\tcl->userdata = userdata;\n", server_streams(m) ? " || !h->on_message" : "");
+	if (client_streams(m))
+		fprintf(c, "\tif (h->on_writable)\n"
+		           "\t\tu.on_writable = %s_stream_writable;\n", fn);
+	print_args(c, "\tr = ttrpc_client_stream_open(", ");\n", "client", svc_name, method,
+	           kind_enum(m), req, desc, "opts", "&u", "cl", "&s", NULL);
+	fputs("\tif (r < 0) {\n"
+	      "\t\tfree(cl);\n"
+	      "\t\treturn r;\n"
+	      "\t}\n"
+	      "\tif (ret)\n"
+	      "\t\t*ret = s;\n"
+	      "\treturn 0;\n"
+	      "}\n", c);
+
+	if (client_streams(m)) {
+		fputs("\n", c);
+		print_stream_fn(g, c, m, CLIENT_SEND, ")\n");
+		fputs("{\n"
+		      "\treturn ttrpc_client_stream_send(s, (const ProtobufCMessage *)msg);\n"
+		      "}\n", c);
+	}
+
+	fputs("\n", c);
+	print_stream_fn(g, c, m, OPEN_SYNC, ")\n");
+	fputs("{\n", c);
+	print_args(c, "\treturn ttrpc_client_stream_open_sync(", ");\n", "client", svc_name, method,
+	           kind_enum(m), req, desc, "opts", "ret", NULL);
+	fputs("}\n", c);
+
+	if (client_streams(m)) {
+		fputs("\n", c);
+		print_stream_fn(g, c, m, CLIENT_SEND_SYNC, ")\n");
+		fputs("{\n"
+		      "\treturn ttrpc_client_stream_send_sync(s, (const ProtobufCMessage *)msg);\n"
+		      "}\n", c);
+	}
+
+	fputs("\n", c);
+	print_stream_fn(g, c, m, RECV_SYNC, ")\n");
+	fprintf(c, "{\n"
+	           "\tProtobufCMessage *m = NULL;\n"
+	           "\tint r;\n"
+	           "\n"
+	           "\tr = ttrpc_client_stream_recv_sync(s, &m, status);\n"
+	           "\t*msg = (%s *)m;\n"
+	           "\treturn r;\n"
+	           "}\n", m->out_type);
+}
+
 static void stream_declare(struct gen *g, FILE *h, const struct service *svc,
                            const struct method *m)
 {
 	declare_answer(g, h, m);
+	if (client_streams(m))
+		declare_on_message(g, h, m);
+	declare_client_stream(g, h, m);
 }
 
 static void stream_define(struct gen *g, FILE *c, const struct service *svc,
@@ -727,6 +1106,9 @@ static void stream_define(struct gen *g, FILE *c, const struct service *svc,
 {
 	define_serve(g, c, svc, m);
 	define_answer(g, c, m);
+	if (client_streams(m))
+		define_on_message(g, c, m);
+	define_client_stream(g, c, svc, m);
 }
 
 static void stream_table_entry(struct gen *g, FILE *c, const struct method *m)
@@ -766,7 +1148,7 @@ static const struct method_gen *gen_of(const struct method *m)
 
 static void service_header(struct gen *g, FILE *h, const struct service *svc)
 {
-	bool skipped = false;
+	const char *streams = NULL;
 
 	fprintf(h, "\n/* ---- %s ---- */\n", svc->full);
 	if (svc->comment) {
@@ -780,14 +1162,24 @@ static void service_header(struct gen *g, FILE *h, const struct service *svc)
 
 		if (m->kind == KIND_UNARY)
 			continue;
-		if (!skipped)
-			fputs("\n/*\n * Client stubs not generated yet (use ttrpc_client_stream_open()):\n",
-			      h);
-		fprintf(h, " *\t%s (%s)\n", m->proto->name, kind_names[m->kind]);
-		skipped = true;
+		streams = fmt(g, "%s%s%s (%s)", streams ? streams : "", streams ? ", " : "",
+		              m->proto->name, kind_names[m->kind]);
 	}
-	if (skipped)
-		fputs(" */\n", h);
+	if (streams) {
+		fputs("\n", h);
+		print_comment(h, "", fmt(g, "Streaming methods: %s. Their functions, M_ standing for "
+		                            "%s_<method>_: the server sends with M_send() and takes the "
+		                            "client's messages with M_on_message(); the client opens a "
+		                            "stream with M_open() and typed handlers, or with "
+		                            "M_open_sync() and reads it with M_recv_sync(), and sends "
+		                            "with M_client_send() or M_client_send_sync(), named so "
+		                            "because M_send() is the server's. Closing, cancelling and "
+		                            "freeing a stream need no types: "
+		                            "ttrpc_client_stream_close_send(), "
+		                            "ttrpc_client_stream_cancel(), "
+		                            "ttrpc_client_stream_free_sync().", streams, svc->lower),
+		              NULL);
+	}
 
 	fputs("\n", h);
 	print_comment(h, "", fmt(g, "The handlers of %s: one per method, NULL for a method "

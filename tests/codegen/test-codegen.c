@@ -2,7 +2,9 @@
  * The code protoc-gen-ttrpc-c generates for sample.proto, compiled and run:
  * a server and a client in one process, over a real unix socket, on one
  * libevent loop. Every generated client stub is called, asynchronously and
- * blocking; the streaming handlers are driven with the library's stream API.
+ * blocking (the blocking stream stubs against a server in a child process);
+ * the streaming handlers take their messages through the typed _on_message()
+ * wrappers, and are also driven with the library's untyped stream API.
  */
 #include <check.h>
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -59,11 +62,15 @@ static void on_list_things(struct ttrpc_call *call, const Filter *req, void *use
 	codegen__sample__v1alpha2__foo__service_list_things_reply(call, &resp);
 }
 
-/* Watch: as many statuses as the name has characters, then the end. */
+/* Watch: as many statuses as the name has characters, then the end; "fail" fails. */
 static void on_watch(struct ttrpc_call *call, const FooRequest *req, void *userdata)
 {
 	HttpStatus msg = CODEGEN__SAMPLE__V1ALPHA2__HTTPSTATUS__INIT;
 
+	if (strcmp(req->name, "fail") == 0) {
+		ttrpc_call_fail(call, TTRPC_INVALID_ARGUMENT, "no watching %s", req->name);
+		return;
+	}
 	for (size_t i = 0; i < strlen(req->name); i++) {
 		msg.code = (int32_t)i;
 		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_send(call, &msg), 0);
@@ -71,9 +78,9 @@ static void on_watch(struct ttrpc_call *call, const FooRequest *req, void *userd
 	ttrpc_call_end(call);
 }
 
-static void on_push_message(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+/* Push: the sum of the sizes sent, in the reply. */
+static void on_push_message(struct ttrpc_call *call, const Thing *thing, void *userdata)
 {
-	const Thing *thing = (const Thing *)msg;
 	struct state *st = userdata;
 
 	st->pushed += (uint64_t)thing->size;
@@ -90,12 +97,17 @@ static void on_push_end(struct ttrpc_call *call, void *userdata)
 
 static void on_push(struct ttrpc_call *call, void *userdata)
 {
-	ttrpc_call_on_message(call, on_push_message, on_push_end, userdata);
+	struct state *st = userdata;
+
+	st->pushed = 0;
+	codegen__sample__v1alpha2__foo__service_push_on_message(call, on_push_message, on_push_end,
+	                                                        userdata);
 }
 
-static void on_relay_message(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+/* Relay: each message back. */
+static void on_relay_message(struct ttrpc_call *call, const HttpStatus *msg, void *userdata)
 {
-	codegen__sample__v1alpha2__foo__service_relay_send(call, (const HttpStatus *)msg);
+	codegen__sample__v1alpha2__foo__service_relay_send(call, msg);
 }
 
 static void on_relay_end(struct ttrpc_call *call, void *userdata)
@@ -105,7 +117,8 @@ static void on_relay_end(struct ttrpc_call *call, void *userdata)
 
 static void on_relay(struct ttrpc_call *call, void *userdata)
 {
-	ttrpc_call_on_message(call, on_relay_message, on_relay_end, userdata);
+	codegen__sample__v1alpha2__foo__service_relay_on_message(call, on_relay_message,
+	                                                         on_relay_end, userdata);
 }
 
 static void on_check(struct ttrpc_call *call, const FooRequest *req, void *userdata)
@@ -352,6 +365,317 @@ START_TEST(stream_handlers)
 }
 END_TEST
 
+/* ---- asynchronous stream stubs ---- */
+
+/* What a stream's typed handlers saw. */
+struct sink {
+	bool done;
+	int error, code;
+	char message[64];
+	int messages;        /* on_message calls */
+	int32_t last;        /* code of the last message */
+	int32_t reply;       /* Push's reply, -1 without one */
+	int writable;        /* on_writable calls */
+	struct ttrpc_client_stream *stream; /* the stream the handlers were given */
+};
+
+/* The handlers are given the stream _open() returned (learnt here when @ret was NULL). */
+static void same_stream(struct sink *k, struct ttrpc_client_stream *s)
+{
+	if (!k->stream)
+		k->stream = s;
+	ck_assert_ptr_eq(s, k->stream);
+}
+
+static void sink_done(struct sink *k, struct ttrpc_client_stream *s, const struct ttrpc_result *r)
+{
+	ck_assert(!k->done);
+	same_stream(k, s);
+	k->done = true;
+	k->error = r->error;
+	k->code = r->code;
+	snprintf(k->message, sizeof(k->message), "%s", r->message);
+}
+
+static void on_stream_status(struct ttrpc_client_stream *s, const HttpStatus *msg, void *userdata)
+{
+	struct sink *k = userdata;
+
+	same_stream(k, s);
+	ck_assert_int_eq(msg->code, k->messages);
+	k->messages++;
+	k->last = msg->code;
+}
+
+static void on_stream_done(struct ttrpc_client_stream *s, const struct ttrpc_result *r,
+                           void *userdata)
+{
+	sink_done(userdata, s, r);
+}
+
+static void on_push_done(struct ttrpc_client_stream *s, const struct ttrpc_result *r,
+                         const HttpStatus *reply, void *userdata)
+{
+	struct sink *k = userdata;
+
+	sink_done(k, s, r);
+	k->reply = reply ? reply->code : -1;
+}
+
+static void on_stream_writable(struct ttrpc_client_stream *s, void *userdata)
+{
+	struct sink *k = userdata;
+
+	same_stream(k, s);
+	k->writable++;
+}
+
+static const struct codegen__sample__v1alpha2__foo__service_watch_stream_handlers watch_handlers = {
+	.on_message = on_stream_status,
+	.on_done = on_stream_done,
+};
+
+static const struct codegen__sample__v1alpha2__foo__service_push_stream_handlers push_handlers = {
+	.on_done = on_push_done,
+	.on_writable = on_stream_writable,
+};
+
+static const struct codegen__sample__v1alpha2__foo__service_relay_stream_handlers relay_handlers = {
+	.on_message = on_stream_status,
+	.on_done = on_stream_done,
+	.on_writable = on_stream_writable,
+};
+
+START_TEST(async_stream_stubs)
+{
+	FooRequest req = CODEGEN__SAMPLE__V1ALPHA2__GET_FOO_BARREQUEST__INIT;
+	Thing thing = CODEGEN__TYPES__THING__INIT;
+	HttpStatus status = CODEGEN__SAMPLE__V1ALPHA2__HTTPSTATUS__INIT;
+	struct sink watch = { 0 }, failed = { 0 }, push = { 0 }, relay = { 0 }, cancelled = { 0 };
+
+	/* Watch: one message per character of the name, then OK. */
+	req.name = "abcde";
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
+	                                                                    &watch_handlers, &watch,
+	                                                                    &watch.stream),
+	                 0);
+	ck_assert_ptr_nonnull(watch.stream);
+	req.name = "fail";
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
+	                                                                    &watch_handlers, &failed,
+	                                                                    &failed.stream),
+	                 0);
+
+	/* Push: three messages, the end, and the sum in the reply. */
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(client, NULL,
+	                                                                   &push_handlers, &push,
+	                                                                   &push.stream),
+	                 0);
+	for (thing.size = 1; thing.size <= 3; thing.size++)
+		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_client_send(push.stream,
+		                                                                          &thing),
+		                 0);
+	ck_assert_int_eq(ttrpc_client_stream_close_send(push.stream), 0);
+
+	/* Relay: three messages come back, then the end after ours. */
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_open(client, NULL,
+	                                                                    &relay_handlers, &relay,
+	                                                                    &relay.stream),
+	                 0);
+	for (status.code = 0; status.code < 3; status.code++)
+		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_client_send(relay.stream,
+		                                                                           &status),
+		                 0);
+
+	run_until(&watch.done);
+	run_until(&failed.done);
+	run_until(&push.done);
+	for (int i = 0; i < 10000 && relay.messages < 3; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(relay.messages, 3);
+	ck_assert(!relay.done);
+	ck_assert_int_eq(ttrpc_client_stream_close_send(relay.stream), 0);
+	run_until(&relay.done);
+
+	ck_assert_int_eq(watch.error, 0);
+	ck_assert_int_eq(watch.code, TTRPC_OK);
+	ck_assert_int_eq(watch.messages, 5);
+	ck_assert_int_eq(failed.code, TTRPC_INVALID_ARGUMENT);
+	ck_assert_str_eq(failed.message, "no watching fail");
+	ck_assert_int_eq(failed.messages, 0);
+	ck_assert_int_eq(push.code, TTRPC_OK);
+	ck_assert_int_eq(push.reply, 6);
+	ck_assert_int_eq(relay.code, TTRPC_OK);
+	ck_assert_int_eq(relay.messages, 3);
+	ck_assert_int_eq(relay.last, 2);
+
+	/* A cancelled stream ends at once; its closure goes with it. */
+	req.name = "abc";
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
+	                                                                    &watch_handlers,
+	                                                                    &cancelled,
+	                                                                    &cancelled.stream),
+	                 0);
+	ttrpc_client_stream_cancel(cancelled.stream);
+	ck_assert(cancelled.done);
+	ck_assert_int_eq(cancelled.code, TTRPC_CANCELLED);
+	/* The connection is still good, and @ret may be NULL. */
+	memset(&watch, 0, sizeof(watch));
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
+	                                                                    &watch_handlers, &watch,
+	                                                                    NULL),
+	                 0);
+	run_until(&watch.done);
+	ck_assert_int_eq(watch.code, TTRPC_OK);
+	ck_assert_int_eq(watch.messages, 3);
+}
+END_TEST
+
+START_TEST(async_stream_errors)
+{
+	FooRequest req = CODEGEN__SAMPLE__V1ALPHA2__GET_FOO_BARREQUEST__INIT;
+	struct codegen__sample__v1alpha2__foo__service_watch_stream_handlers no_message = {
+		.on_done = on_stream_done,
+	};
+	struct codegen__sample__v1alpha2__foo__service_push_stream_handlers no_done = {
+		.on_writable = on_stream_writable,
+	};
+	struct sink k = { 0 };
+	struct ttrpc_client_stream *s = NULL;
+
+	req.name = "x";
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL, NULL,
+	                                                                    &k, &s),
+	                 -EINVAL);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
+	                                                                    &no_message, &k, &s),
+	                 -EINVAL);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(client, NULL, &no_done,
+	                                                                   &k, &s),
+	                 -EINVAL);
+	/* Refused by the library: the closure is freed (see the sanitizer build). */
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, NULL, NULL,
+	                                                                    &watch_handlers, &k, &s),
+	                 -EINVAL);
+	ck_assert_ptr_null(s);
+	ck_assert(!k.done);
+}
+END_TEST
+
+/* on_writable of the typed handlers: fill the output queue without running the loop. */
+START_TEST(async_stream_writable)
+{
+	static char big[64 * 1024];
+	Thing thing = CODEGEN__TYPES__THING__INIT;
+	struct sink k = { 0 };
+	int sent = 0, r;
+
+	memset(big, 'x', sizeof(big) - 1);
+	thing.name = big;
+	thing.size = 1;
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(client, NULL,
+	                                                                   &push_handlers, &k,
+	                                                                   &k.stream),
+	                 0);
+	while ((r = codegen__sample__v1alpha2__foo__service_push_client_send(k.stream, &thing)) == 0)
+		sent++;
+	ck_assert_int_eq(r, -EAGAIN);
+	ck_assert_int_gt(sent, 0);
+	for (int i = 0; i < 10000 && !k.writable; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(k.writable, 1);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_client_send(k.stream, &thing),
+	                 0);
+	ck_assert_int_eq(ttrpc_client_stream_close_send(k.stream), 0);
+	run_until(&k.done);
+	ck_assert_int_eq(k.code, TTRPC_OK);
+	ck_assert_int_eq(k.reply, sent + 1);
+}
+END_TEST
+
+/* ---- blocking stream stubs, against a server in a child process ---- */
+
+START_TEST(sync_stream_stubs)
+{
+	FooRequest req = CODEGEN__SAMPLE__V1ALPHA2__GET_FOO_BARREQUEST__INIT;
+	Thing thing = CODEGEN__TYPES__THING__INIT;
+	HttpStatus status = CODEGEN__SAMPLE__V1ALPHA2__HTTPSTATUS__INIT, *msg;
+	struct ttrpc_status st = { 0 };
+	struct ttrpc_client_stream *s;
+	struct ttrpc_client *c;
+	int n = 0, r;
+	pid_t pid;
+
+	/* A blocking client runs its own loop: the server's runs in a child. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		event_reinit(base);
+		event_base_dispatch(base);
+		_exit(0);
+	}
+	ck_assert_int_eq(ttrpc_client_open(sock, &c), 0);
+
+	/* Watch: typed messages, then the end. */
+	req.name = "abcd";
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open_sync(c, &req, NULL, &s),
+	                 0);
+	while ((r = codegen__sample__v1alpha2__foo__service_watch_recv_sync(s, &msg, &st)) == 1) {
+		ck_assert_int_eq(msg->code, n++);
+		codegen__sample__v1alpha2__httpstatus__free_unpacked(msg, NULL);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_ptr_null(msg);
+	ck_assert_int_eq(n, 4);
+	ttrpc_client_stream_free_sync(s);
+
+	/* Watch failed by the server: its status. */
+	req.name = "fail";
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open_sync(c, &req, NULL, &s),
+	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_recv_sync(s, &msg, &st),
+	                 -EREMOTEIO);
+	ck_assert_ptr_null(msg);
+	ck_assert_int_eq(st.code, TTRPC_INVALID_ARGUMENT);
+	ck_assert_str_eq(st.message, "no watching fail");
+	ttrpc_status_clear(&st);
+	ttrpc_client_stream_free_sync(s);
+
+	/* Push: the reply at the end. */
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open_sync(c, NULL, &s), 0);
+	for (thing.size = 1; thing.size <= 4; thing.size++)
+		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_client_send_sync(s,
+		                                                                               &thing),
+		                 0);
+	ck_assert_int_eq(ttrpc_client_stream_close_send(s), 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_recv_sync(s, &msg, &st), 0);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_int_eq(msg->code, 10);
+	codegen__sample__v1alpha2__httpstatus__free_unpacked(msg, NULL);
+	ttrpc_client_stream_free_sync(s);
+
+	/* Relay: in lockstep, then the end. */
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_open_sync(c, NULL, &s), 0);
+	for (status.code = 0; status.code < 3; status.code++) {
+		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_client_send_sync(s,
+		                                                                                &status),
+		                 0);
+		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_recv_sync(s, &msg, &st),
+		                 1);
+		ck_assert_int_eq(msg->code, status.code);
+		codegen__sample__v1alpha2__httpstatus__free_unpacked(msg, NULL);
+	}
+	ck_assert_int_eq(ttrpc_client_stream_close_send(s), 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_recv_sync(s, &msg, &st), 0);
+	ck_assert_ptr_null(msg);
+	ttrpc_client_stream_free_sync(s);
+
+	ttrpc_client_free(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 START_TEST(register_errors)
 {
 	ck_assert_int_eq(codegen__sample__v1alpha2__health_register(srv, NULL), -EINVAL);
@@ -371,6 +695,10 @@ int main(void)
 	tcase_add_test(tc, async_stubs);
 	tcase_add_test(tc, sync_stubs);
 	tcase_add_test(tc, stream_handlers);
+	tcase_add_test(tc, async_stream_stubs);
+	tcase_add_test(tc, async_stream_errors);
+	tcase_add_test(tc, async_stream_writable);
+	tcase_add_test(tc, sync_stream_stubs);
 	tcase_add_test(tc, register_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -248,6 +248,89 @@ int codegen__sample__v1alpha2__foo__service_watch_send(struct ttrpc_call *call,
 	return ttrpc_call_send(call, (const ProtobufCMessage *)msg);
 }
 
+struct codegen__sample__v1alpha2__foo__service_watch_stream_closure {
+	struct codegen__sample__v1alpha2__foo__service_watch_stream_handlers h;
+	void *userdata;
+};
+
+static void codegen__sample__v1alpha2__foo__service_watch_stream_message(struct ttrpc_client_stream *s,
+									 const ProtobufCMessage *msg,
+									 void *arg)
+{
+	struct codegen__sample__v1alpha2__foo__service_watch_stream_closure *cl = arg;
+
+	cl->h.on_message(s, (const Codegen__Sample__V1alpha2__HTTPStatus *)msg, cl->userdata);
+}
+
+static void codegen__sample__v1alpha2__foo__service_watch_stream_done(struct ttrpc_client_stream *s,
+								      const struct ttrpc_result *r,
+								      void *arg)
+{
+	struct codegen__sample__v1alpha2__foo__service_watch_stream_closure *cl = arg;
+
+	cl->h.on_done(s, r, cl->userdata);
+	free(cl);
+}
+
+int codegen__sample__v1alpha2__foo__service_watch_open(struct ttrpc_client *client,
+						       const Codegen__Sample__V1alpha2__GetFooBARRequest *req,
+						       const struct ttrpc_call_opts *opts,
+						       const struct codegen__sample__v1alpha2__foo__service_watch_stream_handlers *h,
+						       void *userdata,
+						       struct ttrpc_client_stream **ret)
+{
+	struct ttrpc_stream_handlers u = {
+		.on_message = codegen__sample__v1alpha2__foo__service_watch_stream_message,
+		.on_done = codegen__sample__v1alpha2__foo__service_watch_stream_done,
+	};
+	struct codegen__sample__v1alpha2__foo__service_watch_stream_closure *cl;
+	struct ttrpc_client_stream *s;
+	int r;
+
+	if (!h || !h->on_done || !h->on_message)
+		return -EINVAL;
+	cl = malloc(sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	cl->h = *h;
+	cl->userdata = userdata;
+	r = ttrpc_client_stream_open(client, CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME, "Watch",
+				     TTRPC_METHOD_SERVER_STREAM, (const ProtobufCMessage *)req,
+				     &codegen__sample__v1alpha2__httpstatus__descriptor, opts, &u,
+				     cl, &s);
+	if (r < 0) {
+		free(cl);
+		return r;
+	}
+	if (ret)
+		*ret = s;
+	return 0;
+}
+
+int codegen__sample__v1alpha2__foo__service_watch_open_sync(struct ttrpc_client *client,
+							    const Codegen__Sample__V1alpha2__GetFooBARRequest *req,
+							    const struct ttrpc_call_opts *opts,
+							    struct ttrpc_client_stream **ret)
+{
+	return ttrpc_client_stream_open_sync(client, CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME,
+					     "Watch", TTRPC_METHOD_SERVER_STREAM,
+					     (const ProtobufCMessage *)req,
+					     &codegen__sample__v1alpha2__httpstatus__descriptor,
+					     opts, ret);
+}
+
+int codegen__sample__v1alpha2__foo__service_watch_recv_sync(struct ttrpc_client_stream *s,
+							    Codegen__Sample__V1alpha2__HTTPStatus **msg,
+							    struct ttrpc_status *status)
+{
+	ProtobufCMessage *m = NULL;
+	int r;
+
+	r = ttrpc_client_stream_recv_sync(s, &m, status);
+	*msg = (Codegen__Sample__V1alpha2__HTTPStatus *)m;
+	return r;
+}
+
 static void codegen__sample__v1alpha2__foo__service_push_serve(struct ttrpc_call *call,
 							       const ProtobufCMessage *req,
 							       void *arg)
@@ -269,6 +352,109 @@ int codegen__sample__v1alpha2__foo__service_push_reply(struct ttrpc_call *call,
 	return ttrpc_call_reply(call, (const ProtobufCMessage *)resp);
 }
 
+void codegen__sample__v1alpha2__foo__service_push_on_message(struct ttrpc_call *call,
+							     codegen__sample__v1alpha2__foo__service_push_message_fn on_message,
+							     ttrpc_end_fn on_end, void *userdata)
+{
+	/* Each message is the base of a message of the input type: the typed
+	 * callback takes the same pointer (see protoc-gen-ttrpc-c.c). */
+	ttrpc_message_fn fn = (ttrpc_message_fn)(void (*)(void))on_message;
+
+	ttrpc_call_on_message(call, fn, on_end, userdata);
+}
+
+struct codegen__sample__v1alpha2__foo__service_push_stream_closure {
+	struct codegen__sample__v1alpha2__foo__service_push_stream_handlers h;
+	void *userdata;
+};
+
+static void codegen__sample__v1alpha2__foo__service_push_stream_done(struct ttrpc_client_stream *s,
+								     const struct ttrpc_result *r,
+								     void *arg)
+{
+	struct codegen__sample__v1alpha2__foo__service_push_stream_closure *cl = arg;
+
+	cl->h.on_done(s, r, (const Codegen__Sample__V1alpha2__HTTPStatus *)r->response, cl->userdata);
+	free(cl);
+}
+
+static void codegen__sample__v1alpha2__foo__service_push_stream_writable(struct ttrpc_client_stream *s,
+									 void *arg)
+{
+	struct codegen__sample__v1alpha2__foo__service_push_stream_closure *cl = arg;
+
+	cl->h.on_writable(s, cl->userdata);
+}
+
+int codegen__sample__v1alpha2__foo__service_push_open(struct ttrpc_client *client,
+						      const struct ttrpc_call_opts *opts,
+						      const struct codegen__sample__v1alpha2__foo__service_push_stream_handlers *h,
+						      void *userdata,
+						      struct ttrpc_client_stream **ret)
+{
+	struct ttrpc_stream_handlers u = {
+		.on_done = codegen__sample__v1alpha2__foo__service_push_stream_done,
+	};
+	struct codegen__sample__v1alpha2__foo__service_push_stream_closure *cl;
+	struct ttrpc_client_stream *s;
+	int r;
+
+	if (!h || !h->on_done)
+		return -EINVAL;
+	cl = malloc(sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	cl->h = *h;
+	cl->userdata = userdata;
+	if (h->on_writable)
+		u.on_writable = codegen__sample__v1alpha2__foo__service_push_stream_writable;
+	r = ttrpc_client_stream_open(client, CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME, "Push",
+				     TTRPC_METHOD_CLIENT_STREAM, NULL,
+				     &codegen__sample__v1alpha2__httpstatus__descriptor, opts, &u,
+				     cl, &s);
+	if (r < 0) {
+		free(cl);
+		return r;
+	}
+	if (ret)
+		*ret = s;
+	return 0;
+}
+
+int codegen__sample__v1alpha2__foo__service_push_client_send(struct ttrpc_client_stream *s,
+							     const Codegen__Types__Thing *msg)
+{
+	return ttrpc_client_stream_send(s, (const ProtobufCMessage *)msg);
+}
+
+int codegen__sample__v1alpha2__foo__service_push_open_sync(struct ttrpc_client *client,
+							   const struct ttrpc_call_opts *opts,
+							   struct ttrpc_client_stream **ret)
+{
+	return ttrpc_client_stream_open_sync(client, CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME,
+					     "Push", TTRPC_METHOD_CLIENT_STREAM, NULL,
+					     &codegen__sample__v1alpha2__httpstatus__descriptor,
+					     opts, ret);
+}
+
+int codegen__sample__v1alpha2__foo__service_push_client_send_sync(struct ttrpc_client_stream *s,
+								  const Codegen__Types__Thing *msg)
+{
+	return ttrpc_client_stream_send_sync(s, (const ProtobufCMessage *)msg);
+}
+
+int codegen__sample__v1alpha2__foo__service_push_recv_sync(struct ttrpc_client_stream *s,
+							   Codegen__Sample__V1alpha2__HTTPStatus **msg,
+							   struct ttrpc_status *status)
+{
+	ProtobufCMessage *m = NULL;
+	int r;
+
+	r = ttrpc_client_stream_recv_sync(s, &m, status);
+	*msg = (Codegen__Sample__V1alpha2__HTTPStatus *)m;
+	return r;
+}
+
 static void codegen__sample__v1alpha2__foo__service_relay_serve(struct ttrpc_call *call,
 								const ProtobufCMessage *req,
 								void *arg)
@@ -288,6 +474,119 @@ int codegen__sample__v1alpha2__foo__service_relay_send(struct ttrpc_call *call,
 						       const Codegen__Sample__V1alpha2__HTTPStatus *msg)
 {
 	return ttrpc_call_send(call, (const ProtobufCMessage *)msg);
+}
+
+void codegen__sample__v1alpha2__foo__service_relay_on_message(struct ttrpc_call *call,
+							      codegen__sample__v1alpha2__foo__service_relay_message_fn on_message,
+							      ttrpc_end_fn on_end, void *userdata)
+{
+	/* Each message is the base of a message of the input type: the typed
+	 * callback takes the same pointer (see protoc-gen-ttrpc-c.c). */
+	ttrpc_message_fn fn = (ttrpc_message_fn)(void (*)(void))on_message;
+
+	ttrpc_call_on_message(call, fn, on_end, userdata);
+}
+
+struct codegen__sample__v1alpha2__foo__service_relay_stream_closure {
+	struct codegen__sample__v1alpha2__foo__service_relay_stream_handlers h;
+	void *userdata;
+};
+
+static void codegen__sample__v1alpha2__foo__service_relay_stream_message(struct ttrpc_client_stream *s,
+									 const ProtobufCMessage *msg,
+									 void *arg)
+{
+	struct codegen__sample__v1alpha2__foo__service_relay_stream_closure *cl = arg;
+
+	cl->h.on_message(s, (const Codegen__Sample__V1alpha2__HTTPStatus *)msg, cl->userdata);
+}
+
+static void codegen__sample__v1alpha2__foo__service_relay_stream_done(struct ttrpc_client_stream *s,
+								      const struct ttrpc_result *r,
+								      void *arg)
+{
+	struct codegen__sample__v1alpha2__foo__service_relay_stream_closure *cl = arg;
+
+	cl->h.on_done(s, r, cl->userdata);
+	free(cl);
+}
+
+static void codegen__sample__v1alpha2__foo__service_relay_stream_writable(struct ttrpc_client_stream *s,
+									  void *arg)
+{
+	struct codegen__sample__v1alpha2__foo__service_relay_stream_closure *cl = arg;
+
+	cl->h.on_writable(s, cl->userdata);
+}
+
+int codegen__sample__v1alpha2__foo__service_relay_open(struct ttrpc_client *client,
+						       const struct ttrpc_call_opts *opts,
+						       const struct codegen__sample__v1alpha2__foo__service_relay_stream_handlers *h,
+						       void *userdata,
+						       struct ttrpc_client_stream **ret)
+{
+	struct ttrpc_stream_handlers u = {
+		.on_message = codegen__sample__v1alpha2__foo__service_relay_stream_message,
+		.on_done = codegen__sample__v1alpha2__foo__service_relay_stream_done,
+	};
+	struct codegen__sample__v1alpha2__foo__service_relay_stream_closure *cl;
+	struct ttrpc_client_stream *s;
+	int r;
+
+	if (!h || !h->on_done || !h->on_message)
+		return -EINVAL;
+	cl = malloc(sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	cl->h = *h;
+	cl->userdata = userdata;
+	if (h->on_writable)
+		u.on_writable = codegen__sample__v1alpha2__foo__service_relay_stream_writable;
+	r = ttrpc_client_stream_open(client, CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME, "Relay",
+				     TTRPC_METHOD_BIDI_STREAM, NULL,
+				     &codegen__sample__v1alpha2__httpstatus__descriptor, opts, &u,
+				     cl, &s);
+	if (r < 0) {
+		free(cl);
+		return r;
+	}
+	if (ret)
+		*ret = s;
+	return 0;
+}
+
+int codegen__sample__v1alpha2__foo__service_relay_client_send(struct ttrpc_client_stream *s,
+							      const Codegen__Sample__V1alpha2__HTTPStatus *msg)
+{
+	return ttrpc_client_stream_send(s, (const ProtobufCMessage *)msg);
+}
+
+int codegen__sample__v1alpha2__foo__service_relay_open_sync(struct ttrpc_client *client,
+							    const struct ttrpc_call_opts *opts,
+							    struct ttrpc_client_stream **ret)
+{
+	return ttrpc_client_stream_open_sync(client, CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME,
+					     "Relay", TTRPC_METHOD_BIDI_STREAM, NULL,
+					     &codegen__sample__v1alpha2__httpstatus__descriptor,
+					     opts, ret);
+}
+
+int codegen__sample__v1alpha2__foo__service_relay_client_send_sync(struct ttrpc_client_stream *s,
+								   const Codegen__Sample__V1alpha2__HTTPStatus *msg)
+{
+	return ttrpc_client_stream_send_sync(s, (const ProtobufCMessage *)msg);
+}
+
+int codegen__sample__v1alpha2__foo__service_relay_recv_sync(struct ttrpc_client_stream *s,
+							    Codegen__Sample__V1alpha2__HTTPStatus **msg,
+							    struct ttrpc_status *status)
+{
+	ProtobufCMessage *m = NULL;
+	int r;
+
+	r = ttrpc_client_stream_recv_sync(s, &m, status);
+	*msg = (Codegen__Sample__V1alpha2__HTTPStatus *)m;
+	return r;
 }
 
 const struct ttrpc_method codegen__sample__v1alpha2__foo__service_methods[] = {

@@ -20,10 +20,13 @@ extern "C" {
 #define CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME "codegen.sample.v1alpha2.Foo_Service"
 
 /*
- * Client stubs not generated yet (use ttrpc_client_stream_open()):
- *	Watch (server streaming)
- *	Push (client streaming)
- *	Relay (bidirectional streaming)
+ * Streaming methods: Watch (server streaming), Push (client streaming), Relay (bidirectional
+ * streaming). Their functions, M_ standing for codegen__sample__v1alpha2__foo__service_<method>_:
+ * the server sends with M_send() and takes the client's messages with M_on_message(); the client
+ * opens a stream with M_open() and typed handlers, or with M_open_sync() and reads it with
+ * M_recv_sync(), and sends with M_client_send() or M_client_send_sync(), named so because M_send()
+ * is the server's. Closing, cancelling and freeing a stream need no types:
+ * ttrpc_client_stream_close_send(), ttrpc_client_stream_cancel(), ttrpc_client_stream_free_sync().
  */
 
 /*
@@ -63,16 +66,16 @@ struct codegen__sample__v1alpha2__foo__service_handlers {
 	void (*watch)(struct ttrpc_call *call,
 		      const Codegen__Sample__V1alpha2__GetFooBARRequest *req, void *userdata);
 	/*
-	 * Push (client streaming): take the client's messages, each a Codegen__Types__Thing, with
-	 * ttrpc_call_on_message() before returning; finish with
+	 * Push (client streaming): take the client's messages with
+	 * codegen__sample__v1alpha2__foo__service_push_on_message() before returning; finish with
 	 * codegen__sample__v1alpha2__foo__service_push_reply() or ttrpc_call_fail().
 	 */
 	void (*push)(struct ttrpc_call *call, void *userdata);
 	/*
-	 * Relay (bidirectional streaming): take the client's messages, each a
-	 * Codegen__Sample__V1alpha2__HTTPStatus, with ttrpc_call_on_message() before returning;
-	 * send with codegen__sample__v1alpha2__foo__service_relay_send(); finish with
-	 * ttrpc_call_end() or ttrpc_call_fail().
+	 * Relay (bidirectional streaming): take the client's messages with
+	 * codegen__sample__v1alpha2__foo__service_relay_on_message() before returning; send with
+	 * codegen__sample__v1alpha2__foo__service_relay_send(); finish with ttrpc_call_end() or
+	 * ttrpc_call_fail().
 	 */
 	void (*relay)(struct ttrpc_call *call, void *userdata);
 	/* Passed to every handler. */
@@ -262,6 +265,68 @@ int codegen__sample__v1alpha2__foo__service_watch_send(struct ttrpc_call *call,
 						       const Codegen__Sample__V1alpha2__HTTPStatus *msg);
 
 /*
+ * The handlers of a Watch stream opened with codegen__sample__v1alpha2__foo__service_watch_open(),
+ * called from the client's loop with its @userdata.
+ * @on_message: one message from the server, borrowed for the duration of the callback. Required.
+ * @on_done: the end, exactly once: @r->code is TTRPC_OK when the server ended the stream, its
+ *           status otherwise. The stream is freed when it returns. Required.
+ */
+struct codegen__sample__v1alpha2__foo__service_watch_stream_handlers {
+	void (*on_message)(struct ttrpc_client_stream *s,
+			   const Codegen__Sample__V1alpha2__HTTPStatus *msg, void *userdata);
+	void (*on_done)(struct ttrpc_client_stream *s, const struct ttrpc_result *r, void *userdata);
+};
+
+/*
+ * codegen__sample__v1alpha2__foo__service_watch_open() - open a Watch stream without waiting:
+ * ttrpc_client_stream_open() with typed messages.
+ * @req: borrowed; serialized before this returns.
+ * @opts: NULL for defaults.
+ * @h: copied; its handlers are called with @userdata, unless this returns an error.
+ * @ret: if not NULL, receives the stream, valid until @h->on_done returns, for
+ *       ttrpc_client_stream_cancel().
+ *
+ * Return: as ttrpc_client_stream_open(); -EINVAL when @h or a required handler is NULL.
+ */
+int codegen__sample__v1alpha2__foo__service_watch_open(struct ttrpc_client *client,
+						       const Codegen__Sample__V1alpha2__GetFooBARRequest *req,
+						       const struct ttrpc_call_opts *opts,
+						       const struct codegen__sample__v1alpha2__foo__service_watch_stream_handlers *h,
+						       void *userdata,
+						       struct ttrpc_client_stream **ret);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_watch_open_sync() - open a Watch stream on a blocking
+ * client (see ttrpc_client_open()): ttrpc_client_stream_open_sync() with typed messages.
+ * @req: borrowed; serialized before this returns.
+ * @opts: NULL for defaults.
+ * @ret: receives the stream: read it with
+ *       codegen__sample__v1alpha2__foo__service_watch_recv_sync(), free it with
+ *       ttrpc_client_stream_free_sync().
+ *
+ * Return: as ttrpc_client_stream_open_sync().
+ */
+int codegen__sample__v1alpha2__foo__service_watch_open_sync(struct ttrpc_client *client,
+							    const Codegen__Sample__V1alpha2__GetFooBARRequest *req,
+							    const struct ttrpc_call_opts *opts,
+							    struct ttrpc_client_stream **ret);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_watch_recv_sync() - wait for the next message of a Watch
+ * stream opened with codegen__sample__v1alpha2__foo__service_watch_open_sync(), or its end.
+ * @msg: receives the message, which the caller frees with protobuf_c_message_free_unpacked(); NULL
+ *       at the end.
+ * @status: if not NULL, receives the status when the stream ended with a status other than OK;
+ *          free it with ttrpc_status_clear().
+ *
+ * Return: as ttrpc_client_stream_recv_sync(): 1 with a message; 0 at the end; -EREMOTEIO with
+ * @status; a negative errno for a transport failure.
+ */
+int codegen__sample__v1alpha2__foo__service_watch_recv_sync(struct ttrpc_client_stream *s,
+							    Codegen__Sample__V1alpha2__HTTPStatus **msg,
+							    struct ttrpc_status *status);
+
+/*
  * codegen__sample__v1alpha2__foo__service_push_reply() - answer a call of Push with @resp.
  * @resp: borrowed; serialized before this returns.
  *
@@ -271,6 +336,108 @@ int codegen__sample__v1alpha2__foo__service_push_reply(struct ttrpc_call *call,
 						       const Codegen__Sample__V1alpha2__HTTPStatus *resp);
 
 /*
+ * One message of a Push call from the client, borrowed for the duration of the callback.
+ */
+typedef void (*codegen__sample__v1alpha2__foo__service_push_message_fn)(struct ttrpc_call *call,
+									const Codegen__Types__Thing *msg,
+									void *userdata);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_push_on_message() - take the client's messages of a Push
+ * call: ttrpc_call_on_message() with typed messages. Call it from the handler, before it returns.
+ * @on_message: each message, in order.
+ * @on_end: once, when the client has closed its side.
+ */
+void codegen__sample__v1alpha2__foo__service_push_on_message(struct ttrpc_call *call,
+							     codegen__sample__v1alpha2__foo__service_push_message_fn on_message,
+							     ttrpc_end_fn on_end, void *userdata);
+
+/*
+ * The handlers of a Push stream opened with codegen__sample__v1alpha2__foo__service_push_open(),
+ * called from the client's loop with its @userdata.
+ * @on_done: the end, exactly once, as for ttrpc_client_stream_open(); @reply is the server's reply
+ *           when @r->error is 0 and @r->code TTRPC_OK, else NULL, borrowed for the duration of the
+ *           callback. The stream is freed when it returns. Required.
+ * @on_writable: room again after codegen__sample__v1alpha2__foo__service_push_client_send()
+ *               returned -EAGAIN. May be NULL.
+ */
+struct codegen__sample__v1alpha2__foo__service_push_stream_handlers {
+	void (*on_done)(struct ttrpc_client_stream *s, const struct ttrpc_result *r,
+			const Codegen__Sample__V1alpha2__HTTPStatus *reply, void *userdata);
+	void (*on_writable)(struct ttrpc_client_stream *s, void *userdata);
+};
+
+/*
+ * codegen__sample__v1alpha2__foo__service_push_open() - open a Push stream without waiting:
+ * ttrpc_client_stream_open() with typed messages.
+ * @opts: NULL for defaults.
+ * @h: copied; its handlers are called with @userdata, unless this returns an error.
+ * @ret: if not NULL, receives the stream, valid until @h->on_done returns: send with
+ *       codegen__sample__v1alpha2__foo__service_push_client_send(), close with
+ *       ttrpc_client_stream_close_send(), give up with ttrpc_client_stream_cancel().
+ *
+ * Return: as ttrpc_client_stream_open(); -EINVAL when @h or a required handler is NULL.
+ */
+int codegen__sample__v1alpha2__foo__service_push_open(struct ttrpc_client *client,
+						      const struct ttrpc_call_opts *opts,
+						      const struct codegen__sample__v1alpha2__foo__service_push_stream_handlers *h,
+						      void *userdata,
+						      struct ttrpc_client_stream **ret);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_push_client_send() - send one message of a Push stream
+ * to the server.
+ * @msg: borrowed; serialized before this returns.
+ *
+ * Return: as ttrpc_client_stream_send(): -EAGAIN when the output queue is full, and on_writable
+ * follows.
+ */
+int codegen__sample__v1alpha2__foo__service_push_client_send(struct ttrpc_client_stream *s,
+							     const Codegen__Types__Thing *msg);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_push_open_sync() - open a Push stream on a blocking
+ * client (see ttrpc_client_open()): ttrpc_client_stream_open_sync() with typed messages.
+ * @opts: NULL for defaults.
+ * @ret: receives the stream: send with
+ *       codegen__sample__v1alpha2__foo__service_push_client_send_sync(), close with
+ *       ttrpc_client_stream_close_send(), read it with
+ *       codegen__sample__v1alpha2__foo__service_push_recv_sync(), free it with
+ *       ttrpc_client_stream_free_sync().
+ *
+ * Return: as ttrpc_client_stream_open_sync().
+ */
+int codegen__sample__v1alpha2__foo__service_push_open_sync(struct ttrpc_client *client,
+							   const struct ttrpc_call_opts *opts,
+							   struct ttrpc_client_stream **ret);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_push_client_send_sync() - send one message of a Push
+ * stream opened with codegen__sample__v1alpha2__foo__service_push_open_sync(), waiting for room.
+ * @msg: borrowed; serialized before this returns.
+ *
+ * Return: as ttrpc_client_stream_send_sync().
+ */
+int codegen__sample__v1alpha2__foo__service_push_client_send_sync(struct ttrpc_client_stream *s,
+								  const Codegen__Types__Thing *msg);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_push_recv_sync() - wait for the end of a Push stream
+ * opened with codegen__sample__v1alpha2__foo__service_push_open_sync(), after
+ * ttrpc_client_stream_close_send().
+ * @msg: receives the server's reply when the stream ended with OK, which the caller frees with
+ *       protobuf_c_message_free_unpacked(); NULL otherwise.
+ * @status: if not NULL, receives the status when the stream ended with a status other than OK;
+ *          free it with ttrpc_status_clear().
+ *
+ * Return: as ttrpc_client_stream_recv_sync(): 0 at the end, with the reply; -EREMOTEIO with
+ * @status; a negative errno for a transport failure.
+ */
+int codegen__sample__v1alpha2__foo__service_push_recv_sync(struct ttrpc_client_stream *s,
+							   Codegen__Sample__V1alpha2__HTTPStatus **msg,
+							   struct ttrpc_status *status);
+
+/*
  * codegen__sample__v1alpha2__foo__service_relay_send() - send one message of a Relay stream.
  * @msg: borrowed; serialized before this returns.
  *
@@ -278,6 +445,109 @@ int codegen__sample__v1alpha2__foo__service_push_reply(struct ttrpc_call *call,
  */
 int codegen__sample__v1alpha2__foo__service_relay_send(struct ttrpc_call *call,
 						       const Codegen__Sample__V1alpha2__HTTPStatus *msg);
+
+/*
+ * One message of a Relay call from the client, borrowed for the duration of the callback.
+ */
+typedef void (*codegen__sample__v1alpha2__foo__service_relay_message_fn)(struct ttrpc_call *call,
+									 const Codegen__Sample__V1alpha2__HTTPStatus *msg,
+									 void *userdata);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_relay_on_message() - take the client's messages of a
+ * Relay call: ttrpc_call_on_message() with typed messages. Call it from the handler, before it
+ * returns.
+ * @on_message: each message, in order.
+ * @on_end: once, when the client has closed its side.
+ */
+void codegen__sample__v1alpha2__foo__service_relay_on_message(struct ttrpc_call *call,
+							      codegen__sample__v1alpha2__foo__service_relay_message_fn on_message,
+							      ttrpc_end_fn on_end, void *userdata);
+
+/*
+ * The handlers of a Relay stream opened with codegen__sample__v1alpha2__foo__service_relay_open(),
+ * called from the client's loop with its @userdata.
+ * @on_message: one message from the server, borrowed for the duration of the callback. Required.
+ * @on_done: the end, exactly once: @r->code is TTRPC_OK when the server ended the stream, its
+ *           status otherwise. The stream is freed when it returns. Required.
+ * @on_writable: room again after codegen__sample__v1alpha2__foo__service_relay_client_send()
+ *               returned -EAGAIN. May be NULL.
+ */
+struct codegen__sample__v1alpha2__foo__service_relay_stream_handlers {
+	void (*on_message)(struct ttrpc_client_stream *s,
+			   const Codegen__Sample__V1alpha2__HTTPStatus *msg, void *userdata);
+	void (*on_done)(struct ttrpc_client_stream *s, const struct ttrpc_result *r, void *userdata);
+	void (*on_writable)(struct ttrpc_client_stream *s, void *userdata);
+};
+
+/*
+ * codegen__sample__v1alpha2__foo__service_relay_open() - open a Relay stream without waiting:
+ * ttrpc_client_stream_open() with typed messages.
+ * @opts: NULL for defaults.
+ * @h: copied; its handlers are called with @userdata, unless this returns an error.
+ * @ret: if not NULL, receives the stream, valid until @h->on_done returns: send with
+ *       codegen__sample__v1alpha2__foo__service_relay_client_send(), close with
+ *       ttrpc_client_stream_close_send(), give up with ttrpc_client_stream_cancel().
+ *
+ * Return: as ttrpc_client_stream_open(); -EINVAL when @h or a required handler is NULL.
+ */
+int codegen__sample__v1alpha2__foo__service_relay_open(struct ttrpc_client *client,
+						       const struct ttrpc_call_opts *opts,
+						       const struct codegen__sample__v1alpha2__foo__service_relay_stream_handlers *h,
+						       void *userdata,
+						       struct ttrpc_client_stream **ret);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_relay_client_send() - send one message of a Relay stream
+ * to the server (codegen__sample__v1alpha2__foo__service_relay_send() is the server's).
+ * @msg: borrowed; serialized before this returns.
+ *
+ * Return: as ttrpc_client_stream_send(): -EAGAIN when the output queue is full, and on_writable
+ * follows.
+ */
+int codegen__sample__v1alpha2__foo__service_relay_client_send(struct ttrpc_client_stream *s,
+							      const Codegen__Sample__V1alpha2__HTTPStatus *msg);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_relay_open_sync() - open a Relay stream on a blocking
+ * client (see ttrpc_client_open()): ttrpc_client_stream_open_sync() with typed messages.
+ * @opts: NULL for defaults.
+ * @ret: receives the stream: send with
+ *       codegen__sample__v1alpha2__foo__service_relay_client_send_sync(), close with
+ *       ttrpc_client_stream_close_send(), read it with
+ *       codegen__sample__v1alpha2__foo__service_relay_recv_sync(), free it with
+ *       ttrpc_client_stream_free_sync().
+ *
+ * Return: as ttrpc_client_stream_open_sync().
+ */
+int codegen__sample__v1alpha2__foo__service_relay_open_sync(struct ttrpc_client *client,
+							    const struct ttrpc_call_opts *opts,
+							    struct ttrpc_client_stream **ret);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_relay_client_send_sync() - send one message of a Relay
+ * stream opened with codegen__sample__v1alpha2__foo__service_relay_open_sync(), waiting for room.
+ * @msg: borrowed; serialized before this returns.
+ *
+ * Return: as ttrpc_client_stream_send_sync().
+ */
+int codegen__sample__v1alpha2__foo__service_relay_client_send_sync(struct ttrpc_client_stream *s,
+								   const Codegen__Sample__V1alpha2__HTTPStatus *msg);
+
+/*
+ * codegen__sample__v1alpha2__foo__service_relay_recv_sync() - wait for the next message of a Relay
+ * stream opened with codegen__sample__v1alpha2__foo__service_relay_open_sync(), or its end.
+ * @msg: receives the message, which the caller frees with protobuf_c_message_free_unpacked(); NULL
+ *       at the end.
+ * @status: if not NULL, receives the status when the stream ended with a status other than OK;
+ *          free it with ttrpc_status_clear().
+ *
+ * Return: as ttrpc_client_stream_recv_sync(): 1 with a message; 0 at the end; -EREMOTEIO with
+ * @status; a negative errno for a transport failure.
+ */
+int codegen__sample__v1alpha2__foo__service_relay_recv_sync(struct ttrpc_client_stream *s,
+							    Codegen__Sample__V1alpha2__HTTPStatus **msg,
+							    struct ttrpc_status *status);
 
 /* ---- codegen.sample.v1alpha2.Health ---- */
 
