@@ -16,7 +16,6 @@
 #include <event2/event.h>
 
 #include "harness.h"
-#include "interop-streams.h"
 #include "interop.pb-c.h"
 
 #define STREAMS "test.Streams"
@@ -24,13 +23,8 @@
 /* Never ends by itself: for deadlines, metadata and Data after close. */
 static void on_hold(struct ttrpc_call *call, const ProtobufCMessage *req, void *userdata);
 
+/* Download, Upload and Chat are the interop service's; Hold is this suite's. */
 static const struct ttrpc_method stream_methods[] = {
-	TTRPC_SERVER_STREAM("Download", &ttrpc__interop__v1__stream_request__descriptor,
-	                    &ttrpc__interop__v1__chunk__descriptor, interop_download),
-	TTRPC_CLIENT_STREAM("Upload", &ttrpc__interop__v1__chunk__descriptor,
-	                    &ttrpc__interop__v1__summary__descriptor, interop_upload),
-	TTRPC_BIDI_STREAM("Chat", &ttrpc__interop__v1__chunk__descriptor,
-	                  &ttrpc__interop__v1__chunk__descriptor, interop_chat),
 	TTRPC_BIDI_STREAM("Hold", &ttrpc__interop__v1__chunk__descriptor,
 	                  &ttrpc__interop__v1__chunk__descriptor, on_hold),
 	TTRPC_METHODS_END,
@@ -142,7 +136,7 @@ static struct ttrpc_client_stream *download(struct ttrpc_client *c, uint32_t cou
 
 	req.count = count;
 	req.size = size;
-	ck_assert_int_eq(ttrpc_client_stream_open(c, STREAMS, "Download", TTRPC_METHOD_SERVER_STREAM,
+	ck_assert_int_eq(ttrpc_client_stream_open(c, SVC, "Download", TTRPC_METHOD_SERVER_STREAM,
 	                                          &req.base, &ttrpc__interop__v1__chunk__descriptor,
 	                                          NULL, &sink_handlers, k, &s), 0);
 	return s;
@@ -180,7 +174,7 @@ static void check_upload(uint32_t count)
 	uint8_t data[1024] = { 0 };
 	struct sink k = { 0 };
 
-	ck_assert_int_eq(ttrpc_client_stream_open(c, STREAMS, "Upload", TTRPC_METHOD_CLIENT_STREAM,
+	ck_assert_int_eq(ttrpc_client_stream_open(c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM,
 	                                          NULL, &ttrpc__interop__v1__summary__descriptor,
 	                                          NULL, &sink_handlers, &k, &s), 0);
 	chunk.payload.data = data;
@@ -215,7 +209,9 @@ static struct ttrpc_client_stream *open_chat(struct ttrpc_client *c, const char 
 {
 	struct ttrpc_client_stream *s;
 
-	ck_assert_int_eq(ttrpc_client_stream_open(c, STREAMS, method, TTRPC_METHOD_BIDI_STREAM, NULL,
+	const char *service = strcmp(method, "Hold") == 0 ? STREAMS : SVC;
+
+	ck_assert_int_eq(ttrpc_client_stream_open(c, service, method, TTRPC_METHOD_BIDI_STREAM, NULL,
 	                                          &ttrpc__interop__v1__chunk__descriptor, opts,
 	                                          &sink_handlers, k, &s), 0);
 	return s;
@@ -306,7 +302,7 @@ START_TEST(test_streams_and_unary_interleaved)
 	struct ttrpc_client_stream *u;
 
 	download(c, 2000, 1024, &d1);
-	ck_assert_int_eq(ttrpc_client_stream_open(c, STREAMS, "Upload", TTRPC_METHOD_CLIENT_STREAM,
+	ck_assert_int_eq(ttrpc_client_stream_open(c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM,
 	                                          NULL, &ttrpc__interop__v1__summary__descriptor,
 	                                          NULL, &sink_handlers, &up, &u), 0);
 	for (int i = 0; i < 50; i++) {
@@ -430,9 +426,9 @@ START_TEST(test_reader_that_stops_bounds_writer_memory)
 	/* Download over a raw connection that never reads. */
 	bufferevent_disable(r->bev, EV_READ);
 	buf[n++] = 0x0a;
-	buf[n++] = (uint8_t)strlen(STREAMS);
-	memcpy(buf + n, STREAMS, strlen(STREAMS));
-	n += strlen(STREAMS);
+	buf[n++] = (uint8_t)strlen(SVC);
+	memcpy(buf + n, SVC, strlen(SVC));
+	n += strlen(SVC);
 	memcpy(buf + n, "\x12\x08" "Download\x1a\x07", 12);
 	n += 12;
 	memcpy(buf + n, req, sizeof(req));
@@ -482,12 +478,13 @@ END_TEST
 
 static size_t put_request(uint8_t *buf, const char *method, const void *payload, size_t n)
 {
+	const char *service = strcmp(method, "Hold") == 0 ? STREAMS : SVC;
 	size_t len = 0;
 
 	buf[len++] = 0x0a;
-	buf[len++] = (uint8_t)strlen(STREAMS);
-	memcpy(buf + len, STREAMS, strlen(STREAMS));
-	len += strlen(STREAMS);
+	buf[len++] = (uint8_t)strlen(service);
+	memcpy(buf + len, service, strlen(service));
+	len += strlen(service);
 	buf[len++] = 0x12;
 	buf[len++] = (uint8_t)strlen(method);
 	memcpy(buf + len, method, strlen(method));
@@ -627,7 +624,7 @@ START_TEST(test_blocking_streams)
 	ck_assert_int_eq(ttrpc_client_open(sock_path, &c), 0);
 	req.count = 300;
 	req.size = 1000;
-	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, STREAMS, "Download",
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, SVC, "Download",
 	                                               TTRPC_METHOD_SERVER_STREAM, &req.base,
 	                                               &ttrpc__interop__v1__chunk__descriptor, NULL,
 	                                               &s), 0);
@@ -640,7 +637,7 @@ START_TEST(test_blocking_streams)
 	ck_assert_uint_eq(got, 300);
 	ttrpc_client_stream_free_sync(s);
 
-	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, STREAMS, "Upload",
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, SVC, "Upload",
 	                                               TTRPC_METHOD_CLIENT_STREAM, NULL,
 	                                               &ttrpc__interop__v1__summary__descriptor, NULL,
 	                                               &s), 0);

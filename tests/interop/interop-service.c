@@ -1,10 +1,11 @@
-/* ttrpc.interop.v1.Interop: the unary methods, each as the contract says. */
+/* ttrpc.interop.v1.Interop: every method, each as the contract says. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
 
 #include "interop-service.h"
+#include "interop-streams.h"
 #include "interop.ttrpc-c.h"
 
 static void on_echo(struct ttrpc_call *call, const Ttrpc__Interop__V1__EchoRequest *req,
@@ -112,13 +113,32 @@ static void on_peer(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty *re
 	ttrpc__interop__v1__interop_peer_reply(call, &resp);
 }
 
-/* The streaming methods are not served yet: they answer UNIMPLEMENTED. */
+/* The streaming methods live in interop-streams.c, typed there for any table. */
+static void on_download(struct ttrpc_call *call, const Ttrpc__Interop__V1__StreamRequest *req,
+                        void *userdata)
+{
+	interop_download(call, &req->base, userdata);
+}
+
+static void on_upload(struct ttrpc_call *call, void *userdata)
+{
+	interop_upload(call, NULL, userdata);
+}
+
+static void on_chat(struct ttrpc_call *call, void *userdata)
+{
+	interop_chat(call, NULL, userdata);
+}
+
 const struct ttrpc__interop__v1__interop_handlers interop_service_handlers = {
 	.echo = on_echo,
 	.sleep = on_sleep,
 	.fail = on_fail,
 	.metadata = on_metadata,
 	.peer = on_peer,
+	.download = on_download,
+	.upload = on_upload,
+	.chat = on_chat,
 };
 
 int interop_service_register(struct ttrpc_server *srv)
