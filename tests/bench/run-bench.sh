@@ -11,11 +11,8 @@
 #   BENCH_SERVER_CPU (0), BENCH_CLIENT_CPU (1): the cores of the two sides.
 #
 # The C server is ttrpcd with the interop module when both are in the build
-# tree and serve Echo, else tests/interop/interop-server. Neither serves the
-# streaming methods yet, so the Download row goes to tests/bench/download-server
-# (the same library, the interop Download handler) unless the C server
-# answers Download itself. Go v1.1.1 has no streaming: that row has no Go
-# column.
+# tree and serve Echo, else tests/interop/interop-server. Go v1.1.1 has no
+# streaming: the Download row has no Go column.
 #
 # 10,000 connections need as many descriptors on each side: the script raises
 # RLIMIT_NOFILE (ulimit -n) to 65536, which needs root or a hard limit that
@@ -35,7 +32,6 @@ client_cpu=${BENCH_CLIENT_CPU:-1}
 b=$top_builddir/tests/bench
 bench=$b/ttrpc-bench
 raw=$b/raw-pingpong
-dlserver=$b/download-server
 gobuild=$b/go-build
 work=$(mktemp -d /tmp/ttrpc-bench.XXXXXX)
 pids=()
@@ -54,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for f in "$bench" "$raw" "$dlserver" "$top_builddir/tests/interop/interop-server"; do
+for f in "$bench" "$raw" "$top_builddir/tests/interop/interop-server"; do
 	[ -x "$f" ] || die "missing $f: run make first"
 done
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
@@ -204,13 +200,7 @@ for row in "${rows[@]}"; do
 done
 
 echo "== download 10000 x 1K (server streaming; C only)"
-dl_server=$c_server
-start_c c
-if ! "$bench" -s "$work/c.sock" -m download -N 1 -n 1 >/dev/null 2>&1; then
-	stop
-	dl_server=download-server
-	start c "$dlserver" "$work/c.sock" || die "download-server did not start"
-fi
+start_c c || die "C server did not start"
 measure download c-c "$bench" -s "$work/c.sock" -m download -N 10000 -S 1K -d "$secs" -l c
 hwm[download,c]=$(status_kib "$server_pid" VmHWM)
 stop
@@ -288,7 +278,7 @@ for row in "${rows[@]}"; do
 done
 echo "| download 10000×1K | n/a | $(cell download c-c) per stream," \
 	"$(fmt_rate "$(awk -v r="${rate[download,c-c]}" 'BEGIN { print r * 10000 }')") chunks" \
-	"($dl_server) | n/a (Go v1.1.1: no streaming) | n/a | n/a | n/a | n/a | n/a" \
+	"| n/a (Go v1.1.1: no streaming) | n/a | n/a | n/a | n/a | n/a" \
 	"| $(us "${cpu[download,c-c]}") per stream / n/a" \
 	"| $(mib "${hwm[download,c]}") / n/a |"
 echo "| RSS idle (of it private: RssAnon) | n/a | $(mib "${idle[c]}") ($(mib "${anon[c]}"))" \
