@@ -264,7 +264,8 @@ echo "Results: calls/s and p50 latency, medians of $runs runs of ${secs} s;" \
 echo "Client → server. CPU = server CPU per call with the C client (utime+stime);" \
 	"peak = server VmHWM over the row; raw runs C x K threads, a connection each."
 echo
-echo "| row | raw | C → C | C → Go | Go → C | Go → Go | C/Go (C client) | C/Go (Go client)" \
+echo "| row | raw | C → C | C → Go | Go → C | Go → Go | C/Go (C client)" \
+	"| C/Go (Go client)" \
 	"| C/raw | CPU C / Go | peak C / Go |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
@@ -300,7 +301,8 @@ r=16x16x64
 echo "- 16x16x64 B calls/s at least 1.5x Go: $(ratio "${rate[$r,c-c]}" "${rate[$r,c-go]}")x" \
 	"(Go client: $(ratio "${rate[$r,go-c]}" "${rate[$r,go-go]}")x):" \
 	"$(verdict le 1.5 "$(ratio "${rate[$r,c-c]}" "${rate[$r,c-go]}")")"
-echo "- 16x16x64 B server CPU per call at most half Go's: $(us "${cpu[$r,c-c]}") / $(us "${cpu[$r,c-go]}")" \
+echo "- 16x16x64 B server CPU per call at most half Go's:" \
+	"$(us "${cpu[$r,c-c]}") / $(us "${cpu[$r,c-go]}")" \
 	"= $(ratio "${cpu[$r,c-c]}" "${cpu[$r,c-go]}")x:" \
 	"$(verdict le "$(ratio "${cpu[$r,c-c]}" "${cpu[$r,c-go]}")" 0.5)"
 r=4x4x1M
