@@ -406,6 +406,11 @@ TTRPC_EXPORT void ttrpc_client_set_log(struct ttrpc_client *c, ttrpc_log_fn fn, 
 	c->log.userdata = userdata;
 }
 
+TTRPC_EXPORT void ttrpc_client_set_log_level(struct ttrpc_client *c, int level)
+{
+	c->log.max_level = level;
+}
+
 TTRPC_EXPORT int ttrpc_client_add_interceptor(struct ttrpc_client *c,
                                               const struct ttrpc_client_interceptor *ic)
 {

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -13,12 +14,18 @@
 #include "conn.h"
 #include "frame.h"
 
-/* A read of this size costs no mmap from malloc; larger frames read more. */
+/* A read of this size costs no mmap from malloc. */
 #define READ_CHUNK 16384
-#define READ_MAX (1u << 20)
+/* Frames with at least this much left to read get a buffer of their own. */
+#define BIG_FRAME (64u << 10)
 #define WRITE_IOVECS 64
 
-/* Bytes to ask the socket for: the rest of a large frame in one go. */
+static void free_big(const void *data, size_t len, void *unused)
+{
+	free((void *)data);
+}
+
+/* Bytes still missing of the frame at the head of @in, or READ_CHUNK. */
 static size_t read_size(struct evbuffer *in)
 {
 	size_t have = evbuffer_get_length(in);
@@ -32,9 +39,7 @@ static size_t read_size(struct evbuffer *in)
 	if (h.length > TTRPC_MAX_MESSAGE_SIZE || have >= TTRPC__HEADER_SIZE + (size_t)h.length)
 		return READ_CHUNK;
 	want = TTRPC__HEADER_SIZE + (size_t)h.length - have;
-	if (want < READ_CHUNK)
-		return READ_CHUNK;
-	return want > READ_MAX ? READ_MAX : want;
+	return want < READ_CHUNK ? READ_CHUNK : want;
 }
 
 static void fail(struct ttrpc__conn *conn, int err)
@@ -44,14 +49,57 @@ static void fail(struct ttrpc__conn *conn, int err)
 	conn->ops->error(conn, err);
 }
 
+/*
+ * A large frame is read straight into a buffer of its own and handed to the
+ * input buffer by reference: the frame reader then finds it in one piece,
+ * and its bytes are never copied between buffers.
+ */
+static int read_big(struct ttrpc__conn *conn)
+{
+	ssize_t got = read(conn->fd, conn->big + conn->big_have, conn->big_len - conn->big_have);
+
+	if (got <= 0)
+		return got == 0 ? -EPIPE : (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+	conn->big_have += (size_t)got;
+	if (conn->big_have < conn->big_len)
+		return 0;
+	if (evbuffer_add_reference(conn->in, conn->big, conn->big_len, free_big, NULL) < 0)
+		return -ENOMEM;
+	conn->big = NULL;
+	return 1;
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttrpc__conn *conn = arg;
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[2];
-	int n = evbuffer_reserve_space(conn->in, (ev_ssize_t)read_size(conn->in), vec, 2);
+	size_t want;
 	ssize_t got;
+	int n;
 
+	if (!conn->big && (want = read_size(conn->in)) >= BIG_FRAME) {
+		/* What is buffered is the start of this frame: the reader took
+		 * every whole frame before it. */
+		size_t have = evbuffer_get_length(conn->in);
+
+		conn->big = malloc(have + want);
+		if (!conn->big) {
+			fail(conn, -ENOMEM);
+			return;
+		}
+		conn->big_len = have + want;
+		conn->big_have = (size_t)evbuffer_remove(conn->in, conn->big, have);
+	}
+	if (conn->big) {
+		n = read_big(conn);
+		if (n < 0)
+			fail(conn, n == -EPIPE ? 0 : n);
+		else if (n > 0)
+			conn->ops->read(conn);
+		return;
+	}
+	n = evbuffer_reserve_space(conn->in, READ_CHUNK, vec, 2);
 	if (n <= 0) {
 		fail(conn, -ENOMEM);
 		return;
@@ -142,6 +190,7 @@ int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
 	conn->low = low;
 	conn->write_armed = false;
 	conn->failed = false;
+	conn->big = NULL;
 	conn->in = evbuffer_new();
 	conn->out = evbuffer_new();
 	conn->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, conn);
@@ -166,6 +215,8 @@ void ttrpc__conn_deinit(struct ttrpc__conn *conn)
 		event_free(conn->flush);
 	if (conn->in)
 		evbuffer_free(conn->in);
+	free(conn->big);
+	conn->big = NULL;
 	if (conn->out)
 		evbuffer_free(conn->out);
 	if (conn->fd >= 0)

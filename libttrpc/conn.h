@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event;
 struct event_base;
@@ -40,6 +41,8 @@ struct ttrpc__conn {
 	const struct ttrpc__conn_ops *ops;
 	void *owner;
 	size_t low;        /* output low watermark for ops->write */
+	uint8_t *big;      /* a large frame being read into its own buffer */
+	size_t big_len, big_have;
 	bool write_armed;  /* wev is added: the socket was full */
 	bool failed;       /* ops->error was called */
 };

@@ -5,13 +5,11 @@
 
 #include "log.h"
 
-void ttrpc__log(const struct ttrpc__log *log, int level, const char *fmt, ...)
+void ttrpc__log_line(const struct ttrpc__log *log, int level, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
 
-	if (!log->fn && level > TTRPC_LOG_WARNING)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

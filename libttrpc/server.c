@@ -639,6 +639,11 @@ TTRPC_EXPORT void ttrpc_server_set_log(struct ttrpc_server *srv, ttrpc_log_fn fn
 	srv->log.userdata = userdata;
 }
 
+TTRPC_EXPORT void ttrpc_server_set_log_level(struct ttrpc_server *srv, int level)
+{
+	srv->log.max_level = level;
+}
+
 TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_limit limit,
                                         uint64_t value)
 {

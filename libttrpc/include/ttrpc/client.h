@@ -105,6 +105,9 @@ TTRPC_EXPORT void ttrpc_client_free(struct ttrpc_client *client);
 TTRPC_EXPORT void ttrpc_client_set_log(struct ttrpc_client *client, ttrpc_log_fn fn,
                                        void *userdata);
 
+/* ttrpc_client_set_log_level() - the highest level logged, as for servers. */
+TTRPC_EXPORT void ttrpc_client_set_log_level(struct ttrpc_client *client, int level);
+
 /*
  * ttrpc_client_add_interceptor() - append an interceptor (@ic copied).
  * Return: 0 or -ENOMEM.

@@ -140,8 +140,19 @@ TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server *
  */
 TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv);
 
-/* ttrpc_server_set_log() - route the server's log lines; NULL restores the default. */
+/*
+ * ttrpc_server_set_log() - route the server's log lines; NULL restores the
+ * default. A sink of one's own gets levels up to INFO unless
+ * ttrpc_server_set_log_level() says otherwise.
+ */
 TTRPC_EXPORT void ttrpc_server_set_log(struct ttrpc_server *srv, ttrpc_log_fn fn, void *userdata);
+
+/*
+ * ttrpc_server_set_log_level() - the highest level logged (enum
+ * ttrpc_log_level); lines above it are not even formatted. TTRPC_LOG_DEBUG
+ * logs a line per call.
+ */
+TTRPC_EXPORT void ttrpc_server_set_log_level(struct ttrpc_server *srv, int level);
 
 /*
  * ttrpc_server_set_limit() - change one limit (see enum ttrpc_limit).
