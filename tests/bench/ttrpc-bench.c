@@ -393,7 +393,16 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		pause();
 	}
-	return b.done > 0 && b.errors == 0 ? 0 : 1;
+	r = b.done > 0 && b.errors == 0 ? 0 : 1;
+	/* Calls still in flight end here, after the figures were taken. */
+	b.stopping = true;
+	for (unsigned long i = 0; i < conns; i++)
+		ttrpc_client_free(slots[i * inflight].client);
+	event_free(deadline);
+	event_base_free(b.base);
+	free(slots);
+	free(b.echo.payload.data);
+	return r;
 bad:
 	usage(stderr, argv[0]);
 	return 2;
