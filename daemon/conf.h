@@ -56,11 +56,24 @@ struct ttrpcd_limits {
 	uint64_t output_queue;
 };
 
+/*
+ * [control]: who may call the daemon's control service, ttrpcd.v1.Control,
+ * on any listener; other callers get PERMISSION_DENIED. A peer passes when
+ * its uid or its gid is listed. Applied on reload.
+ */
+struct ttrpcd_control_conf {
+	uid_t *allow_uids; /* default: root and the daemon's effective user */
+	size_t n_allow_uids;
+	gid_t *allow_gids; /* default: none */
+	size_t n_allow_gids;
+};
+
 struct ttrpcd_config {
 	int log_level;              /* enum ttrpc_log_level */
 	unsigned drain_timeout_ms;  /* 0: wait for calls forever */
 	char *module_dir;
 	struct ttrpcd_limits limits;
+	struct ttrpcd_control_conf control;
 	struct ttrpcd_listener_conf *listeners;
 	size_t n_listeners;
 	struct ttrpcd_module_conf *modules;
@@ -73,7 +86,8 @@ struct ttrpcd_config {
 /*
  * ttrpcd_config_init() - fill @cfg with the built-in defaults: log level
  * info, drain timeout 10 s, the installed module directory, the library's
- * default limits, no listener, no module.
+ * default limits, the control service for root and the effective user, no
+ * listener, no module.
  *
  * Return: 0 or -ENOMEM (then @cfg holds nothing to clear).
  */

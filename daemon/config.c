@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -226,6 +227,7 @@ static int parse_groups(const char *value, void *dst)
 static const struct section sections[] = {
 	{ "ttrpcd", SCOPE_DAEMON, false },
 	{ "limits", SCOPE_DAEMON, false },
+	{ "control", SCOPE_DAEMON, false },
 	{ "listener", SCOPE_LISTENER, true },
 	{ "module", SCOPE_MODULE, true },
 };
@@ -246,6 +248,10 @@ static const struct key keys[] = {
 	{ "limits", "calls-per-connection", parse_u64, D(limits.calls_per_connection),
 	  "a number, 0 for none" },
 	{ "limits", "output-queue", parse_u64, D(limits.output_queue), "a number of bytes" },
+	{ "control", "allow-users", parse_users, D(control.allow_uids),
+	  "user names or uids, separated by spaces" },
+	{ "control", "allow-groups", parse_groups, D(control.allow_gids),
+	  "group names or gids, separated by spaces" },
 	{ "listener", "path", parse_abs_path, L(path), "an absolute path" },
 	{ "listener", "mode", parse_mode, L(mode), "an octal file mode such as 0660" },
 	{ "listener", "owner", parse_user, L(owner), "a user name or uid" },
@@ -266,6 +272,12 @@ _Static_assert(offsetof(struct ttrpcd_listener_conf, n_allow_uids) ==
 _Static_assert(offsetof(struct ttrpcd_listener_conf, n_allow_gids) ==
                offsetof(struct ttrpcd_listener_conf, allow_gids) + sizeof(void *),
                "allow_gids is read as a struct id_list");
+_Static_assert(offsetof(struct ttrpcd_control_conf, n_allow_uids) ==
+               offsetof(struct ttrpcd_control_conf, allow_uids) + sizeof(void *),
+               "control allow_uids is read as a struct id_list");
+_Static_assert(offsetof(struct ttrpcd_control_conf, n_allow_gids) ==
+               offsetof(struct ttrpcd_control_conf, allow_gids) + sizeof(void *),
+               "control allow_gids is read as a struct id_list");
 
 /* The state of one file's parse. */
 struct parse {
@@ -712,7 +724,16 @@ int ttrpcd_config_init(struct ttrpcd_config *cfg)
 		},
 	};
 	cfg->module_dir = strdup(TTRPCD_MODULE_DIR);
-	return cfg->module_dir ? 0 : -ENOMEM;
+	/* The control service: root, and whoever the daemon runs as. */
+	cfg->control.allow_uids = calloc(2, sizeof(uid_t));
+	if (!cfg->module_dir || !cfg->control.allow_uids) {
+		ttrpcd_config_clear(cfg);
+		return -ENOMEM;
+	}
+	cfg->control.allow_uids[cfg->control.n_allow_uids++] = 0;
+	if (geteuid() != 0)
+		cfg->control.allow_uids[cfg->control.n_allow_uids++] = geteuid();
+	return 0;
 }
 
 void ttrpcd_config_clear(struct ttrpcd_config *cfg)
@@ -740,5 +761,7 @@ void ttrpcd_config_clear(struct ttrpcd_config *cfg)
 	free(cfg->listeners);
 	free(cfg->modules);
 	free(cfg->module_dir);
+	free(cfg->control.allow_uids);
+	free(cfg->control.allow_gids);
 	*cfg = (struct ttrpcd_config){ 0 };
 }

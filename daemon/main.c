@@ -17,6 +17,7 @@
 #include <ttrpc/ttrpc.h>
 
 #include "daemon/conf.h"
+#include "daemon/control.h"
 #include "daemon/listen.h"
 #include "daemon/log.h"
 #include "daemon/modules.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct event_base *base;
 	struct ttrpcd_config cfg;
 	struct ttrpcd_modules *modules;
+	struct ttrpcd_control *control;
 	struct ttrpcd_listeners *listeners;
 	struct ttrpcd_notify *notify;
 	struct event *signals[3];
@@ -70,9 +72,10 @@ static int add_default_listener(struct ttrpcd_config *cfg)
 /*
  * The config the options describe: built-in defaults, then the file and
  * its drop-ins, then the command line. With no file at all and no --module,
- * every module of the module directory is loaded.
+ * every module of the module directory is loaded. Errors are logged; @why,
+ * when not NULL, receives a malloc'd copy of a file's error (or NULL).
  */
-static int build_config(const struct options *opts, struct ttrpcd_config *cfg)
+static int build_config(const struct options *opts, struct ttrpcd_config *cfg, char **why)
 {
 	char *error = NULL, name[32];
 	int r;
@@ -82,7 +85,10 @@ static int build_config(const struct options *opts, struct ttrpcd_config *cfg)
 		r = ttrpcd_config_load(cfg, opts->config, opts->config_given, &error);
 	if (r < 0) {
 		ttrpcd_log(TTRPC_LOG_ERR, "%s", error ? error : strerror(-r));
-		free(error);
+		if (why)
+			*why = error ? error : strdup(strerror(-r));
+		else
+			free(error);
 		ttrpcd_config_clear(cfg);
 		return r;
 	}
@@ -142,6 +148,8 @@ static int prepare_server(struct ttrpc_server *srv, void *arg)
 
 	r = ttrpc_server_add_interceptor(srv, &debug_calls);
 	if (r == 0)
+		r = ttrpcd_control_prepare_server(d->control, srv);
+	if (r == 0)
 		r = ttrpcd_modules_publish(d->modules, srv);
 	return r;
 }
@@ -180,7 +188,12 @@ static const char *structure_change(const struct ttrpcd_config *a, const struct 
 	return NULL;
 }
 
-static void reload(struct daemon *d)
+/*
+ * Re-read the config and apply what can change without a restart, for
+ * SIGHUP and the control service. Return 0, or a negative errno with *why
+ * a malloc'd reason (or NULL) for the caller to free.
+ */
+static int reload(struct daemon *d, char **why_ret)
 {
 	struct ttrpcd_config cfg;
 	char *why = NULL, *status;
@@ -189,9 +202,10 @@ static void reload(struct daemon *d)
 
 	ttrpcd_notify_reloading(d->notify);
 	ttrpcd_log(TTRPC_LOG_NOTICE, "reloading the configuration");
-	r = build_config(&d->opts, &cfg);
+	r = build_config(&d->opts, &cfg, &why);
 	if (r < 0) {
-		why = strdup("the configuration has errors (see the log)");
+		if (!why)
+			why = strdup("the configuration has errors (see the log)");
 		goto fail;
 	}
 	change = structure_change(&d->cfg, &cfg);
@@ -216,7 +230,8 @@ static void reload(struct daemon *d)
 	ttrpcd_log_set_level(d->cfg.log_level);
 	ttrpcd_log(TTRPC_LOG_NOTICE, "configuration reloaded");
 	ttrpcd_notify_ready(d->notify, NULL);
-	return;
+	*why_ret = NULL;
+	return 0;
 fail_cfg:
 	ttrpcd_config_clear(&cfg);
 fail:
@@ -229,8 +244,32 @@ fail:
 	} else {
 		ttrpcd_notify_ready(d->notify, NULL);
 	}
-	free(why);
+	*why_ret = why;
+	return r;
 }
+
+static void control_server_stats(struct ttrpc_server_stats *sum, void *arg)
+{
+	struct daemon *d = arg;
+
+	ttrpcd_listen_stats(d->listeners, sum);
+}
+
+static int control_reload(char **why, void *arg)
+{
+	struct daemon *d = arg;
+
+	*why = NULL;
+	/* Calls are no longer read once stopping, but one read before may come. */
+	if (d->stopping)
+		return -ESHUTDOWN;
+	return reload(d, why);
+}
+
+static const struct ttrpcd_control_ops control_ops = {
+	.server_stats = control_server_stats,
+	.reload = control_reload,
+};
 
 static void on_drained(bool drained, void *arg)
 {
@@ -249,6 +288,8 @@ static void stop(struct daemon *d, int sig)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	/* Watchers of the health service hear it first, and end their streams. */
+	ttrpcd_modules_set_stopping(d->modules);
 	ttrpcd_listen_stats(d->listeners, &s);
 	snprintf(status, sizeof(status), "stopping: draining %llu calls",
 	         (unsigned long long)s.calls_in_flight);
@@ -262,11 +303,14 @@ static void stop(struct daemon *d, int sig)
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	char *why;
 
-	if (sig == SIGHUP && !d->stopping)
-		reload(d);
-	else if (sig != SIGHUP)
+	if (sig == SIGHUP && !d->stopping) {
+		reload(d, &why); /* logged and in STATUS= already */
+		free(why);
+	} else if (sig != SIGHUP) {
 		stop(d, (int)sig);
+	}
 }
 
 static void usage(FILE *out, const char *argv0)
@@ -367,6 +411,9 @@ static int start(struct daemon *d)
 			return -ENOMEM;
 	}
 	r = ttrpcd_modules_new(d->base, &d->modules);
+	/* Before the modules, so that none of them can take its name. */
+	if (r == 0)
+		r = ttrpcd_control_new(&d->cfg, d->modules, &control_ops, d, &d->control);
 	if (r == 0)
 		r = ttrpcd_modules_load(d->modules, &d->cfg);
 	if (r == 0)
@@ -380,6 +427,7 @@ static int start(struct daemon *d)
 		r = ttrpcd_notify_start(d->base, status_line, d, &d->notify);
 	if (r < 0)
 		return r;
+	ttrpcd_modules_set_ready(d->modules);
 	ttrpcd_notify_ready(d->notify, NULL);
 	ttrpcd_log(TTRPC_LOG_NOTICE, "ready: %zu modules", ttrpcd_modules_count(d->modules));
 	return 0;
@@ -391,6 +439,7 @@ static void cleanup(struct daemon *d)
 	/* Servers first: their calls must be over before the modules' fini. */
 	ttrpcd_listen_free(d->listeners);
 	ttrpcd_modules_free(d->modules);
+	ttrpcd_control_free(d->control);
 	for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
 		if (d->signals[i])
 			event_free(d->signals[i]);
@@ -412,7 +461,7 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return status;
 	}
-	if (build_config(&d.opts, &d.cfg) < 0) {
+	if (build_config(&d.opts, &d.cfg, NULL) < 0) {
 		cleanup(&d);
 		return 1;
 	}

@@ -27,19 +27,23 @@ struct ttrpcd_host {
 	void *handle;
 	struct ttrpcd_module desc; /* the module's struct, read up to its struct_size */
 	char *path;
+	char *real_path; /* absolute, once loaded */
 	const struct ttrpcd_module_conf *conf; /* its settings; NULL: none */
 	void *data;
 	bool in_init;
 	bool init_ran;
 	char *failure; /* why a host call of init failed, for the load error */
+	ttrpcd_serving_fn watch;
+	void *watch_userdata;
 };
 
-/* A service, owned by the module that registered it. */
+/* A service, owned by the module that registered it, or by the daemon. */
 struct service {
 	char *name;
 	const struct ttrpc_method *methods;
 	void *userdata;
-	struct ttrpcd_host *owner;
+	struct ttrpcd_host *owner; /* NULL: built into the daemon */
+	int status;                /* enum ttrpcd_serving_status */
 };
 
 struct ttrpcd_modules {
@@ -48,7 +52,16 @@ struct ttrpcd_modules {
 	size_t n_hosts;
 	struct service *services;
 	size_t n_services;
+	int status; /* of "", the daemon as a whole */
 };
+
+/* The daemon, where a message names the owner of a service. */
+#define BUILTIN_OWNER "ttrpcd"
+
+static const char *owner_name(const struct service *s)
+{
+	return s->owner ? s->owner->desc.name : BUILTIN_OWNER;
+}
 
 /* The struct of ABI 1.0: a module's struct_size may not be smaller. */
 #define ABI_1_0_SIZE (offsetof(struct ttrpcd_module, fini) + sizeof(void (*)(void)))
@@ -58,6 +71,7 @@ static void host_free(struct ttrpcd_host *host)
 	if (!host)
 		return;
 	free(host->failure);
+	free(host->real_path);
 	free(host->path);
 	free(host);
 }
@@ -76,28 +90,21 @@ static void host_fail(struct ttrpcd_host *host, const char *fmt, ...)
 	va_end(ap);
 }
 
-int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
-                         const struct ttrpc_method *methods, void *userdata)
+static struct service *find_service(const struct ttrpcd_modules *set, const char *name)
 {
-	struct ttrpcd_modules *set = host->set;
+	for (size_t i = 0; i < set->n_services; i++)
+		if (strcmp(set->services[i].name, name) == 0)
+			return &set->services[i];
+	return NULL;
+}
+
+/* Append a service, SERVING from the start; @owner NULL for the daemon's own. */
+static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner, const char *name,
+                       const struct ttrpc_method *methods, void *userdata)
+{
 	struct service *v;
 	char *copy;
 
-	if (!host->in_init) {
-		host_fail(host, "service '%s' registered outside init", name);
-		return -EBUSY;
-	}
-	if (!name || !*name || !methods || !methods[0].name) {
-		host_fail(host, "service '%s' has no name or no method", name ? name : "");
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < set->n_services; i++) {
-		if (strcmp(set->services[i].name, name) == 0) {
-			host_fail(host, "service '%s' is already registered by module '%s'", name,
-			          set->services[i].owner->desc.name);
-			return -EEXIST;
-		}
-	}
 	copy = strdup(name);
 	v = realloc(set->services, (set->n_services + 1) * sizeof(*v));
 	if (!copy || !v) {
@@ -108,9 +115,32 @@ int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
 	}
 	set->services = v;
 	v[set->n_services++] = (struct service){
-		.name = copy, .methods = methods, .userdata = userdata, .owner = host
+		.name = copy, .methods = methods, .userdata = userdata, .owner = owner,
+		.status = TTRPCD_SERVING,
 	};
 	return 0;
+}
+
+int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
+                         const struct ttrpc_method *methods, void *userdata)
+{
+	const struct service *other;
+
+	if (!host->in_init) {
+		host_fail(host, "service '%s' registered outside init", name);
+		return -EBUSY;
+	}
+	if (!name || !*name || !methods || !methods[0].name) {
+		host_fail(host, "service '%s' has no name or no method", name ? name : "");
+		return -EINVAL;
+	}
+	other = find_service(host->set, name);
+	if (other) {
+		host_fail(host, "service '%s' is already registered by module '%s'", name,
+		          owner_name(other));
+		return -EEXIST;
+	}
+	return add_service(host->set, host, name, methods, userdata);
 }
 
 const char *ttrpcd_host_config(const struct ttrpcd_host *host, const char *key)
@@ -145,6 +175,58 @@ void ttrpcd_host_set_data(struct ttrpcd_host *host, void *data)
 void *ttrpcd_host_get_data(const struct ttrpcd_host *host)
 {
 	return host->data;
+}
+
+/* Tell every watching module, in load order, that @service is now @status. */
+static void notify_serving(struct ttrpcd_modules *set, const char *service, int status)
+{
+	for (size_t i = 0; i < set->n_hosts; i++) {
+		struct ttrpcd_host *h = set->hosts[i];
+
+		if (h->watch)
+			h->watch(h, service, status, h->watch_userdata);
+	}
+}
+
+static void set_status(struct ttrpcd_modules *set, struct service *s, int status)
+{
+	if (s->status == status)
+		return;
+	s->status = status;
+	notify_serving(set, s->name, status);
+}
+
+int ttrpcd_host_set_serving(struct ttrpcd_host *host, const char *service, int status)
+{
+	struct service *s = find_service(host->set, service);
+
+	if (status != TTRPCD_SERVING_UNKNOWN && status != TTRPCD_SERVING &&
+	    status != TTRPCD_NOT_SERVING)
+		return -EINVAL;
+	if (!*service)
+		return -EPERM;
+	if (!s)
+		return -ENOENT;
+	if (s->owner != host)
+		return -EPERM;
+	set_status(host->set, s, status);
+	return 0;
+}
+
+int ttrpcd_host_get_serving(const struct ttrpcd_host *host, const char *service)
+{
+	const struct service *s;
+
+	if (!*service)
+		return host->set->status;
+	s = find_service(host->set, service);
+	return s ? s->status : -ENOENT;
+}
+
+void ttrpcd_host_watch_serving(struct ttrpcd_host *host, ttrpcd_serving_fn fn, void *userdata)
+{
+	host->watch = fn;
+	host->watch_userdata = userdata;
 }
 
 /* Forget the services of a module whose init failed. */
@@ -259,6 +341,51 @@ static int open_checked(struct ttrpcd_host *host, const struct ttrpcd_module_con
 	return check_settings(host, m, why);
 }
 
+/* ABI 1.0 ends with fini; 1.1 added the list of services. */
+static bool has_services_field(const struct ttrpcd_host *host)
+{
+	return host->desc.abi_minor >= 1 &&
+	       host->desc.struct_size >= offsetof(struct ttrpcd_module, services) +
+	                                 sizeof(host->desc.services);
+}
+
+/*
+ * A tool that reads the module's services list (ttrpcctl) learns the types
+ * of its methods from it, so a service init registers without declaring it
+ * is one such tools cannot call. Warned about, not refused: the daemon
+ * itself serves it all the same.
+ */
+static void check_declared(const struct ttrpcd_modules *set, const struct ttrpcd_host *host)
+{
+	for (size_t i = 0; i < set->n_services; i++) {
+		const struct service *s = &set->services[i];
+		const struct ttrpcd_service_decl *d = host->desc.services;
+
+		if (s->owner != host)
+			continue;
+		if (!has_services_field(host)) {
+			ttrpcd_log(TTRPC_LOG_NOTICE,
+			           "module '%s' (%s): built for module ABI %u.%u, it declares no "
+			           "services; tools cannot learn the types of '%s'",
+			           host->desc.name, host->path, host->desc.abi_major,
+			           host->desc.abi_minor, s->name);
+			continue;
+		}
+		while (d && d->name && strcmp(d->name, s->name) != 0)
+			d++;
+		if (!d || !d->name)
+			ttrpcd_log(TTRPC_LOG_WARNING,
+			           "module '%s' (%s): init registered service '%s', which its "
+			           "services list does not declare; tools cannot learn its types",
+			           host->desc.name, host->path, s->name);
+		else if (d->methods != s->methods)
+			ttrpcd_log(TTRPC_LOG_WARNING,
+			           "module '%s' (%s): init registered service '%s' with another "
+			           "method table than its services list declares",
+			           host->desc.name, host->path, s->name);
+	}
+}
+
 /* Load and init one module; on failure *why says why, without the module's name. */
 static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
                     const struct ttrpcd_module_conf *m, char **why)
@@ -287,6 +414,8 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 		return r;
 	}
 	set->hosts[set->n_hosts++] = host;
+	host->real_path = realpath(host->path, NULL);
+	check_declared(set, host);
 	return 0;
 }
 
@@ -396,7 +525,7 @@ int ttrpcd_modules_publish(const struct ttrpcd_modules *set, struct ttrpc_server
 
 		if (r < 0) {
 			ttrpcd_log(TTRPC_LOG_ERR, "module '%s': cannot serve '%s': %s",
-			           s->owner->desc.name, s->name, strerror(-r));
+			           owner_name(s), s->name, strerror(-r));
 			return r;
 		}
 	}
@@ -472,6 +601,64 @@ size_t ttrpcd_modules_count(const struct ttrpcd_modules *set)
 	return set->n_hosts;
 }
 
+int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const char *name,
+                               const struct ttrpc_method *methods, void *userdata)
+{
+	if (find_service(set, name))
+		return -EEXIST;
+	return add_service(set, NULL, name, methods, userdata);
+}
+
+void ttrpcd_modules_set_ready(struct ttrpcd_modules *set)
+{
+	if (set->status == TTRPCD_SERVING)
+		return;
+	set->status = TTRPCD_SERVING;
+	notify_serving(set, "", TTRPCD_SERVING);
+}
+
+void ttrpcd_modules_set_stopping(struct ttrpcd_modules *set)
+{
+	for (size_t i = 0; i < set->n_services; i++)
+		set_status(set, &set->services[i], TTRPCD_NOT_SERVING);
+	if (set->status == TTRPCD_NOT_SERVING)
+		return;
+	set->status = TTRPCD_NOT_SERVING;
+	notify_serving(set, "", TTRPCD_NOT_SERVING);
+}
+
+bool ttrpcd_modules_service_at(const struct ttrpcd_modules *set, size_t i,
+                               struct ttrpcd_service_info *info)
+{
+	const struct service *s;
+
+	if (i >= set->n_services)
+		return false;
+	s = &set->services[i];
+	*info = (struct ttrpcd_service_info){
+		.name = s->name,
+		.module = s->owner ? s->owner->desc.name : NULL,
+		.methods = s->methods,
+		.status = s->status,
+	};
+	return true;
+}
+
+bool ttrpcd_modules_module_at(const struct ttrpcd_modules *set, size_t i,
+                              struct ttrpcd_module_info *info)
+{
+	const struct ttrpcd_host *host;
+
+	if (i >= set->n_hosts)
+		return false;
+	host = set->hosts[i];
+	*info = (struct ttrpcd_module_info){
+		.name = host->desc.name,
+		.path = host->real_path ? host->real_path : host->path,
+	};
+	return true;
+}
+
 int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_modules **ret)
 {
 	struct ttrpcd_modules *set = calloc(1, sizeof(*set));
@@ -479,6 +666,7 @@ int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_modules **ret)
 	if (!set)
 		return -ENOMEM;
 	set->base = base;
+	set->status = TTRPCD_NOT_SERVING; /* until ready */
 	*ret = set;
 	return 0;
 }

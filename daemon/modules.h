@@ -5,6 +5,7 @@
 #ifndef TTRPCD_MODULES_H
 #define TTRPCD_MODULES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <ttrpc/module.h>
@@ -74,6 +75,58 @@ int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config
 
 /* ttrpcd_modules_count() - number of modules inited. */
 size_t ttrpcd_modules_count(const struct ttrpcd_modules *set);
+
+/*
+ * ttrpcd_modules_add_builtin() - a service of the daemon itself, served and
+ * listed like the modules' (owner "ttrpcd" in messages). Add it before the
+ * modules load, so that a module registering the same name fails.
+ * @name: copied. @methods, @userdata: borrowed until the set is freed.
+ *
+ * Return: 0, -EEXIST or -ENOMEM.
+ */
+int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const char *name,
+                               const struct ttrpc_method *methods, void *userdata);
+
+/*
+ * ttrpcd_modules_set_ready() - the daemon as a whole (service "") is
+ * SERVING from now on; watching modules are told.
+ */
+void ttrpcd_modules_set_ready(struct ttrpcd_modules *set);
+
+/*
+ * ttrpcd_modules_set_stopping() - every service, then "", is NOT_SERVING
+ * from now on; watching modules are told, so that the health module can
+ * end its Watch streams before the drain waits for them.
+ */
+void ttrpcd_modules_set_stopping(struct ttrpcd_modules *set);
+
+/* One served service, as the control service lists it; borrowed from the set. */
+struct ttrpcd_service_info {
+	const char *name;
+	const char *module; /* NULL: built into the daemon */
+	const struct ttrpc_method *methods;
+	int status;         /* enum ttrpcd_serving_status */
+};
+
+/*
+ * ttrpcd_modules_service_at() - the @i-th service, in registration order.
+ * Return: false when @i is past the last.
+ */
+bool ttrpcd_modules_service_at(const struct ttrpcd_modules *set, size_t i,
+                               struct ttrpcd_service_info *info);
+
+/* One loaded module; borrowed from the set. */
+struct ttrpcd_module_info {
+	const char *name;
+	const char *path; /* absolute when realpath(3) could tell */
+};
+
+/*
+ * ttrpcd_modules_module_at() - the @i-th inited module, in load order.
+ * Return: false when @i is past the last.
+ */
+bool ttrpcd_modules_module_at(const struct ttrpcd_modules *set, size_t i,
+                              struct ttrpcd_module_info *info);
 
 /*
  * ttrpcd_modules_free() - fini every module, last loaded first, and unload

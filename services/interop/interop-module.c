@@ -13,9 +13,15 @@ static int interop_init(struct ttrpcd_host *host)
 	                            (void *)&interop_service_handlers);
 }
 
+static const struct ttrpcd_service_decl interop_services[] = {
+	{ INTEROP_SERVICE, ttrpc__interop__v1__interop_methods },
+	TTRPCD_SERVICES_END,
+};
+
 /* Its handlers keep no state past their calls, which are over before fini. */
 TTRPCD_MODULE_DEFINE(
 	.name = "interop",
 	.flags = TTRPCD_MODULE_UNLOAD_SAFE,
 	.init = interop_init,
+	.services = interop_services,
 );

@@ -152,6 +152,36 @@ START_TEST(test_listener_defaults)
 }
 END_TEST
 
+/* [control]: root and the effective user by default; each key replaces its own list. */
+START_TEST(test_control)
+{
+	const char *path;
+
+	ck_assert_uint_eq(cfg.control.n_allow_uids, geteuid() == 0 ? 1 : 2);
+	ck_assert_uint_eq(cfg.control.allow_uids[0], 0);
+	if (geteuid() != 0)
+		ck_assert_uint_eq(cfg.control.allow_uids[1], geteuid());
+	ck_assert_uint_eq(cfg.control.n_allow_gids, 0);
+
+	path = put("ttrpcd.conf", "[control]\nallow-groups = root 1234\n");
+	ck_assert_int_eq(ttrpcd_config_load(&cfg, path, true, &error), 0);
+	ck_assert_uint_eq(cfg.control.n_allow_uids, geteuid() == 0 ? 1 : 2);
+	ck_assert_uint_eq(cfg.control.n_allow_gids, 2);
+	ck_assert_uint_eq(cfg.control.allow_gids[0], 0);
+	ck_assert_uint_eq(cfg.control.allow_gids[1], 1234);
+
+	/* Empty: nobody by uid. */
+	path = put("ttrpcd.conf", "[control]\nallow-users =\n");
+	ck_assert_int_eq(ttrpcd_config_load(&cfg, path, true, &error), 0);
+	ck_assert_uint_eq(cfg.control.n_allow_uids, 0);
+
+	path = put("ttrpcd.conf", "[control]\nallow-users = 7 no-such-user-here\n");
+	ck_assert_int_eq(ttrpcd_config_load(&cfg, path, true, &error), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(error, "ttrpcd.conf:2: bad value '7 no-such-user-here' "
+	                                    "for key 'allow-users' in [control]"));
+}
+END_TEST
+
 START_TEST(test_dropins)
 {
 	char path[256], d[128];
@@ -260,6 +290,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_listener_defaults);
+	tcase_add_test(tc, test_control);
 	tcase_add_test(tc, test_dropins);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_long_line);

@@ -24,23 +24,12 @@
 
 #include <ttrpc/ttrpc.h>
 
+#include "daemon-harness.h"
 #include "interop.pb-c.h"
 #include "ttrpc/request.pb-c.h"
 
 #define INTEROP "ttrpc.interop.v1.Interop"
 #define GREETER "ttrpc.test.v1.Greeter"
-#define WAIT_MS 10000
-
-static char builddir[4096];
-static char tmp[256];
-
-/* A ttrpcd process and what it wrote to stderr. */
-struct proc {
-	pid_t pid;
-	int err;
-	char log[1 << 16];
-	size_t len;
-};
 
 /* The fds the test, as service manager, keeps in its fd store. */
 struct store {
@@ -48,73 +37,6 @@ struct store {
 	char names[16][64];
 	size_t n;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Strings that live until the end of the test. */
-static char *kept[512];
-static size_t n_kept;
-
-static const char *keep(char *s)
-{
-	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_lt(n_kept, sizeof(kept) / sizeof(kept[0]));
-	return kept[n_kept++] = s;
-}
-
-static const char *path_in(const char *name)
-{
-	char *s;
-
-	ck_assert_int_ge(asprintf(&s, "%s/%s", tmp, name), 0);
-	return keep(s);
-}
-
-static const char *build_path(const char *rel)
-{
-	char *s;
-
-	ck_assert_int_ge(asprintf(&s, "%s/%s", builddir, rel), 0);
-	return keep(s);
-}
-
-static void write_file(const char *path, const char *fmt, ...)
-{
-	FILE *f = fopen(path, "w");
-	va_list ap;
-
-	ck_assert_ptr_nonnull(f);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
-static void setup(void)
-{
-	const char *b = getenv("top_builddir");
-
-	snprintf(builddir, sizeof(builddir), "%s", b ? b : ".");
-	snprintf(tmp, sizeof(tmp), "/tmp/ttrpcd-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static void teardown(void)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	ck_assert_int_eq(system(cmd), 0);
-	while (n_kept > 0)
-		free(kept[--n_kept]);
-}
 
 /* ---- the notify socket ---- */
 
@@ -193,112 +115,6 @@ static bool notify_wait(int fd, const char *prefix, char *msg, size_t size, stru
 }
 
 /* ---- the daemon process ---- */
-
-/*
- * Start argv[0] with @env (KEY=VALUE, NULL-terminated) set, $LISTEN_* and
- * $NOTIFY_SOCKET cleared otherwise, and @fds passed as systemd passes them.
- */
-static void spawn(struct proc *p, const char *const *argv, const char *const *env,
-                  const int *fds, const char *const *fdnames, size_t nfds)
-{
-	int pipefd[2];
-
-	memset(p, 0, sizeof(*p));
-	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	p->pid = fork();
-	ck_assert_int_ge(p->pid, 0);
-	if (p->pid == 0) {
-		int high[16];
-		char num[32], names[1024] = "";
-
-		dup2(pipefd[1], STDERR_FILENO);
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDNAMES");
-		unsetenv("NOTIFY_SOCKET");
-		unsetenv("WATCHDOG_USEC");
-		for (size_t i = 0; env && env[i]; i++)
-			putenv((char *)env[i]);
-		/* Out of the way first, so that moving them to 3.. clobbers nothing. */
-		for (size_t i = 0; i < nfds; i++)
-			high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
-		for (size_t i = 0; i < nfds; i++) {
-			dup2(high[i], 3 + (int)i);
-			strcat(names, i ? ":" : "");
-			strcat(names, fdnames[i]);
-		}
-		if (nfds) {
-			snprintf(num, sizeof(num), "%zu", nfds);
-			setenv("LISTEN_FDS", num, 1);
-			snprintf(num, sizeof(num), "%d", (int)getpid());
-			setenv("LISTEN_PID", num, 1);
-			setenv("LISTEN_FDNAMES", names, 1);
-		}
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	p->err = pipefd[0];
-}
-
-static void read_log(struct proc *p, int timeout_ms)
-{
-	struct pollfd pf = { .fd = p->err, .events = POLLIN };
-	ssize_t n;
-
-	if (p->err < 0 || poll(&pf, 1, timeout_ms) <= 0)
-		return;
-	n = read(p->err, p->log + p->len, sizeof(p->log) - 1 - p->len);
-	if (n <= 0) {
-		close(p->err);
-		p->err = -1;
-		return;
-	}
-	p->len += (size_t)n;
-	p->log[p->len] = '\0';
-}
-
-/* Wait until the daemon's stderr has @text. */
-static bool log_wait(struct proc *p, const char *text)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-
-	while (!strstr(p->log, text) && p->err >= 0 && now_ms() < end)
-		read_log(p, (int)(end - now_ms()));
-	if (!strstr(p->log, text))
-		fprintf(stderr, "expected '%s' in the daemon's log:\n%s\n", text, p->log);
-	return strstr(p->log, text) != NULL;
-}
-
-/*
- * Wait for the daemon to exit; its exit status, or -1 if killed by a signal.
- * The log is shown when the status is not @expected.
- */
-static int proc_wait(struct proc *p, int expected)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-	int status;
-	pid_t r;
-
-	while ((r = waitpid(p->pid, &status, WNOHANG)) == 0 && now_ms() < end)
-		read_log(p, 20);
-	if (r == 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &status, 0);
-	}
-	while (p->err >= 0)
-		read_log(p, 1000);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != expected)
-		fprintf(stderr, "ttrpcd exited with status 0x%x:\n%s\n", status, p->log);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void daemon_start(struct proc *p, const char *config, const char *const *env)
-{
-	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", config, NULL };
-
-	spawn(p, argv, env, NULL, NULL, 0);
-}
 
 /* ---- clients ---- */
 
@@ -759,7 +575,7 @@ START_TEST(test_module_failures)
 	expect_failure(module_config(build_path("tests/modules/.libs/nosymbol.so")),
 	               "no symbol 'ttrpcd_module': not a ttrpcd module");
 	expect_failure(module_config(build_path("tests/modules/.libs/wrongabi.so")),
-	               "built for module ABI 2.0; this ttrpcd loads 1.0 to 1.0");
+	               "built for module ABI 2.0; this ttrpcd loads 1.0 to 1.1");
 	/* The section's name must be the module's. */
 	expect_failure(module_config(build_path("tests/modules/.libs/testmod.so")),
 	               "the file holds module 'testmod', not 'bad'");
@@ -840,7 +656,7 @@ static Suite *ttrpcd_suite(void)
 	Suite *s = suite_create("ttrpcd");
 	TCase *tc = tcase_create("process");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, daemon_test_setup, daemon_test_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_notify_lifecycle);
 	tcase_add_test(tc, test_watchdog);

@@ -4,7 +4,10 @@
  *                to clash with another module on purpose;
  *   greeting     the text its Echo method answers with, changed by reload;
  *   fail-init    yes: init fails;
- *   fail-reload  yes: reload fails.
+ *   fail-reload  yes: reload fails;
+ *   serving      its serving status: yes (default), no or unknown, set by
+ *                init and every reload, for the health service's tests.
+ * Its init also checks the refusals of ttrpcd_host_set_serving().
  * Its Echo has the interop EchoRequest/EchoResponse types.
  */
 #include <errno.h>
@@ -42,22 +45,61 @@ static bool setting_is_yes(struct ttrpcd_host *host, const char *key)
 	return v && strcmp(v, "yes") == 0;
 }
 
-/* Take the greeting of the current settings. */
+static const char *service_name(struct ttrpcd_host *host)
+{
+	const char *service = ttrpcd_host_config(host, "service");
+
+	return service ? service : "ttrpc.test.v1.Greeter";
+}
+
+/* Take the greeting and the serving status of the current settings. */
 static int apply(struct ttrpcd_host *host, struct testmod *t)
 {
+	static const struct {
+		const char *name;
+		int status;
+	} statuses[] = {
+		{ "yes", TTRPCD_SERVING },
+		{ "no", TTRPCD_NOT_SERVING },
+		{ "unknown", TTRPCD_SERVING_UNKNOWN },
+	};
 	const char *g = ttrpcd_host_config(host, "greeting");
-	char *copy = strdup(g ? g : "hello");
+	const char *serving = ttrpcd_host_config(host, "serving");
+	int status = -1;
+	char *copy;
 
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (strcmp(serving ? serving : "yes", statuses[i].name) == 0)
+			status = statuses[i].status;
+	if (status < 0)
+		return -EINVAL;
+	copy = strdup(g ? g : "hello");
 	if (!copy)
 		return -ENOMEM;
 	free(t->greeting);
 	t->greeting = copy;
+	return ttrpcd_host_set_serving(host, service_name(host), status);
+}
+
+/* What ttrpcd_host_set_serving() must refuse; 0 when it does. */
+static int check_refusals(struct ttrpcd_host *host)
+{
+	const char *service = service_name(host);
+
+	if (ttrpcd_host_set_serving(host, "", TTRPCD_SERVING) != -EPERM ||
+	    ttrpcd_host_set_serving(host, "no.such.Service", TTRPCD_SERVING) != -ENOENT ||
+	    ttrpcd_host_set_serving(host, service, TTRPCD_SERVICE_UNKNOWN) != -EINVAL ||
+	    ttrpcd_host_get_serving(host, "no.such.Service") != -ENOENT) {
+		ttrpcd_host_log(host, TTRPC_LOG_ERR,
+		                "ttrpcd_host_set_serving() took a bad request");
+		return -EPROTO;
+	}
 	return 0;
 }
 
 static int testmod_init(struct ttrpcd_host *host)
 {
-	const char *service = ttrpcd_host_config(host, "service");
+	const char *service = service_name(host);
 	struct testmod *t;
 	int r;
 
@@ -68,10 +110,11 @@ static int testmod_init(struct ttrpcd_host *host)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	r = apply(host, t);
+	r = ttrpcd_host_register(host, service, testmod_methods, host);
 	if (r == 0)
-		r = ttrpcd_host_register(host, service ? service : "ttrpc.test.v1.Greeter",
-		                         testmod_methods, host);
+		r = apply(host, t);
+	if (r == 0)
+		r = check_refusals(host);
 	if (r < 0) {
 		free(t->greeting);
 		free(t);
@@ -97,7 +140,13 @@ static void testmod_fini(struct ttrpcd_host *host)
 }
 
 static const char *const testmod_keys[] = { "service", "greeting", "fail-init", "fail-reload",
-	                                    NULL };
+	                                    "serving", NULL };
+
+/* Not what "service = ..." registers: the daemon warns about that. */
+static const struct ttrpcd_service_decl testmod_services[] = {
+	{ "ttrpc.test.v1.Greeter", testmod_methods },
+	TTRPCD_SERVICES_END,
+};
 
 TTRPCD_MODULE_DEFINE(
 	.name = "testmod",
@@ -106,4 +155,5 @@ TTRPCD_MODULE_DEFINE(
 	.init = testmod_init,
 	.reload = testmod_reload,
 	.fini = testmod_fini,
+	.services = testmod_services,
 );

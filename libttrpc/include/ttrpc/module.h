@@ -11,9 +11,15 @@
  *		return ttrpcd_host_register(host, "example.v1.Echo", echo_methods, NULL);
  *	}
  *
+ *	static const struct ttrpcd_service_decl echo_services[] = {
+ *		{ "example.v1.Echo", echo_methods },
+ *		TTRPCD_SERVICES_END,
+ *	};
+ *
  *	TTRPCD_MODULE_DEFINE(
  *		.name = "echo",
  *		.init = echo_init,
+ *		.services = echo_services,
  *	);
  *
  * The daemon reads abi_major, abi_minor and struct_size before anything
@@ -21,7 +27,12 @@
  * major, or a newer minor than the daemon knows, is refused without
  * touching the rest. A minor version only adds fields at the end of the
  * struct and functions to the host API; a major version changes or removes
- * something.
+ * something. A module built for an older minor is loaded as it is: the
+ * daemon reads only its struct_size bytes, so the fields it lacks count as
+ * NULL or 0.
+ *
+ * ABI 1.1 added the services field and the serving status functions
+ * (ttrpcd_host_set_serving() and what the health module reads them with).
  *
  * Lifecycle, all on the daemon's event loop thread:
  *  - init() once at start-up, after the module's config section was checked
@@ -34,6 +45,13 @@
  *    already took the new one are reloaded again with the old one.
  *  - fini() at shutdown, once every call into the module has finished. The
  *    module must then have no event, timer or fd left on the event_base.
+ *
+ * Serving status, as grpc.health.v1 reports it: every service a module
+ * registers is SERVING from the moment it is served, until its module sets
+ * another status with ttrpcd_host_set_serving(). The service "" stands for
+ * the daemon as a whole: SERVING once every listener and module is ready,
+ * NOT_SERVING for good once the daemon stops (SIGTERM); then every service
+ * becomes NOT_SERVING first and "" last.
  *
  * Modules stay mapped until the process exits, unless they set
  * TTRPCD_MODULE_UNLOAD_SAFE: a module with threads, or that registers
@@ -52,7 +70,7 @@ extern "C" {
 #endif
 
 #define TTRPCD_MODULE_ABI_MAJOR 1
-#define TTRPCD_MODULE_ABI_MINOR 0
+#define TTRPCD_MODULE_ABI_MINOR 1
 
 /* The name of the one symbol a module exports. */
 #define TTRPCD_MODULE_SYMBOL "ttrpcd_module"
@@ -65,6 +83,26 @@ enum ttrpcd_module_flags {
 
 /* The daemon's side of one loaded module; opaque. */
 struct ttrpcd_host;
+
+/*
+ * A service a module serves (ABI 1.1), as it registers it with
+ * ttrpcd_host_register(): its full name and its method table. Lists of
+ * them end with TTRPCD_SERVICES_END.
+ */
+struct ttrpcd_service_decl {
+	const char *name;
+	const struct ttrpc_method *methods;
+};
+
+#define TTRPCD_SERVICES_END { .name = NULL, .methods = NULL }
+
+/* grpc.health.v1.HealthCheckResponse.ServingStatus, by the same numbers. */
+enum ttrpcd_serving_status {
+	TTRPCD_SERVING_UNKNOWN = 0,
+	TTRPCD_SERVING = 1,
+	TTRPCD_NOT_SERVING = 2,
+	TTRPCD_SERVICE_UNKNOWN = 3, /* an answer for names nobody serves; never set */
+};
 
 /*
  * What a module exports. The first three fields are fixed for every ABI
@@ -90,6 +128,19 @@ struct ttrpcd_module {
 	int (*reload)(struct ttrpcd_host *host);
 	/* Optional: release everything init made. */
 	void (*fini)(struct ttrpcd_host *host);
+
+	/* ---- ABI 1.1 ---- */
+
+	/*
+	 * Optional, but every module should have it: the services init
+	 * registers, NULL-terminated (TTRPCD_SERVICES_END), static. Tools
+	 * such as ttrpcctl open the module with dlopen(RTLD_LAZY), read this
+	 * list and find the protobuf-c descriptors of every method without
+	 * running init, so it must list the very tables init registers. The
+	 * daemon warns at load when init registers a service not listed here,
+	 * or with another table. NULL: the module declares nothing.
+	 */
+	const struct ttrpcd_service_decl *services;
 };
 
 /* Default visibility for the exported symbol of a -fvisibility=hidden build. */
@@ -153,6 +204,47 @@ void ttrpcd_host_log(const struct ttrpcd_host *host, int level, const char *fmt,
  */
 void ttrpcd_host_set_data(struct ttrpcd_host *host, void *data);
 void *ttrpcd_host_get_data(const struct ttrpcd_host *host);
+
+/*
+ * ttrpcd_host_set_serving() - set the serving status of one of the module's
+ * own services, as the health service reports it (ABI 1.1).
+ * @service: a service this module registered; from init() once registered.
+ * @status: TTRPCD_SERVING_UNKNOWN, TTRPCD_SERVING or TTRPCD_NOT_SERVING.
+ *
+ * Every watcher (ttrpcd_host_watch_serving()) is told before this returns,
+ * when the status changed.
+ *
+ * Return: 0; -ENOENT when no module serves @service; -EPERM when another
+ * module (or the daemon, for "") owns it; -EINVAL for another @status.
+ */
+int ttrpcd_host_set_serving(struct ttrpcd_host *host, const char *service, int status);
+
+/*
+ * ttrpcd_host_get_serving() - the serving status of any service of the
+ * daemon, that of every module and the daemon's own, or of "" (the daemon
+ * as a whole) (ABI 1.1). Ask at the time of need: modules loaded after the
+ * caller register their services after its init.
+ *
+ * Return: an enum ttrpcd_serving_status other than TTRPCD_SERVICE_UNKNOWN,
+ * or -ENOENT when nothing serves @service.
+ */
+int ttrpcd_host_get_serving(const struct ttrpcd_host *host, const char *service);
+
+/*
+ * Told of every change of a serving status: @service (borrowed for the
+ * call) is now @status. Called from the event loop, from inside the
+ * ttrpcd_host_set_serving() of a module or from the daemon's own changes.
+ */
+typedef void (*ttrpcd_serving_fn)(struct ttrpcd_host *host, const char *service, int status,
+                                  void *userdata);
+
+/*
+ * ttrpcd_host_watch_serving() - be told of every change of a serving status
+ * from now on (ABI 1.1); one watcher per module, a second call replaces
+ * it, @fn NULL removes it. Nothing is called after fini() began.
+ * @userdata: passed to @fn, borrowed.
+ */
+void ttrpcd_host_watch_serving(struct ttrpcd_host *host, ttrpcd_serving_fn fn, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,404 @@
+/*
+ * ttrpcd.v1.Control on the generated handler table. The daemon's services
+ * never change after start-up, so the per-method counters are one sorted
+ * array, built at the first call and searched by (service, method).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ttrpc/ttrpc.h>
+
+#include "daemon/control.h"
+#include "daemon/control/control.ttrpc-c.h"
+#include "daemon/log.h"
+
+/*
+ * Latency bucket bounds in microseconds, fixed so that the histograms of
+ * two daemons, or of two Stats calls, can be compared or subtracted.
+ */
+static const uint64_t latency_bounds_us[] = {
+	50,     100,    250,    500,     1000,    2500,    5000,    10000,   25000,
+	50000,  100000, 250000, 500000,  1000000, 2500000, 5000000, 10000000,
+};
+
+#define N_BOUNDS (sizeof(latency_bounds_us) / sizeof(latency_bounds_us[0]))
+
+/* The counters of one method. */
+struct method_stats {
+	const char *service; /* borrowed from the modules' table */
+	const char *method;  /* borrowed from the method table */
+	uint64_t calls;
+	uint64_t errors;
+	uint64_t latency[N_BOUNDS + 1]; /* the last: above every bound */
+};
+
+struct ttrpcd_control {
+	const struct ttrpcd_config *cfg;
+	struct ttrpcd_modules *modules;
+	const struct ttrpcd_control_ops *ops;
+	void *userdata;
+	struct ttrpcd__v1__control_handlers *handlers; /* the service's userdata */
+	uint64_t started_us;
+	struct method_stats *stats; /* sorted by service, then method */
+	size_t n_stats;
+	bool indexed;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int stats_cmp(const void *a, const void *b)
+{
+	const struct method_stats *x = a, *y = b;
+	int c = strcmp(x->service, y->service);
+
+	return c ? c : strcmp(x->method, y->method);
+}
+
+/* One entry per method of every service; on ENOMEM no method is counted. */
+static void build_index(struct ttrpcd_control *ctl)
+{
+	struct ttrpcd_service_info s;
+	size_t n = 0;
+
+	ctl->indexed = true;
+	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++)
+		for (const struct ttrpc_method *m = s.methods; m->name; m++)
+			n++;
+	ctl->stats = calloc(n ? n : 1, sizeof(*ctl->stats));
+	if (!ctl->stats) {
+		ttrpcd_log(TTRPC_LOG_WARNING, "control: out of memory; no call statistics");
+		return;
+	}
+	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++)
+		for (const struct ttrpc_method *m = s.methods; m->name; m++)
+			ctl->stats[ctl->n_stats++] = (struct method_stats){
+				.service = s.name, .method = m->name
+			};
+	qsort(ctl->stats, ctl->n_stats, sizeof(*ctl->stats), stats_cmp);
+}
+
+static struct method_stats *find_stats(struct ttrpcd_control *ctl, const char *service,
+                                       const char *method)
+{
+	struct method_stats key = { .service = service, .method = method };
+
+	if (!ctl->indexed)
+		build_index(ctl);
+	if (ctl->n_stats == 0)
+		return NULL;
+	return bsearch(&key, ctl->stats, ctl->n_stats, sizeof(*ctl->stats), stats_cmp);
+}
+
+/* ---- the interceptor: who may call, and what every call cost ---- */
+
+static bool id_listed(unsigned id, const unsigned *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+static int guard_call(struct ttrpc_call *call, void *userdata)
+{
+	struct ttrpcd_control *ctl = userdata;
+	const struct ttrpcd_control_conf *c = &ctl->cfg->control;
+	const struct ttrpc_peer *peer = ttrpc_call_peer(call);
+
+	if (strcmp(ttrpc_call_service(call), TTRPCD__V1__CONTROL__NAME) != 0)
+		return 0;
+	if (id_listed(peer->uid, c->allow_uids, c->n_allow_uids) ||
+	    id_listed(peer->gid, c->allow_gids, c->n_allow_gids))
+		return 0;
+	ttrpcd_log(TTRPC_LOG_NOTICE,
+	           "control: refused %s from pid %d uid %u gid %u: not in [control]",
+	           ttrpc_call_method(call), (int)peer->pid, (unsigned)peer->uid,
+	           (unsigned)peer->gid);
+	ttrpc_call_fail(call, TTRPC_PERMISSION_DENIED,
+	                "%s: uid %u gid %u may not call it (see allow-users and allow-groups in "
+	                "[control] of ttrpcd.conf)",
+	                TTRPCD__V1__CONTROL__NAME, (unsigned)peer->uid, (unsigned)peer->gid);
+	return 1;
+}
+
+static void count_call(struct ttrpc_call *call, int code, void *userdata)
+{
+	struct ttrpcd_control *ctl = userdata;
+	struct method_stats *st =
+		find_stats(ctl, ttrpc_call_service(call), ttrpc_call_method(call));
+	uint64_t arrival = ttrpc_call_arrival(call), now = now_us();
+	uint64_t latency = now > arrival ? now - arrival : 0;
+	size_t b = 0;
+
+	if (!st)
+		return;
+	st->calls++;
+	if (code != TTRPC_OK)
+		st->errors++;
+	while (b < N_BOUNDS && latency > latency_bounds_us[b])
+		b++;
+	st->latency[b]++;
+}
+
+int ttrpcd_control_prepare_server(struct ttrpcd_control *ctl, struct ttrpc_server *srv)
+{
+	const struct ttrpc_server_interceptor ic = {
+		.on_call = guard_call,
+		.on_done = count_call,
+		.userdata = ctl,
+	};
+
+	return ttrpc_server_add_interceptor(srv, &ic);
+}
+
+/* ---- List ---- */
+
+/* The arrays of one ListResponse; freed together. */
+struct list_parts {
+	Ttrpcd__V1__ModuleInfo *modules, **module_ptrs;
+	Ttrpcd__V1__ServiceInfo *services, **service_ptrs;
+	Ttrpcd__V1__MethodInfo *methods, **method_ptrs;
+	char **module_services; /* names per module, sliced */
+};
+
+static void list_parts_free(struct list_parts *p)
+{
+	free(p->modules);
+	free(p->module_ptrs);
+	free(p->services);
+	free(p->service_ptrs);
+	free(p->methods);
+	free(p->method_ptrs);
+	free(p->module_services);
+}
+
+static bool service_selected(const struct ttrpcd_service_info *s, const char *only)
+{
+	return !*only || strcmp(s->name, only) == 0;
+}
+
+/* Fill @resp with the services @only names ("" all) and the modules that serve them. */
+static int list_fill(struct ttrpcd_control *ctl, const char *only, Ttrpcd__V1__ListResponse *resp,
+                     struct list_parts *p)
+{
+	struct ttrpcd_service_info s;
+	struct ttrpcd_module_info m;
+	size_t n_svc = 0, n_mth = 0, n_mod = 0, used = 0;
+
+	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++) {
+		if (!service_selected(&s, only))
+			continue;
+		n_svc++;
+		for (const struct ttrpc_method *mt = s.methods; mt->name; mt++)
+			n_mth++;
+	}
+	while (ttrpcd_modules_module_at(ctl->modules, n_mod, &m))
+		n_mod++;
+	p->modules = calloc(n_mod + 1, sizeof(*p->modules));
+	p->module_ptrs = calloc(n_mod + 1, sizeof(*p->module_ptrs));
+	p->services = calloc(n_svc + 1, sizeof(*p->services));
+	p->service_ptrs = calloc(n_svc + 1, sizeof(*p->service_ptrs));
+	p->methods = calloc(n_mth + 1, sizeof(*p->methods));
+	p->method_ptrs = calloc(n_mth + 1, sizeof(*p->method_ptrs));
+	p->module_services = calloc(n_svc + 1, sizeof(*p->module_services));
+	if (!p->modules || !p->module_ptrs || !p->services || !p->service_ptrs || !p->methods ||
+	    !p->method_ptrs || !p->module_services)
+		return -ENOMEM;
+
+	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++) {
+		Ttrpcd__V1__ServiceInfo *si = &p->services[resp->n_services];
+
+		if (!service_selected(&s, only))
+			continue;
+		ttrpcd__v1__service_info__init(si);
+		si->name = (char *)s.name;
+		si->module = (char *)(s.module ? s.module : "");
+		si->methods = &p->method_ptrs[used];
+		for (const struct ttrpc_method *mt = s.methods; mt->name; mt++) {
+			Ttrpcd__V1__MethodInfo *mi = &p->methods[used];
+
+			ttrpcd__v1__method_info__init(mi);
+			mi->name = (char *)mt->name;
+			/* enum ttrpc_method_kind and MethodKind number the kinds alike. */
+			mi->kind = (Ttrpcd__V1__MethodKind)mt->kind;
+			mi->input_type = (char *)mt->input->name;
+			mi->output_type = (char *)mt->output->name;
+			p->method_ptrs[used++] = mi;
+			si->n_methods++;
+		}
+		p->service_ptrs[resp->n_services++] = si;
+	}
+	resp->services = p->service_ptrs;
+
+	/* Modules, each with the listed services it registered. */
+	used = 0;
+	for (size_t i = 0; ttrpcd_modules_module_at(ctl->modules, i, &m); i++) {
+		Ttrpcd__V1__ModuleInfo *mi = &p->modules[resp->n_modules];
+
+		ttrpcd__v1__module_info__init(mi);
+		mi->name = (char *)m.name;
+		mi->path = (char *)m.path;
+		mi->services = &p->module_services[used];
+		for (size_t j = 0; ttrpcd_modules_service_at(ctl->modules, j, &s); j++) {
+			if (s.module && strcmp(s.module, m.name) == 0 &&
+			    service_selected(&s, only)) {
+				p->module_services[used++] = (char *)s.name;
+				mi->n_services++;
+			}
+		}
+		/* Asked for one service: only the module that serves it. */
+		if (*only && mi->n_services == 0)
+			continue;
+		p->module_ptrs[resp->n_modules++] = mi;
+	}
+	resp->modules = p->module_ptrs;
+	return 0;
+}
+
+static void on_list(struct ttrpc_call *call, const Ttrpcd__V1__ListRequest *req, void *userdata)
+{
+	struct ttrpcd_control *ctl = userdata;
+	Ttrpcd__V1__ListResponse resp = TTRPCD__V1__LIST_RESPONSE__INIT;
+	struct list_parts parts = { 0 };
+	const char *only = req->service ? req->service : "";
+
+	if (list_fill(ctl, only, &resp, &parts) < 0)
+		ttrpc_call_fail(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+	else if (*only && resp.n_services == 0)
+		ttrpc_call_fail(call, TTRPC_NOT_FOUND, "no service '%s' is served", only);
+	else
+		ttrpcd__v1__control_list_reply(call, &resp);
+	list_parts_free(&parts);
+}
+
+/* ---- Stats ---- */
+
+static void on_stats(struct ttrpc_call *call, const Ttrpcd__V1__StatsRequest *req, void *userdata)
+{
+	struct ttrpcd_control *ctl = userdata;
+	Ttrpcd__V1__StatsResponse resp = TTRPCD__V1__STATS_RESPONSE__INIT;
+	Ttrpcd__V1__MethodStats *ms, **ptrs;
+	struct ttrpc_server_stats sum = { 0 };
+	uint64_t bounds[N_BOUNDS];
+
+	if (!ctl->indexed)
+		build_index(ctl);
+	ms = calloc(ctl->n_stats + 1, sizeof(*ms));
+	ptrs = calloc(ctl->n_stats + 1, sizeof(*ptrs));
+	if (!ms || !ptrs) {
+		free(ms);
+		free(ptrs);
+		ttrpc_call_fail(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	ctl->ops->server_stats(&sum, ctl->userdata);
+	resp.uptime_seconds = (now_us() - ctl->started_us) / 1000000;
+	resp.connections = sum.connections;
+	resp.connections_total = sum.connections_total;
+	resp.connections_refused = sum.connections_refused;
+	/* This call is in flight too, and counts. */
+	resp.calls_in_flight = sum.calls_in_flight;
+	memcpy(bounds, latency_bounds_us, sizeof(bounds));
+	resp.latency_bounds_us = bounds;
+	resp.n_latency_bounds_us = N_BOUNDS;
+	for (size_t i = 0; i < ctl->n_stats; i++) {
+		struct method_stats *st = &ctl->stats[i];
+
+		ttrpcd__v1__method_stats__init(&ms[i]);
+		ms[i].service = (char *)st->service;
+		ms[i].method = (char *)st->method;
+		ms[i].calls = st->calls;
+		ms[i].errors = st->errors;
+		ms[i].latency_counts = st->latency;
+		ms[i].n_latency_counts = N_BOUNDS + 1;
+		ptrs[i] = &ms[i];
+	}
+	resp.methods = ptrs;
+	resp.n_methods = ctl->n_stats;
+	ttrpcd__v1__control_stats_reply(call, &resp);
+	free(ms);
+	free(ptrs);
+}
+
+/* ---- Reload ---- */
+
+static void on_reload(struct ttrpc_call *call, const Ttrpcd__V1__ReloadRequest *req,
+                      void *userdata)
+{
+	struct ttrpcd_control *ctl = userdata;
+	Ttrpcd__V1__ReloadResponse resp = TTRPCD__V1__RELOAD_RESPONSE__INIT;
+	char *why = NULL;
+	int r;
+
+	ttrpcd_log(TTRPC_LOG_NOTICE, "control: reload asked by pid %d uid %u",
+	           (int)ttrpc_call_peer(call)->pid, (unsigned)ttrpc_call_peer(call)->uid);
+	r = ctl->ops->reload(&why, ctl->userdata);
+	if (r == 0)
+		ttrpcd__v1__control_reload_reply(call, &resp);
+	else
+		ttrpc_call_fail(call,
+		                r == -ESHUTDOWN ? TTRPC_UNAVAILABLE : TTRPC_FAILED_PRECONDITION,
+		                "reload failed, the running configuration stays: %s",
+		                why ? why : strerror(-r));
+	free(why);
+}
+
+static const struct ttrpcd__v1__control_handlers control_handlers = {
+	.list = on_list,
+	.stats = on_stats,
+	.reload = on_reload,
+};
+
+int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *modules,
+                       const struct ttrpcd_control_ops *ops, void *userdata,
+                       struct ttrpcd_control **ret)
+{
+	struct ttrpcd_control *ctl = calloc(1, sizeof(*ctl));
+	struct ttrpcd__v1__control_handlers *h = calloc(1, sizeof(*h));
+	int r;
+
+	if (!ctl || !h) {
+		free(ctl);
+		free(h);
+		return -ENOMEM;
+	}
+	ctl->cfg = cfg;
+	ctl->modules = modules;
+	ctl->ops = ops;
+	ctl->userdata = userdata;
+	ctl->started_us = now_us();
+	/* The generated trampolines take the handler table as the service's
+	 * userdata, and pass its userdata on: the table is per instance. */
+	*h = control_handlers;
+	h->userdata = ctl;
+	r = ttrpcd_modules_add_builtin(modules, TTRPCD__V1__CONTROL__NAME,
+	                               ttrpcd__v1__control_methods, h);
+	if (r < 0) {
+		free(h);
+		free(ctl);
+		return r;
+	}
+	ctl->handlers = h;
+	*ret = ctl;
+	return 0;
+}
+
+void ttrpcd_control_free(struct ttrpcd_control *ctl)
+{
+	if (!ctl)
+		return;
+	free(ctl->handlers);
+	free(ctl->stats);
+	free(ctl);
+}

@@ -1,0 +1,70 @@
+/*
+ * The process harness of the daemon's tests (test-ttrpcd, test-services).
+ * Every wait is bounded by WAIT_MS; nothing asserts on timing.
+ */
+#ifndef TTRPCD_TEST_DAEMON_HARNESS_H
+#define TTRPCD_TEST_DAEMON_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define WAIT_MS 10000
+
+/* $top_builddir, and the test's temporary directory (made by the setup). */
+extern char builddir[4096];
+extern char tmp[256];
+
+/* A ttrpcd process and what it wrote to stderr. */
+struct proc {
+	pid_t pid;
+	int err;
+	char log[1 << 16];
+	size_t len;
+};
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t now_ms(void);
+
+/* keep() - own @s (malloc'd, not NULL) until the end of the test; return it. */
+const char *keep(char *s);
+
+/* path_in() - @name in the test's directory, kept until the end of the test. */
+const char *path_in(const char *name);
+
+/* build_path() - @rel in the build tree, kept until the end of the test. */
+const char *build_path(const char *rel);
+
+/* write_file() - write the printf-style text to @path, replacing it. */
+void write_file(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The checked fixture: a fresh temporary directory; removed with what it holds. */
+void daemon_test_setup(void);
+void daemon_test_teardown(void);
+
+/*
+ * spawn() - start argv[0] with @env (KEY=VALUE, NULL-terminated) set,
+ * $LISTEN_* and $NOTIFY_SOCKET cleared otherwise, and @fds passed under
+ * @fdnames as systemd passes them; its stderr goes to @p->log.
+ */
+void spawn(struct proc *p, const char *const *argv, const char *const *env, const int *fds,
+           const char *const *fdnames, size_t nfds);
+
+/* read_log() - append what the process wrote to stderr, waiting up to @timeout_ms. */
+void read_log(struct proc *p, int timeout_ms);
+
+/* log_wait() - whether the process's stderr came to hold @text in time; else shows it. */
+bool log_wait(struct proc *p, const char *text);
+
+/*
+ * proc_wait() - wait for the process to exit (killed after WAIT_MS).
+ * Return: its exit status, or -1 if killed by a signal. The log is shown
+ * when the status is not @expected.
+ */
+int proc_wait(struct proc *p, int expected);
+
+/* daemon_start() - the build tree's ttrpcd with --config @config. */
+void daemon_start(struct proc *p, const char *config, const char *const *env);
+
+#endif
