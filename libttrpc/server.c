@@ -117,11 +117,20 @@ void ttrpc__sconn_queued(struct ttrpc__sconn *conn)
 		ttrpc__conn_queued(&conn->io);
 		return;
 	}
+	if (conn->dropping)
+		return;
 	ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
 	           "dropping connection of pid %d uid %u: %zu bytes queued, over the output limit of %llu (the peer does not read)",
 	           (int)conn->peer.pid, (unsigned)conn->peer.uid, queued,
 	           (unsigned long long)conn->srv->max_output);
-	conn_close(conn);
+	/*
+	 * Closing here would cancel calls under the feet of the handler that
+	 * is replying or sending: stop the socket now, close from the loop, so
+	 * that cancel callbacks never run inside a ttrpc_call_*() function.
+	 */
+	conn->dropping = true;
+	ttrpc__conn_stop(&conn->io);
+	event_active(conn->writable, 0, 0);
 }
 
 void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *message)
@@ -346,7 +355,12 @@ static void run_waiting(struct ttrpc__sconn *conn)
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
-	run_waiting(arg);
+	struct ttrpc__sconn *conn = arg;
+
+	if (conn->dropping)
+		conn_close(conn);
+	else
+		run_waiting(conn);
 }
 
 void ttrpc__sconn_wait_writable(struct ttrpc__sconn *conn, struct ttrpc_call *call)
