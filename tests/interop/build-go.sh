@@ -1,13 +1,15 @@
 #!/bin/sh
-# Build the Go interop peer (interop-go-server, interop-go-client) against
+# Build the Go interop peer (interop-go-server, interop-go-client) and the
+# Go health client (health-go-client, for ttrpcd's health module) against
 # containerd's ttrpc as packaged by Debian, fully offline, in GOPATH mode.
 #
 # Usage: tests/interop/build-go.sh OUTDIR
 #
 # Results:
-#   OUTDIR/interop-go-server, OUTDIR/interop-go-client
-#   OUTDIR/gopath/src/ttrpc-interop/{pb,server,client}   (generated code + sources)
-#   OUTDIR/proto/interop.proto                           (filtered contract, see below)
+#   OUTDIR/interop-go-server, OUTDIR/interop-go-client, OUTDIR/health-go-client
+#   OUTDIR/gopath/src/ttrpc-interop/{pb,server,client,healthpb,health}
+#                                                        (generated code + sources)
+#   OUTDIR/proto/{interop,health}.proto                  (filtered contracts, see below)
 #   OUTDIR/gocache                                       (GOCACHE; HOME may be unset)
 #
 # Needs (Debian): golang-go, golang-github-containerd-ttrpc-dev,
@@ -28,6 +30,9 @@ proto_src=$srcdir/interop.proto
 [ -f "$proto_src" ] || die "missing $proto_src"
 [ -f "$srcdir/go/server/main.go" ] || die "missing $srcdir/go/server/main.go"
 [ -f "$srcdir/go/client/main.go" ] || die "missing $srcdir/go/client/main.go"
+[ -f "$srcdir/go/health/main.go" ] || die "missing $srcdir/go/health/main.go"
+health_src=$srcdir/../../services/health/health.proto
+[ -f "$health_src" ] || die "missing $health_src"
 
 mkdir -p "$1" || die "cannot create $1"
 outdir=$(cd "$1" && pwd) || die "cannot enter $1"
@@ -58,7 +63,8 @@ CGO_ENABLED=0
 export GO111MODULE GOPROXY GOFLAGS GONOSUMDB GOSUMDB GOPATH GOCACHE CGO_ENABLED
 
 rm -rf "$pkgroot" "$outdir/proto"
-mkdir -p "$pkgroot/pb" "$pkgroot/server" "$pkgroot/client" "$outdir/proto" "$GOCACHE"
+mkdir -p "$pkgroot/pb" "$pkgroot/server" "$pkgroot/client" "$pkgroot/healthpb" \
+	"$pkgroot/health" "$outdir/proto" "$GOCACHE"
 
 # protoc-gen-gogottrpc (ttrpc v1.1.1) has no notion of streaming: it ignores
 # the client/server streaming flags and would emit Download/Upload/Chat as
@@ -81,12 +87,24 @@ protoc -I"$outdir/proto" --gogottrpc_out="plugins=ttrpc:$pkgroot/pb" \
 	die "protoc failed to generate Go code from $proto_src"
 [ -f "$pkgroot/pb/interop.pb.go" ] || die "protoc produced no $pkgroot/pb/interop.pb.go"
 
+# grpc.health.v1 the same way: Watch streams, so only Check is generated.
+sed '/^[[:space:]]*rpc[[:space:]].*[(][[:space:]]*stream[[:space:]]/d' \
+	"$health_src" >"$outdir/proto/health.proto" ||
+	die "cannot write filtered health proto"
+protoc -I"$outdir/proto" --gogottrpc_out="plugins=ttrpc:$pkgroot/healthpb" \
+	"$outdir/proto/health.proto" ||
+	die "protoc failed to generate Go code from $health_src"
+
 cp "$srcdir/go/server/main.go" "$pkgroot/server/main.go"
 cp "$srcdir/go/client/main.go" "$pkgroot/client/main.go"
+cp "$srcdir/go/health/main.go" "$pkgroot/health/main.go"
 
 go build -o "$outdir/interop-go-server" ttrpc-interop/server ||
 	die "go build of interop-go-server failed"
 go build -o "$outdir/interop-go-client" ttrpc-interop/client ||
 	die "go build of interop-go-client failed"
+go build -o "$outdir/health-go-client" ttrpc-interop/health ||
+	die "go build of health-go-client failed"
 
-echo "build-go.sh: built $outdir/interop-go-server and $outdir/interop-go-client"
+echo "build-go.sh: built $outdir/interop-go-server, $outdir/interop-go-client" \
+	"and $outdir/health-go-client"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Interop with the real Go peer (containerd/ttrpc v1.1.1 from Debian), both
 # directions: the Go client against the C server, the C client against the
-# Go server. Each side runs every unary case of interop.proto.
+# Go server. Each side runs every unary case of interop.proto. Then the Go
+# health client asks ttrpcd's health module (grpc.health.v1, unary Check).
 set -eu
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -53,5 +54,26 @@ fi
 echo "== C client -> Go server"
 start_server "$tmp/go-server.log" "$gobin/interop-go-server" -socket "$tmp/go.sock"
 "$top_builddir/tests/interop/interop-client" -s "$tmp/go.sock" || status=1
+
+echo "== Go health client -> ttrpcd with the health and interop modules"
+: >"$tmp/ttrpcd.conf"
+"$top_builddir/daemon/ttrpcd" --config "$tmp/ttrpcd.conf" --socket "$tmp/ttrpcd.sock" \
+	--module "$top_builddir/services/health/.libs/health.so" \
+	--module "$top_builddir/services/interop/.libs/interop.so" >"$tmp/ttrpcd.log" 2>&1 &
+ttrpcd=$!
+pids="$pids $ttrpcd"
+for _ in $(seq 100); do
+	grep -q 'ready:' "$tmp/ttrpcd.log" 2>/dev/null && break
+	sleep 0.1
+done
+"$gobin/health-go-client" -socket "$tmp/ttrpcd.sock" =SERVING \
+	ttrpc.interop.v1.Interop=SERVING grpc.health.v1.Health=SERVING \
+	ttrpcd.v1.Control=SERVING no.such.Service=NotFound || status=1
+kill -TERM "$ttrpcd"
+if ! wait "$ttrpcd"; then
+	echo "FAIL: ttrpcd did not exit cleanly" >&2
+	status=1
+fi
+[ $status = 0 ] || cat "$tmp/ttrpcd.log" >&2
 
 exit $status
