@@ -102,6 +102,8 @@ static void call_settle(struct ttrpc_call *call, int code)
 		srv->stats.calls_failed++;
 	if (conn) {
 		call->conn = NULL;
+		if (call->method && call->method->kind != TTRPC_METHOD_UNARY)
+			conn->n_streams--;
 		ttrpc__idmap_remove(&conn->calls, call->id);
 		ttrpc__sconn_call_done(conn);
 	}

@@ -44,6 +44,9 @@ struct ttrpc__sconn {
 	bool closed;               /* torn down; freed from the loop later */
 	bool closing;              /* close as soon as the output is flushed */
 	bool dropping;             /* over the output cap: closed from the loop */
+	unsigned n_streams;        /* streaming calls in calls */
+	struct event *timer;       /* the frame or idle timeout, per timer_mode */
+	enum { TIMER_NONE, TIMER_FRAME, TIMER_IDLE } timer_mode;
 	LIST_ENTRY(ttrpc__sconn) link; /* in srv->conns, then in srv->dead */
 };
 
@@ -86,6 +89,9 @@ struct ttrpc_server {
 	uint64_t max_output;
 	uint64_t max_connections;
 	uint64_t max_calls_per_conn;
+	uint64_t max_streams_per_conn;
+	uint64_t frame_timeout_ms;
+	uint64_t idle_timeout_ms;
 	LIST_HEAD(, ttrpc__service) services;
 	LIST_HEAD(, ttrpc__listener) listeners;
 	LIST_HEAD(, ttrpc__sconn) conns;

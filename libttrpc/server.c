@@ -24,6 +24,7 @@
 #include "wire.h"
 
 #define DEFAULT_MAX_OUTPUT (64u << 20)
+#define DEFAULT_FRAME_TIMEOUT_MS 10000
 
 uint64_t ttrpc__now_us(void)
 {
@@ -34,6 +35,7 @@ uint64_t ttrpc__now_us(void)
 }
 
 static void maybe_finish_shutdown(struct ttrpc_server *srv);
+static void conn_timer_update(struct ttrpc__sconn *conn);
 
 /* ---- connections ---- */
 
@@ -51,6 +53,7 @@ static void conn_close(struct ttrpc__sconn *conn)
 		return;
 	conn->closed = true;
 	ttrpc__conn_stop(&conn->io);
+	evtimer_del(conn->timer);
 	LIST_REMOVE(conn, link);
 	LIST_INSERT_HEAD(&srv->dead, conn, link);
 	srv->stats.connections--;
@@ -66,6 +69,7 @@ static void conn_free(struct ttrpc__sconn *conn)
 {
 	LIST_REMOVE(conn, link);
 	event_free(conn->writable);
+	event_free(conn->timer);
 	ttrpc__conn_deinit(&conn->io);
 	ttrpc__idmap_clear(&conn->calls);
 	free(conn);
@@ -148,6 +152,8 @@ void ttrpc__sconn_call_done(struct ttrpc__sconn *conn)
 {
 	if (conn->srv->shutting_down && conn->calls.len == 0)
 		conn_close_flushed(conn);
+	else
+		conn_timer_update(conn);
 }
 
 static struct ttrpc__service *find_service(struct ttrpc_server *srv, const char *name)
@@ -220,6 +226,14 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 		ttrpc__request__free_unpacked(req, NULL);
 		return;
 	}
+	if (method->kind != TTRPC_METHOD_UNARY && srv->max_streams_per_conn &&
+	    conn->n_streams >= srv->max_streams_per_conn) {
+		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED,
+		            "too many streams in flight on this connection (limit %llu)",
+		            (unsigned long long)srv->max_streams_per_conn);
+		ttrpc__request__free_unpacked(req, NULL);
+		return;
+	}
 	if (srv->max_calls_per_conn && conn->calls.len >= srv->max_calls_per_conn) {
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED,
 		            "too many calls in flight on this connection (limit %llu)",
@@ -264,6 +278,8 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 		return;
 	}
 	call->first = first;
+	if (method->kind != TTRPC_METHOD_UNARY)
+		conn->n_streams++;
 	ttrpc__stream_init(&call->st, TTRPC__ROLE_SERVER, method->kind);
 	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "call %s/%s stream %u from pid %d", req->service,
 	           req->method, h->stream_id, (int)conn->peer.pid);
@@ -305,10 +321,65 @@ static void handle_frame(struct ttrpc__sconn *conn, const struct ttrpc__frame_he
 	}
 }
 
-static void on_read(struct ttrpc__conn *io)
+static bool in_frame(const struct ttrpc__sconn *conn)
 {
-	struct ttrpc__sconn *conn = io->owner;
-	struct evbuffer *in = io->in;
+	return evbuffer_get_length(conn->io.in) > 0 || conn->io.big || conn->reader.discard > 0;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc__sconn *conn = arg;
+
+	if (conn->timer_mode == TIMER_FRAME)
+		ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
+		           "closing connection of pid %d uid %u: a frame stayed incomplete for %llu ms",
+		           (int)conn->peer.pid, (unsigned)conn->peer.uid,
+		           (unsigned long long)conn->srv->frame_timeout_ms);
+	else
+		ttrpc__log(&conn->srv->log, TTRPC_LOG_INFO,
+		           "closing connection of pid %d uid %u: idle for %llu ms", (int)conn->peer.pid,
+		           (unsigned)conn->peer.uid, (unsigned long long)conn->srv->idle_timeout_ms);
+	conn->timer_mode = TIMER_NONE;
+	conn_close(conn);
+}
+
+/*
+ * Arm the timeout that applies now. A frame's timer starts with its first
+ * byte and is not pushed back by progress, so a peer that trickles a byte
+ * at a time cannot hold the connection; the idle timer starts when the
+ * last call ends.
+ */
+static void conn_timer_update(struct ttrpc__sconn *conn)
+{
+	struct ttrpc_server *srv = conn->srv;
+	int mode = TIMER_NONE;
+	uint64_t ms = 0;
+
+	if (conn->closed || conn->closing)
+		return;
+	if (in_frame(conn) && srv->frame_timeout_ms) {
+		mode = TIMER_FRAME;
+		ms = srv->frame_timeout_ms;
+	} else if (!in_frame(conn) && conn->calls.len == 0 && srv->idle_timeout_ms) {
+		mode = TIMER_IDLE;
+		ms = srv->idle_timeout_ms;
+	}
+	if (mode == (int)conn->timer_mode)
+		return;
+	conn->timer_mode = mode;
+	if (mode == TIMER_NONE) {
+		evtimer_del(conn->timer);
+	} else {
+		struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			              .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+		evtimer_add(conn->timer, &tv);
+	}
+}
+
+static void read_frames(struct ttrpc__sconn *conn)
+{
+	struct evbuffer *in = conn->io.in;
 
 	while (!conn->closed && !conn->closing && !conn->srv->shutting_down) {
 		struct ttrpc__frame_header h;
@@ -338,6 +409,14 @@ static void on_read(struct ttrpc__conn *io)
 			return;
 		}
 	}
+}
+
+static void on_read(struct ttrpc__conn *io)
+{
+	struct ttrpc__sconn *conn = io->owner;
+
+	read_frames(conn);
+	conn_timer_update(conn);
 }
 
 /* Tell the calls waiting for room, one by one; each may fill the queue again. */
@@ -442,12 +521,13 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	if (!conn)
 		return -ENOMEM;
 	conn->writable = event_new(srv->base, -1, 0, on_writable, conn);
-	if (!conn->writable) {
-		free(conn);
-		return -ENOMEM;
-	}
-	if (ttrpc__conn_init(&conn->io, srv->base, fd, &sconn_ops, conn, TTRPC__OUTPUT_LOW) < 0) {
-		event_free(conn->writable);
+	conn->timer = evtimer_new(srv->base, on_timer, conn);
+	if (!conn->writable || !conn->timer ||
+	    ttrpc__conn_init(&conn->io, srv->base, fd, &sconn_ops, conn, TTRPC__OUTPUT_LOW) < 0) {
+		if (conn->writable)
+			event_free(conn->writable);
+		if (conn->timer)
+			event_free(conn->timer);
 		free(conn);
 		return -ENOMEM;
 	}
@@ -458,6 +538,7 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 
 	ttrpc__idmap_init(&conn->calls);
 	LIST_INSERT_HEAD(&srv->conns, conn, link);
+	conn_timer_update(conn);
 	srv->stats.connections++;
 	srv->stats.connections_total++;
 	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "connection from pid %d uid %u gid %u", (int)peer.pid,
@@ -607,6 +688,7 @@ TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server *
 	srv->base = base;
 	srv->max_message = TTRPC_MAX_MESSAGE_SIZE;
 	srv->max_output = DEFAULT_MAX_OUTPUT;
+	srv->frame_timeout_ms = DEFAULT_FRAME_TIMEOUT_MS;
 	LIST_INIT(&srv->services);
 	LIST_INIT(&srv->listeners);
 	LIST_INIT(&srv->conns);
@@ -677,6 +759,15 @@ TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_lim
 		return 0;
 	case TTRPC_LIMIT_CALLS_PER_CONNECTION:
 		srv->max_calls_per_conn = value;
+		return 0;
+	case TTRPC_LIMIT_STREAMS_PER_CONNECTION:
+		srv->max_streams_per_conn = value;
+		return 0;
+	case TTRPC_LIMIT_FRAME_TIMEOUT_MS:
+		srv->frame_timeout_ms = value;
+		return 0;
+	case TTRPC_LIMIT_IDLE_TIMEOUT_MS:
+		srv->idle_timeout_ms = value;
 		return 0;
 	}
 	return -EINVAL;

@@ -865,6 +865,105 @@ START_TEST(test_client_errors)
 }
 END_TEST
 
+/* ---- limits: each one reached ---- */
+
+START_TEST(test_limit_frame_timeout)
+{
+	struct raw *r = raw_connect(), *trickle = raw_connect();
+	struct frame f;
+	static const uint8_t header[10] = { 0, 0, 0, 5, 0, 0, 0, 1, 1, 0 };
+
+	ck_assert_int_eq(ttrpc_server_set_limit(srv, TTRPC_LIMIT_FRAME_TIMEOUT_MS, 300), 0);
+	/* a frame cut short, then silence */
+	raw_send(r, 100, 1, 1, 0, "abc", 3);
+	/* a header trickled a byte at a time: progress does not extend the timer */
+	for (int i = 0; i < 10 && !trickle->eof; i++) {
+		bufferevent_write(trickle->bev, &header[i], 1);
+		run_for(100);
+	}
+	ck_assert(!raw_next(r, &f, 5000));
+	ck_assert(trickle->eof);
+	ck_assert_ptr_nonnull(strstr(logbuf, "a frame stayed incomplete for 300 ms"));
+	raw_free(r);
+	raw_free(trickle);
+	/* a well-behaved connection is not touched */
+	r = raw_connect();
+	raw_expect_echo_works(r, 1);
+	run_for(500);
+	raw_expect_echo_works(r, 3);
+	raw_free(r);
+}
+END_TEST
+
+START_TEST(test_limit_idle_timeout)
+{
+	struct ttrpc_client *busy = connect_client(), *idle = connect_client();
+	struct outcome o = { 0 };
+
+	ck_assert_int_eq(ttrpc_server_set_limit(srv, TTRPC_LIMIT_IDLE_TIMEOUT_MS, 200), 0);
+	/* a call in flight keeps its connection open past the idle timeout */
+	ck_assert_int_eq(call_sleep(busy, 600, 0, &o, NULL), 0);
+	run_for(400);
+	ck_assert(!ttrpc_client_is_connected(idle));
+	ck_assert(ttrpc_client_is_connected(busy));
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	run_for(400);
+	ck_assert(!ttrpc_client_is_connected(busy));
+	ck_assert_ptr_nonnull(strstr(logbuf, "idle for 200 ms"));
+	ttrpc_client_free(busy);
+	ttrpc_client_free(idle);
+}
+END_TEST
+
+START_TEST(test_limit_calls_per_connection)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome o[3] = { 0 };
+
+	ck_assert_int_eq(ttrpc_server_set_limit(srv, TTRPC_LIMIT_CALLS_PER_CONNECTION, 2), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(call_sleep(c, 200, 0, &o[i], NULL), 0);
+	run_until(&o[2].done, 5000);
+	ck_assert_int_eq(o[2].code, TTRPC_RESOURCE_EXHAUSTED);
+	ck_assert_str_eq(o[2].message, "too many calls in flight on this connection (limit 2)");
+	run_until(&o[0].done, 5000);
+	run_until(&o[1].done, 5000);
+	ck_assert_int_eq(o[0].code, TTRPC_OK);
+	ck_assert_int_eq(o[1].code, TTRPC_OK);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_limit_connections)
+{
+	struct ttrpc_client *a = connect_client(), *b, *c;
+	struct outcome oa = { 0 }, oc = { 0 };
+
+	ck_assert_int_eq(ttrpc_server_set_limit(srv, TTRPC_LIMIT_CONNECTIONS, 1), 0);
+	ck_assert_int_eq(call_echo(a, "a", 1, "", NULL, &oa, NULL), 0);
+	run_until(&oa.done, 5000);
+	b = connect_client();
+	run_for(100);
+	ck_assert(!ttrpc_client_is_connected(b)); /* refused on accept */
+	ck_assert_ptr_nonnull(strstr(logbuf, "connection limit 1 reached"));
+	outcome_clear(&oa);
+	ck_assert_int_eq(call_echo(a, "a", 1, "", NULL, &oa, NULL), 0); /* the first goes on */
+	run_until(&oa.done, 5000);
+	ck_assert_int_eq(oa.code, TTRPC_OK);
+	ttrpc_client_free(a);
+	run_for(50);
+	c = connect_client(); /* room again */
+	ck_assert_int_eq(call_echo(c, "c", 1, "", NULL, &oc, NULL), 0);
+	run_until(&oc.done, 5000);
+	ck_assert_int_eq(oc.code, TTRPC_OK);
+	outcome_clear(&oa);
+	outcome_clear(&oc);
+	ttrpc_client_free(b);
+	ttrpc_client_free(c);
+}
+END_TEST
+
 static Suite *loopback_suite(void)
 {
 	Suite *s = suite_create("loopback");
@@ -901,6 +1000,10 @@ static Suite *loopback_suite(void)
 	tcase_add_test(tc, test_admission);
 	tcase_add_test(tc, test_adopt_conn_and_listener);
 	tcase_add_test(tc, test_client_errors);
+	tcase_add_test(tc, test_limit_frame_timeout);
+	tcase_add_test(tc, test_limit_idle_timeout);
+	tcase_add_test(tc, test_limit_calls_per_connection);
+	tcase_add_test(tc, test_limit_connections);
 	suite_add_tcase(s, tc);
 	return s;
 }

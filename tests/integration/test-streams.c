@@ -658,6 +658,27 @@ START_TEST(test_blocking_streams)
 }
 END_TEST
 
+START_TEST(test_limit_streams_per_connection)
+{
+	struct ttrpc_client *c = connect_client();
+	struct sink a = { 0 }, b = { 0 };
+	struct echo_done e = { 0 };
+
+	ck_assert_int_eq(ttrpc_server_set_limit(srv, TTRPC_LIMIT_STREAMS_PER_CONNECTION, 1), 0);
+	open_chat(c, "Hold", NULL, &a);
+	open_chat(c, "Chat", NULL, &b);
+	run_until(&b.done, 5000);
+	ck_assert_int_eq(b.code, TTRPC_RESOURCE_EXHAUSTED);
+	ck_assert_str_eq(b.message, "too many streams in flight on this connection (limit 1)");
+	/* unary calls are not streams */
+	echo(c, &e);
+	run_until(&e.done, 5000);
+	ck_assert_int_eq(e.code, TTRPC_OK);
+	ck_assert(!a.done);
+	ttrpc_client_free(c);
+}
+END_TEST
+
 static Suite *streams_suite(void)
 {
 	Suite *s = suite_create("streams");
@@ -685,6 +706,7 @@ static Suite *streams_suite(void)
 	tcase_add_test(tc, test_wire_bidi_and_data_after_close);
 	tcase_add_test(tc, test_wire_client_stream_first_message_in_request);
 	tcase_add_test(tc, test_blocking_streams);
+	tcase_add_test(tc, test_limit_streams_per_connection);
 	suite_add_tcase(s, tc);
 	return s;
 }

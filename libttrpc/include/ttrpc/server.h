@@ -79,8 +79,19 @@ enum ttrpc_limit {
 	TTRPC_LIMIT_OUTPUT_QUEUE,
 	/* Connections served at once; more are closed on accept (default 0: none). */
 	TTRPC_LIMIT_CONNECTIONS,
-	/* Calls in flight on one connection; more get RESOURCE_EXHAUSTED (default 0: none). */
+	/* Calls in flight on one connection, streams included; more get
+	 * RESOURCE_EXHAUSTED (default 0: none). */
 	TTRPC_LIMIT_CALLS_PER_CONNECTION,
+	/* Streams in flight on one connection; more get RESOURCE_EXHAUSTED
+	 * (default 0: none). */
+	TTRPC_LIMIT_STREAMS_PER_CONNECTION,
+	/* Milliseconds a frame may take from its first byte to its last; a
+	 * connection that stalls mid-frame is closed with a log line (default
+	 * 10000; 0: none). Progress does not extend it. */
+	TTRPC_LIMIT_FRAME_TIMEOUT_MS,
+	/* Milliseconds a connection may stay idle (no call in flight, nothing
+	 * being read) before it is closed (default 0: forever, as Go). */
+	TTRPC_LIMIT_IDLE_TIMEOUT_MS,
 };
 
 /*
