@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the client's response path. A ttrpc_client on one end
- * of a socketpair has unary calls and a stream of each kind pending (stream
- * ids 1, 3, ... 11 in the order below); the input is what the server sends.
+ * of a socketpair has unary calls, a stream of each kind and two blocking
+ * streams pending (stream ids 1, 3, ... 17 in the order below), and an
+ * interceptor; the input is what the server sends.
  * The callbacks re-enter the client as applications do: cancel streams,
  * send, start calls, free the client. Checked: every call and stream the
  * client accepted completes exactly once, whatever arrives, and nothing
@@ -11,6 +12,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const size_t chunk_sizes[4] = { 0, 1, 7, 61 };
 
 enum { DOWNLOAD, UPLOAD, CHAT, N_STREAMS };
+enum { SYNC_DOWNLOAD, SYNC_UPLOAD, N_SYNC };
 
 #define MAX_UNARY 8
 
@@ -53,6 +56,8 @@ static struct {
 	struct rec unary[MAX_UNARY];
 	size_t n_unary;
 	struct rec streams[N_STREAMS];
+	struct ttrpc_client_stream *sync[N_SYNC];
+	unsigned intercepted, seen_done;
 } fz;
 
 static void start_echo(uint64_t timeout_us);
@@ -150,6 +155,42 @@ static void open_stream(int which, const char *method, enum ttrpc_method_kind ki
 	r->id = ttrpc_client_stream_id(r->s);
 }
 
+/* Metadata on every call; the outcome seen before the callback. */
+static int ic_call(struct ttrpc_client_call *cc, void *userdata)
+{
+	FUZZ_CHECK(ttrpc_client_call_service(cc) && ttrpc_client_call_method(cc));
+	fz.intercepted++;
+	return ttrpc_client_call_add_metadata(cc, "fuzz", ttrpc_client_call_method(cc));
+}
+
+static void ic_done(struct ttrpc_client_call *cc, const struct ttrpc_result *res, void *userdata)
+{
+	FUZZ_CHECK(res->message);
+	fz.seen_done++;
+}
+
+static const struct ttrpc_client_interceptor interceptor = {
+	.on_call = ic_call,
+	.on_done = ic_done,
+};
+
+/* Read a blocking stream to its end; only once it has ended, as nothing
+ * else may run the loop. */
+static void drain_sync(struct ttrpc_client_stream *s)
+{
+	struct ttrpc_status st = { 0 };
+	ProtobufCMessage *msg;
+	int r;
+
+	while ((r = ttrpc_client_stream_recv_sync(s, &msg, &st)) == 1)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	if (r == 0 && msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	FUZZ_CHECK(r <= 0 && (r != -EREMOTEIO || st.message));
+	ttrpc_status_clear(&st);
+	ttrpc_client_stream_free_sync(s);
+}
+
 static void quiet_log(int level, const char *msg, void *userdata)
 {
 }
@@ -169,14 +210,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&fz, 0, sizeof(fz));
 	fz.opt = data[0];
 
-	base = event_base_new();
-	FUZZ_CHECK(base);
+	base = fuzz_base_new();
 	fuzz_peer_open(&peer, &fd, data + 1, size - 1);
 	peer.chunk = chunk_sizes[OPT_CHUNK(fz.opt)];
 	FUZZ_CHECK(ttrpc_client_new(base, fd, &fz.c) == 0);
 	ttrpc_client_set_log(fz.c, quiet_log, NULL);
+	FUZZ_CHECK(ttrpc_client_add_interceptor(fz.c, &interceptor) == 0);
 
-	/* Ids 1, 3, 5, 7, 9, 11 in this order. */
+	/* Ids: 1 Echo, 3 Download, 5 Upload, 7 Chat, 9 Echo (deadline in an hour),
+	 * 11 Fail, 13 Echo (deadline in 1 us), 15 and 17 blocking Download and
+	 * Upload. */
 	start_echo(0);
 	sreq.count = 2;
 	open_stream(DOWNLOAD, "Download", TTRPC_METHOD_SERVER_STREAM, &sreq.base,
@@ -193,13 +236,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                             &ttrpc__interop__v1__empty__descriptor, NULL, on_unary, r,
 	                             &r->id) == 0);
 	fz.n_unary++;
-	FUZZ_CHECK(fz.n_unary == 3 && ttrpc_client_pending(fz.c) == 6);
+	/* A deadline of 1 us: it passes on the next loop iteration. */
+	start_echo(1);
+	sreq.count = 3;
+	FUZZ_CHECK(ttrpc_client_stream_open_sync(fz.c, SVC, "Download", TTRPC_METHOD_SERVER_STREAM,
+	                                         &sreq.base, &ttrpc__interop__v1__chunk__descriptor,
+	                                         NULL, &fz.sync[SYNC_DOWNLOAD]) == 0);
+	FUZZ_CHECK(ttrpc_client_stream_open_sync(fz.c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM,
+	                                         NULL, &ttrpc__interop__v1__summary__descriptor,
+	                                         NULL, &fz.sync[SYNC_UPLOAD]) == 0);
+	FUZZ_CHECK(fz.n_unary == 4 && ttrpc_client_pending(fz.c) == 9);
 
 	chunk.index = 1;
 	FUZZ_CHECK(ttrpc_client_stream_send(fz.streams[UPLOAD].s, &chunk.base) == 0);
+	FUZZ_CHECK(ttrpc_client_stream_send_sync(fz.sync[SYNC_UPLOAD], &chunk.base) == 0);
 	if (fz.opt & OPT_CLOSE_SEND) {
 		FUZZ_CHECK(ttrpc_client_stream_close_send(fz.streams[UPLOAD].s) == 0);
 		FUZZ_CHECK(ttrpc_client_stream_close_send(fz.streams[CHAT].s) == 0);
+		FUZZ_CHECK(ttrpc_client_stream_close_send(fz.sync[SYNC_UPLOAD]) == 0);
 	}
 
 	fuzz_peer_run(&peer, base, (peer.chunk ? size / peer.chunk : 1) + 64);
@@ -213,6 +267,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fz.c)
 		ttrpc_client_free(fz.c);
 	fz.c = NULL;
+	/* Everything has ended with the client: the blocking streams hold
+	 * what they received, to be read and freed. */
+	for (int i = 0; i < N_SYNC; i++)
+		drain_sync(fz.sync[i]);
+	FUZZ_CHECK(fz.seen_done == fz.intercepted);
 
 	/* Exactly once each: a second completion trapped in completed(). */
 	for (size_t i = 0; i < fz.n_unary; i++)

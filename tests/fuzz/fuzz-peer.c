@@ -16,6 +16,18 @@
  * output queued in a callback leaves from a deferred event a turn later. */
 #define QUIET_ROUNDS 3
 
+struct event_base *fuzz_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	FUZZ_CHECK(cfg && event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) == 0);
+	base = event_base_new_with_config(cfg);
+	FUZZ_CHECK(base);
+	event_config_free(cfg);
+	return base;
+}
+
 void fuzz_peer_open(struct fuzz_peer *p, int *lib, const uint8_t *data, size_t size)
 {
 	/* A small send buffer for the library, so that it meets a full socket

@@ -22,6 +22,13 @@ struct fuzz_peer {
 	bool eof;            /* the library closed its end */
 };
 
+/*
+ * A loop whose timers use the precise clock: with the default coarse one a
+ * deadline of a microsecond passes only at the next tick, milliseconds
+ * later, after the run is over.
+ */
+struct event_base *fuzz_base_new(void);
+
 /* A connected non-blocking socketpair: @lib for the library, the peer's end in @p. */
 void fuzz_peer_open(struct fuzz_peer *p, int *lib, const uint8_t *data, size_t size);
 

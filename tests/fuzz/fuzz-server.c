@@ -225,8 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	opt = data[0] & ~masked;
 
-	base = event_base_new();
-	FUZZ_CHECK(base);
+	base = fuzz_base_new();
 	FUZZ_CHECK(ttrpc_server_new(base, &srv) == 0);
 	ttrpc_server_set_log(srv, quiet_log, NULL);
 	FUZZ_CHECK(interop_service_register(srv) == 0);

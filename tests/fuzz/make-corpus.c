@@ -411,7 +411,8 @@ static void client_seeds(void)
 	echo.text = "fuzz";
 	sum.count = 1;
 
-	/* Ids: 1 Echo, 3 Download, 5 Upload, 7 Chat, 9 Echo (deadline), 11 Fail. */
+	/* Ids: 1 Echo, 3 Download, 5 Upload, 7 Chat, 9 Echo (deadline), 11 Fail,
+	 * 13 Echo (1 us deadline), 15 blocking Download, 17 blocking Upload. */
 	response(&b, 1, 0, NULL, &echo.base);
 	data(&b, 3, 0, &c1.base);
 	data(&b, 7, 0, &c1.base);
@@ -421,6 +422,11 @@ static void client_seeds(void)
 	data(&b, 7, F_RC, &c2.base);
 	response(&b, 9, 0, NULL, &echo.base);
 	response(&b, 11, 5, "nope", NULL);
+	data(&b, 15, 0, &c1.base);
+	data(&b, 15, 0, &c2.base);
+	response(&b, 13, 0, NULL, &echo.base);
+	data(&b, 15, F_RC | F_ND, NULL);
+	response(&b, 17, 0, NULL, &sum.base);
 	seed("fuzz-client", "all-ok", 0, &b);
 	seed("fuzz-client", "all-ok-bytewise", C_CHUNK1, &b);
 	seed("fuzz-client", "free-in-callback", C_FREE_IN_CB, &b);
@@ -437,6 +443,8 @@ static void client_seeds(void)
 	frame(&b, 9, 9, 0, "?", 1);                  /* unknown type */
 	frame(&b, 11, TTRPC__TYPE_RESPONSE, 0, "\xff", 1); /* not protobuf */
 	data(&b, 3, 0, &c1.base);                    /* after the end */
+	response(&b, 15, 13, "broken", NULL);        /* a blocking stream fails */
+	frame(&b, 17, TTRPC__TYPE_RESPONSE, 0, "\x12\x01\xff", 3); /* reply not a Summary */
 	seed("fuzz-client", "errors", 0, &b);
 	seed("fuzz-client", "errors-eof", C_EOF, &b);
 
