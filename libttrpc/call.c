@@ -28,16 +28,29 @@ void ttrpc__service_unref(struct ttrpc__service *svc)
 	free(svc);
 }
 
-struct ttrpc_call *ttrpc__call_new(struct ttrpc__sconn *conn, uint32_t id, Ttrpc__Request *req)
-{
-	struct ttrpc_call *call = calloc(1, sizeof(*call));
+/* Room for the envelope and input of a small call in the call's own block. */
+#define CALL_ARENA 512
 
-	if (!call)
-		return NULL;
-	if (ttrpc__idmap_put(&conn->calls, id, call) < 0) {
-		free(call);
-		return NULL;
-	}
+struct ttrpc_call *ttrpc__call_alloc(void)
+{
+	struct ttrpc_call *call = calloc(1, sizeof(*call) + CALL_ARENA);
+
+	if (call)
+		ttrpc__arena_init(&call->arena, call->arena_buf, CALL_ARENA);
+	return call;
+}
+
+void ttrpc__call_discard(struct ttrpc_call *call)
+{
+	ttrpc__arena_release(&call->arena);
+	free(call);
+}
+
+int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint32_t id,
+                       Ttrpc__Request *req)
+{
+	if (ttrpc__idmap_put(&conn->calls, id, call) < 0)
+		return -ENOMEM;
 	call->srv = conn->srv;
 	call->conn = conn;
 	call->id = id;
@@ -46,7 +59,7 @@ struct ttrpc_call *ttrpc__call_new(struct ttrpc__sconn *conn, uint32_t id, Ttrpc
 	call->arrival = ttrpc__now_us();
 	LIST_INSERT_HEAD(&conn->srv->calls, call, link);
 	conn->srv->stats.calls_in_flight++;
-	return call;
+	return 0;
 }
 
 static void call_free(struct ttrpc_call *call)
@@ -55,14 +68,8 @@ static void call_free(struct ttrpc_call *call)
 		LIST_REMOVE(call, link);
 	if (call->deadline_ev)
 		event_free(call->deadline_ev);
-	if (call->input)
-		protobuf_c_message_free_unpacked(call->input, NULL);
-	if (call->first)
-		protobuf_c_message_free_unpacked(call->first, NULL);
-	if (call->req)
-		ttrpc__request__free_unpacked(call->req, NULL);
 	ttrpc__service_unref(call->svc);
-	free(call);
+	ttrpc__call_discard(call);
 }
 
 static void pin(struct ttrpc_call *call)
@@ -363,7 +370,12 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 	}
 	pin(call);
 	if (ev != TTRPC__EV_END) {
-		msg = protobuf_c_message_unpack(call->method->input, NULL, len, payload);
+		_Alignas(16) uint8_t buf[512];
+		struct ttrpc__arena arena;
+
+		/* The message lives for the callback only: decode it on the stack. */
+		ttrpc__arena_init(&arena, buf, sizeof(buf));
+		msg = protobuf_c_message_unpack(call->method->input, &arena.allocator, len, payload);
 		if (!msg) {
 			char why[160];
 
@@ -374,8 +386,8 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 		} else {
 			if (call->on_message && !call->answered)
 				call->on_message(call, msg, call->message_userdata);
-			protobuf_c_message_free_unpacked(msg, NULL);
 		}
+		ttrpc__arena_release(&arena);
 	}
 	/* A closing frame may carry the last message; Go answers that with an
 	 * error after delivering it, which ends the stream twice: just close. */

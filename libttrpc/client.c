@@ -20,6 +20,7 @@
 
 #include <ttrpc/client.h>
 
+#include "arena.h"
 #include "conn.h"
 #include "frame.h"
 #include "idmap.h"
@@ -137,6 +138,8 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 {
 	struct ttrpc_client_call *cc = ttrpc__idmap_remove(&c->calls, h->stream_id);
 	struct ttrpc_result res = { .message = "" };
+	_Alignas(16) uint8_t buf[1024];
+	struct ttrpc__arena arena;
 	Ttrpc__Response *resp;
 	ProtobufCMessage *msg = NULL;
 
@@ -145,8 +148,11 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 		           h->stream_id);
 		return;
 	}
-	resp = ttrpc__response__unpack(NULL, h->length, payload);
+	/* The envelope and the response live for the callback only. */
+	ttrpc__arena_init(&arena, buf, sizeof(buf));
+	resp = ttrpc__response__unpack(&arena.allocator, h->length, payload);
 	if (!resp) {
+		ttrpc__arena_release(&arena);
 		cc_fail(cc, 0, TTRPC_INTERNAL, "ttrpc: response is not a valid ttrpc.Response message");
 		return;
 	}
@@ -156,8 +162,8 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 	} else if (cc->kind == TTRPC_METHOD_SERVER_STREAM || cc->kind == TTRPC_METHOD_BIDI_STREAM) {
 		/* A Response ends a server stream; its payload is not a message. */
 	} else {
-		msg = protobuf_c_message_unpack(cc->response_type, NULL, resp->payload.len,
-		                                resp->payload.data);
+		msg = protobuf_c_message_unpack(cc->response_type, &arena.allocator,
+		                                resp->payload.len, resp->payload.data);
 		if (msg) {
 			res.response = msg;
 		} else {
@@ -166,9 +172,7 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 		}
 	}
 	cc_complete(cc, &res);
-	if (msg)
-		protobuf_c_message_free_unpacked(msg, NULL);
-	ttrpc__response__free_unpacked(resp, NULL);
+	ttrpc__arena_release(&arena);
 }
 
 /* A Data frame of a server that streams: a message, the end, or both. */
@@ -182,8 +186,13 @@ static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 		ttrpc__idmap_remove(&c->calls, cc->id);
 	cc->busy++;
 	if (!(h->flags & TTRPC__FLAG_NO_DATA)) {
-		ProtobufCMessage *msg =
-			protobuf_c_message_unpack(cc->response_type, NULL, h->length, payload);
+		_Alignas(16) uint8_t buf[512];
+		struct ttrpc__arena arena;
+		ProtobufCMessage *msg;
+
+		ttrpc__arena_init(&arena, buf, sizeof(buf));
+		msg = protobuf_c_message_unpack(cc->response_type, &arena.allocator, h->length,
+		                                payload);
 
 		if (!msg) {
 			if (!last)
@@ -192,8 +201,8 @@ static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 			last = false;
 		} else {
 			cc->handlers.on_message((struct ttrpc_client_stream *)cc, msg, cc->userdata);
-			protobuf_c_message_free_unpacked(msg, NULL);
 		}
+		ttrpc__arena_release(&arena);
 	}
 	if (last && !cc->finished)
 		cc_complete(cc, &ok);

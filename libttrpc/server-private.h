@@ -7,6 +7,7 @@
 
 #include <ttrpc/server.h>
 
+#include "arena.h"
 #include "conn.h"
 #include "frame.h"
 #include "idmap.h"
@@ -80,6 +81,10 @@ struct ttrpc_call {
 	bool waiting;                     /* in conn->waiting */
 	LIST_ENTRY(ttrpc_call) wait_link;
 	LIST_ENTRY(ttrpc_call) link; /* in srv->calls while srv lives */
+	/* The Request, the input and a client stream's first message live
+	 * here, starting in the block allocated with the call. */
+	struct ttrpc__arena arena;
+	_Alignas(16) uint8_t arena_buf[];
 };
 
 struct ttrpc_server {
@@ -119,7 +124,13 @@ struct ttrpc_server {
 uint64_t ttrpc__now_us(void);
 
 /* call.c */
-struct ttrpc_call *ttrpc__call_new(struct ttrpc__sconn *conn, uint32_t id, Ttrpc__Request *req);
+/* A call not yet attached to a connection, to decode its Request into. */
+struct ttrpc_call *ttrpc__call_alloc(void);
+/* Free a call that was never attached. */
+void ttrpc__call_discard(struct ttrpc_call *call);
+/* Enter the call in its connection's stream table. Return: 0 or -ENOMEM. */
+int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint32_t id,
+                       Ttrpc__Request *req);
 void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
                        const struct ttrpc_method *method, ProtobufCMessage *input);
 /* End an unanswered call from the server side: send @code (when the connection

@@ -210,11 +210,16 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	}
 	conn->last_request_id = h->stream_id;
 
-	req = ttrpc__request__unpack(NULL, h->length, payload);
+	call = ttrpc__call_alloc();
+	if (!call) {
+		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req = ttrpc__request__unpack(&call->arena.allocator, h->length, payload);
 	if (!req) {
 		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
 		            "unmarshal request error: not a valid ttrpc.Request protobuf message");
-		return;
+		goto discard;
 	}
 	svc = find_service(srv, req->service);
 	method = svc ? find_method(svc, req->method) : NULL;
@@ -223,23 +228,20 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "service %s", req->service);
 		else
 			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "method %s", req->method);
-		ttrpc__request__free_unpacked(req, NULL);
-		return;
+		goto discard;
 	}
 	if (method->kind != TTRPC_METHOD_UNARY && srv->max_streams_per_conn &&
 	    conn->n_streams >= srv->max_streams_per_conn) {
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED,
 		            "too many streams in flight on this connection (limit %llu)",
 		            (unsigned long long)srv->max_streams_per_conn);
-		ttrpc__request__free_unpacked(req, NULL);
-		return;
+		goto discard;
 	}
 	if (srv->max_calls_per_conn && conn->calls.len >= srv->max_calls_per_conn) {
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED,
 		            "too many calls in flight on this connection (limit %llu)",
 		            (unsigned long long)srv->max_calls_per_conn);
-		ttrpc__request__free_unpacked(req, NULL);
-		return;
+		goto discard;
 	}
 	/*
 	 * The Request's payload is the request of unary and server-streaming
@@ -251,31 +253,24 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	input = NULL;
 	first = NULL;
 	if (method->kind == TTRPC_METHOD_UNARY || method->kind == TTRPC_METHOD_SERVER_STREAM) {
-		input = protobuf_c_message_unpack(method->input, NULL, req->payload.len,
-		                                  req->payload.data);
+		input = protobuf_c_message_unpack(method->input, &call->arena.allocator,
+		                                  req->payload.len, req->payload.data);
 		bad_payload = !input;
 	} else if (!(h->flags & TTRPC__FLAG_NO_DATA) &&
 	           ttrpc__wire_request_has_payload(payload, h->length)) {
-		first = protobuf_c_message_unpack(method->input, NULL, req->payload.len,
-		                                  req->payload.data);
+		first = protobuf_c_message_unpack(method->input, &call->arena.allocator,
+		                                  req->payload.len, req->payload.data);
 		bad_payload = !first;
 	}
 	if (bad_payload) {
 		fail_status(conn, h->stream_id, TTRPC_INTERNAL,
 		            "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
 		            method->input->name);
-		ttrpc__request__free_unpacked(req, NULL);
-		return;
+		goto discard;
 	}
-	call = ttrpc__call_new(conn, h->stream_id, req);
-	if (!call) {
-		if (input)
-			protobuf_c_message_free_unpacked(input, NULL);
-		if (first)
-			protobuf_c_message_free_unpacked(first, NULL);
-		ttrpc__request__free_unpacked(req, NULL);
+	if (ttrpc__call_attach(call, conn, h->stream_id, req) < 0) {
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
-		return;
+		goto discard;
 	}
 	call->first = first;
 	if (method->kind != TTRPC_METHOD_UNARY)
@@ -284,6 +279,9 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "call %s/%s stream %u from pid %d", req->service,
 	           req->method, h->stream_id, (int)conn->peer.pid);
 	ttrpc__call_start(call, svc, method, input);
+	return;
+discard:
+	ttrpc__call_discard(call);
 }
 
 static void handle_data(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
