@@ -143,6 +143,14 @@ static void on_cancel(struct ttrpc_call *call, int code, void *userdata)
 	reap(w->health);
 }
 
+/* The daemon stops and never serves again: end the stream, or the drain waits for it. */
+static void end_stopping(struct watcher *w)
+{
+	ttrpc_call_on_cancel(w->call, NULL, NULL);
+	ttrpc_call_fail(w->call, TTRPC_UNAVAILABLE, "ttrpcd is stopping");
+	w->dead = true;
+}
+
 static void on_watch(struct ttrpc_call *call, const Grpc__Health__V1__HealthCheckRequest *req,
                      void *userdata)
 {
@@ -163,14 +171,19 @@ static void on_watch(struct ttrpc_call *call, const Grpc__Health__V1__HealthChec
 		h->watchers->prev = w;
 	h->watchers = w;
 	ttrpc_call_on_cancel(call, on_cancel, w);
+	h->busy++;
 	send_status(w, status_of(h, w->service));
+	/* Calls are served only once the daemon is ready: "" NOT_SERVING
+	 * means that it is stopping already. */
+	if (!w->dead && ttrpcd_host_get_serving(h->host, "") == TTRPCD_NOT_SERVING)
+		end_stopping(w);
+	h->busy--;
 	reap(h);
 }
 
 /*
  * Every change of a status the daemon knows. When "" goes NOT_SERVING the
- * daemon is stopping (every service went NOT_SERVING just before) and
- * never serves again: the streams end, or the drain would wait for them.
+ * daemon is stopping (every service went NOT_SERVING just before).
  */
 static void on_serving(struct ttrpcd_host *host, const char *service, int status, void *userdata)
 {
@@ -182,11 +195,8 @@ static void on_serving(struct ttrpcd_host *host, const char *service, int status
 	for (w = h->watchers; w; w = w->next) {
 		if (strcmp(w->service, service) == 0)
 			send_status(w, status);
-		if (stopping && !w->dead) {
-			ttrpc_call_on_cancel(w->call, NULL, NULL);
-			ttrpc_call_fail(w->call, TTRPC_UNAVAILABLE, "ttrpcd is stopping");
-			w->dead = true;
-		}
+		if (stopping && !w->dead)
+			end_stopping(w);
 	}
 	h->busy--;
 	reap(h);

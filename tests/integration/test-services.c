@@ -40,21 +40,18 @@
 #define SERVICE_UNKNOWN GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
 
 /* The modules of a test, in load order, as "[module NAME]" sections. */
-static const char *module_sections(const char *testmod_settings, bool with_example)
+static const char *module_sections(const char *testmod_settings)
 {
-	const char *example = build_path("services/example/.libs/example.so");
 	char *s;
 
 	ck_assert_int_ge(asprintf(&s,
 	                          "[module health]\nfile = %s\n"
 	                          "[module interop]\nfile = %s\n"
-	                          "%s%s%s"
+	                          "[module example]\nfile = %s\ngreeting = Hi\n"
 	                          "[module testmod]\nfile = %s\n%s",
 	                          build_path("services/health/.libs/health.so"),
 	                          build_path("services/interop/.libs/interop.so"),
-	                          with_example ? "[module example]\nfile = " : "",
-	                          with_example ? example : "",
-	                          with_example ? "\ngreeting = Hi\n" : "",
+	                          build_path("services/example/.libs/example.so"),
 	                          build_path("tests/modules/.libs/testmod.so"),
 	                          testmod_settings ? testmod_settings : ""),
 	                 0);
@@ -70,7 +67,7 @@ static const char *services_config(const char *extra, const char *testmod_settin
 	           "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 1min\n"
 	           "[listener api]\npath = %s\nmode = 0666\n%s%s",
 	           tmp, path_in("sock"), extra ? extra : "",
-	           module_sections(testmod_settings, true));
+	           module_sections(testmod_settings));
 	return conf;
 }
 
