@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define OPT_CHUNK(o) ((o) & 3)          /* bytes per write: all, 1, 7, 61 */
 #define OPT_END(o) (((o) >> 2) & 3)     /* how the connection ends, see end_names */
 #define OPT_SMALL_MESSAGE 0x10          /* 100-byte message limit */
-#define OPT_CALL_LIMIT 0x20             /* 2 calls in flight per connection */
+#define OPT_TIGHT 0x20                  /* 3 calls and 1 stream in flight; with END_HALF,
+                                          * 1 ms frame and idle timeouts too */
 #define OPT_OUTPUT_LIMIT 0x40           /* 2 KiB output queue: the connection is dropped */
 #define OPT_NO_READ 0x80                /* the peer never reads its answers */
 
@@ -217,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ttrpc_server *srv;
 	struct fuzz_peer peer;
 	unsigned done = 0;
+	bool timeouts;
 	size_t max_iter;
 	uint8_t opt;
 	int fd;
@@ -234,8 +236,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(ttrpc_server_add_interceptor(srv, &ic) == 0);
 	if (opt & OPT_SMALL_MESSAGE)
 		FUZZ_CHECK(ttrpc_server_set_limit(srv, TTRPC_LIMIT_MESSAGE_SIZE, 100) == 0);
-	if (opt & OPT_CALL_LIMIT)
-		FUZZ_CHECK(ttrpc_server_set_limit(srv, TTRPC_LIMIT_CALLS_PER_CONNECTION, 2) == 0);
+	if (opt & OPT_TIGHT) {
+		FUZZ_CHECK(ttrpc_server_set_limit(srv, TTRPC_LIMIT_CALLS_PER_CONNECTION, 3) == 0);
+		FUZZ_CHECK(ttrpc_server_set_limit(srv, TTRPC_LIMIT_STREAMS_PER_CONNECTION, 1) == 0);
+	}
+	/* Only in one mode of eight: waiting for the timers costs 2 ms a run. */
+	timeouts = (opt & OPT_TIGHT) && OPT_END(opt) == END_HALF;
+	if (timeouts) {
+		FUZZ_CHECK(ttrpc_server_set_limit(srv, TTRPC_LIMIT_FRAME_TIMEOUT_MS, 1) == 0);
+		FUZZ_CHECK(ttrpc_server_set_limit(srv, TTRPC_LIMIT_IDLE_TIMEOUT_MS, 1) == 0);
+	}
 	if (opt & OPT_OUTPUT_LIMIT)
 		FUZZ_CHECK(ttrpc_server_set_limit(srv, TTRPC_LIMIT_OUTPUT_QUEUE, 2048) == 0);
 
@@ -265,6 +275,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case END_FREE:
 		break;
 	case END_HALF:
+		if (timeouts) {
+			/* A frame cut short, or nothing in flight: either timer fires. */
+			static const struct timeval wait = { 0, 2000 };
+
+			event_base_loopexit(base, &wait);
+			event_base_dispatch(base);
+		}
 		fuzz_peer_shutdown_write(&peer);
 		fuzz_peer_run(&peer, base, 256);
 		break;

@@ -30,7 +30,7 @@
 #define S_FREE (2 << 2)
 #define S_HALF (3 << 2)
 #define S_SMALL_MESSAGE 0x10
-#define S_CALL_LIMIT 0x20
+#define S_TIGHT 0x20
 #define S_OUTPUT_LIMIT 0x40
 #define S_NO_READ 0x80
 #define C_CHUNK1 0x01
@@ -351,7 +351,20 @@ static void server_seeds(void)
 	request(&b, 3, 0, "Sleep", &sleep.base, NULL);
 	request(&b, 5, 0, "Echo", &echo.base, NULL);
 	data(&b, 1, 0, &c1.base); /* Data on a live unary call */
-	seed("fuzz-server", "call-limit", S_CALL_LIMIT, &b);
+	seed("fuzz-server", "call-limit", S_TIGHT, &b);
+
+	/* Two streams over the limit of one; a frame left half sent times out. */
+	reset(&b);
+	o = (struct req_opts){ .service = STREAMS };
+	request(&b, 1, F_RO, "Hold", NULL, &o);
+	request(&b, 3, F_RO, "Chat", NULL, &o);
+	data(&b, 1, 0, &c1.base);
+	seed("fuzz-server", "stream-limit", S_TIGHT, &b);
+	b.n -= 3;
+	seed("fuzz-server", "frame-timeout", S_TIGHT | S_HALF, &b);
+	reset(&b);
+	request(&b, 1, 0, "Echo", &echo.base, NULL);
+	seed("fuzz-server", "idle-timeout", S_TIGHT | S_HALF, &b);
 
 	reset(&b);
 	o = (struct req_opts){ .md_key = "fuzz", .md_value = "deny" };
