@@ -56,7 +56,8 @@ void pbjson_json_name(const char *name, char *buf, size_t size)
 			upper = true;
 			continue;
 		}
-		buf[n++] = upper && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A') : *name;
+		buf[n++] =
+		    upper && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A') : *name;
 		upper = false;
 	}
 	buf[n] = '\0';
@@ -236,7 +237,7 @@ static const char *int_text(struct json_object *j)
 
 /* Parse an integer in [min, max] (signed) or [0, umax] (unsigned). */
 static int parse_int(struct in_ctx *c, struct json_object *j, bool is_signed, int64_t min,
-                     int64_t max, uint64_t umax, int64_t *sv, uint64_t *uv)
+		     int64_t max, uint64_t umax, int64_t *sv, uint64_t *uv)
 {
 	const char *s = int_text(j);
 	char *end;
@@ -312,11 +313,11 @@ static int parse_double(struct in_ctx *c, struct json_object *j, bool is_float, 
 }
 
 static int to_message(struct in_ctx *c, const ProtobufCMessageDescriptor *desc,
-                      struct json_object *obj, ProtobufCMessage **ret);
+		      struct json_object *obj, ProtobufCMessage **ret);
 
 /* One value of field @f from @j into @dst (a member or an array element). */
 static int to_value(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct json_object *j,
-                    void *dst)
+		    void *dst)
 {
 	int64_t sv = 0;
 	uint64_t uv = 0;
@@ -397,9 +398,11 @@ static int to_value(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct 
 		const ProtobufCEnumValue *v;
 
 		if (json_object_is_type(j, json_type_string)) {
-			v = protobuf_c_enum_descriptor_get_value_by_name(e, json_object_get_string(j));
+			v = protobuf_c_enum_descriptor_get_value_by_name(e,
+									 json_object_get_string(j));
 			if (!v)
-				return fail(c, "%s has no value %s", e->name, json_object_get_string(j));
+				return fail(c, "%s has no value %s", e->name,
+					    json_object_get_string(j));
 			*(int32_t *)dst = v->value;
 			return 0;
 		}
@@ -417,7 +420,7 @@ static int to_value(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct 
 
 /* Extend c->path by @fmt for the duration of a nested conversion; returns the old length. */
 static size_t path_push(struct in_ctx *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static size_t path_push(struct in_ctx *c, const char *fmt, ...)
 {
 	size_t old = strlen(c->path);
@@ -431,7 +434,7 @@ static size_t path_push(struct in_ctx *c, const char *fmt, ...)
 
 /* A map key from its JSON object key. */
 static int to_map_key(struct in_ctx *c, const ProtobufCFieldDescriptor *kf, const char *key,
-                      void *dst)
+		      void *dst)
 {
 	struct json_object *j;
 	int r;
@@ -451,7 +454,7 @@ static int to_map_key(struct in_ctx *c, const ProtobufCFieldDescriptor *kf, cons
 }
 
 static int to_map(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct json_object *j,
-                  void *msg)
+		  void *msg)
 {
 	const ProtobufCMessageDescriptor *e = f->descriptor;
 	size_t n = 0, i = 0;
@@ -464,7 +467,8 @@ static int to_map(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct js
 	entries = arena_alloc(c->arena, n * sizeof(*entries));
 	if (!entries)
 		return -ENOMEM;
-	json_object_object_foreach(j, key, val) {
+	json_object_object_foreach(j, key, val)
+	{
 		size_t old = path_push(c, "[\"%s\"]", key);
 		ProtobufCMessage *entry = arena_alloc(c->arena, e->sizeof_message);
 
@@ -484,8 +488,8 @@ static int to_map(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct js
 	return 0;
 }
 
-static int to_repeated(struct in_ctx *c, const ProtobufCFieldDescriptor *f,
-                       struct json_object *j, void *msg)
+static int to_repeated(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct json_object *j,
+		       void *msg)
 {
 	size_t n, size = value_size(f->type);
 	char *arr;
@@ -514,7 +518,7 @@ static int to_repeated(struct in_ctx *c, const ProtobufCFieldDescriptor *f,
 }
 
 static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *desc,
-                                                  const char *key)
+						  const char *key)
 {
 	char json_name[256];
 
@@ -531,7 +535,7 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
 }
 
 static int to_message(struct in_ctx *c, const ProtobufCMessageDescriptor *desc,
-                      struct json_object *obj, ProtobufCMessage **ret)
+		      struct json_object *obj, ProtobufCMessage **ret)
 {
 	ProtobufCMessage *msg;
 	uint8_t *seen;
@@ -544,7 +548,8 @@ static int to_message(struct in_ctx *c, const ProtobufCMessageDescriptor *desc,
 	if (!msg || !seen)
 		return -ENOMEM;
 	protobuf_c_message_init(desc, msg);
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach(obj, key, val)
+	{
 		const ProtobufCFieldDescriptor *f = find_field(desc, key);
 		size_t old;
 
@@ -570,7 +575,8 @@ static int to_message(struct in_ctx *c, const ProtobufCMessageDescriptor *desc,
 				return fail(c, "%s: more than one field of a oneof", f->name);
 			*which = f->id;
 		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-		           f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) {
+			   f->type != PROTOBUF_C_TYPE_STRING &&
+			   f->type != PROTOBUF_C_TYPE_MESSAGE) {
 			/* Strings and messages have presence by pointer, the rest a has_ flag. */
 			*(protobuf_c_boolean *)MEMBER(msg, f->quantifier_offset) = 1;
 		}
@@ -580,8 +586,8 @@ static int to_message(struct in_ctx *c, const ProtobufCMessageDescriptor *desc,
 }
 
 int pbjson_to_message(const ProtobufCMessageDescriptor *desc, struct json_object *obj,
-                      struct pbjson_arena *arena, ProtobufCMessage **ret, char *err,
-                      size_t err_size)
+		      struct pbjson_arena *arena, ProtobufCMessage **ret, char *err,
+		      size_t err_size)
 {
 	struct in_ctx c = { .arena = arena, .err = err, .err_size = err_size };
 	int r;
@@ -671,7 +677,8 @@ static struct json_object *from_value(const ProtobufCFieldDescriptor *f, const v
 	}
 	case PROTOBUF_C_TYPE_ENUM: {
 		int32_t v = *(const int32_t *)src;
-		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+		const ProtobufCEnumValue *ev =
+		    protobuf_c_enum_descriptor_get_value(f->descriptor, v);
 
 		return ev ? json_object_new_string(ev->name) : json_object_new_int64(v);
 	}
@@ -767,12 +774,15 @@ static struct json_object *from_map(const ProtobufCFieldDescriptor *f, const voi
 {
 	const ProtobufCMessageDescriptor *e = f->descriptor;
 	size_t n = *(const size_t *)CMEMBER(msg, f->quantifier_offset);
-	ProtobufCMessage *const *entries = *(ProtobufCMessage *const *const *)CMEMBER(msg, f->offset);
+	ProtobufCMessage *const *entries =
+	    *(ProtobufCMessage *const *const *)CMEMBER(msg, f->offset);
 	struct json_object *obj = json_object_new_object();
 
 	for (size_t i = 0; obj && i < n; i++) {
-		struct json_object *k = map_key(&e->fields[0], CMEMBER(entries[i], e->fields[0].offset));
-		struct json_object *v = from_value(&e->fields[1], CMEMBER(entries[i], e->fields[1].offset));
+		struct json_object *k =
+		    map_key(&e->fields[0], CMEMBER(entries[i], e->fields[0].offset));
+		struct json_object *v =
+		    from_value(&e->fields[1], CMEMBER(entries[i], e->fields[1].offset));
 
 		if (!k || !v || json_object_object_add(obj, json_object_get_string(k), v) < 0) {
 			json_object_put(v);

@@ -43,8 +43,8 @@ void pbjson_arena_free(struct pbjson_arena *arena);
  * Return: 0, -EINVAL for JSON that does not fit the type, -ENOMEM.
  */
 int pbjson_to_message(const ProtobufCMessageDescriptor *desc, struct json_object *obj,
-                      struct pbjson_arena *arena, ProtobufCMessage **ret, char *err,
-                      size_t err_size);
+		      struct pbjson_arena *arena, ProtobufCMessage **ret, char *err,
+		      size_t err_size);
 
 /*
  * pbjson_from_message() - the JSON object of @msg.

@@ -56,7 +56,7 @@ static char *print(const ProtobufCMessage *msg)
 
 	ck_assert_ptr_nonnull(j);
 	s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-	                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 	return s;
 }
@@ -93,17 +93,17 @@ static void roundtrip(const char *in, const char *want)
 }
 
 static const char every_field[] =
-	"{\"fDouble\":1.5,\"fFloat\":0.1,\"fInt32\":-7,\"fInt64\":\"-9007199254740993\","
-	"\"fUint32\":4294967295,\"fUint64\":\"18446744073709551615\",\"fSint32\":-2147483648,"
-	"\"fSint64\":\"-9223372036854775808\",\"fFixed32\":7,\"fFixed64\":\"8\","
-	"\"fSfixed32\":-9,\"fSfixed64\":\"-10\",\"fBool\":true,\"fString\":\"héllo \\\"x\\\"\","
-	"\"fBytes\":\"AAEC/w==\",\"color\":\"GREEN\",\"inner\":{\"name\":\"in\",\"values\":[1,-2]},"
-	"\"rDouble\":[0.25,-1e+100],\"rInt64\":[\"1\",\"-2\"],\"rUint32\":[0,3],"
-	"\"rBool\":[true,false],\"rString\":[\"a\",\"\"],\"rBytes\":[\"YQ==\",\"\"],"
-	"\"rColor\":[\"RED\",\"COLOR_UNSPECIFIED\"],\"rInner\":[{},{\"name\":\"b\"}],"
-	"\"mStringInt32\":{\"one\":1,\"zero\":0},\"mInt64String\":{\"-5\":\"minus five\"},"
-	"\"mBoolInner\":{\"true\":{\"name\":\"t\"}},\"mUint32Color\":{\"4\":\"RED\"},"
-	"\"cText\":\"chosen\"}";
+    "{\"fDouble\":1.5,\"fFloat\":0.1,\"fInt32\":-7,\"fInt64\":\"-9007199254740993\","
+    "\"fUint32\":4294967295,\"fUint64\":\"18446744073709551615\",\"fSint32\":-2147483648,"
+    "\"fSint64\":\"-9223372036854775808\",\"fFixed32\":7,\"fFixed64\":\"8\","
+    "\"fSfixed32\":-9,\"fSfixed64\":\"-10\",\"fBool\":true,\"fString\":\"héllo \\\"x\\\"\","
+    "\"fBytes\":\"AAEC/w==\",\"color\":\"GREEN\",\"inner\":{\"name\":\"in\",\"values\":[1,-2]},"
+    "\"rDouble\":[0.25,-1e+100],\"rInt64\":[\"1\",\"-2\"],\"rUint32\":[0,3],"
+    "\"rBool\":[true,false],\"rString\":[\"a\",\"\"],\"rBytes\":[\"YQ==\",\"\"],"
+    "\"rColor\":[\"RED\",\"COLOR_UNSPECIFIED\"],\"rInner\":[{},{\"name\":\"b\"}],"
+    "\"mStringInt32\":{\"one\":1,\"zero\":0},\"mInt64String\":{\"-5\":\"minus five\"},"
+    "\"mBoolInner\":{\"true\":{\"name\":\"t\"}},\"mUint32Color\":{\"4\":\"RED\"},"
+    "\"cText\":\"chosen\"}";
 
 START_TEST(test_every_field)
 {
@@ -161,7 +161,8 @@ START_TEST(test_print_generated)
 {
 	Ttrpcctl__Test__V1__All a = TTRPCCTL__TEST__V1__ALL__INIT;
 	Ttrpcctl__Test__V1__Inner in = TTRPCCTL__TEST__V1__INNER__INIT;
-	Ttrpcctl__Test__V1__All__MUint32ColorEntry e = TTRPCCTL__TEST__V1__ALL__MUINT32_COLOR_ENTRY__INIT;
+	Ttrpcctl__Test__V1__All__MUint32ColorEntry e =
+	    TTRPCCTL__TEST__V1__ALL__MUINT32_COLOR_ENTRY__INIT;
 	Ttrpcctl__Test__V1__All__MUint32ColorEntry *entries[] = { &e };
 	int64_t r_int64[] = { INT64_MAX };
 	char *s;
@@ -177,7 +178,7 @@ START_TEST(test_print_generated)
 	a.c_inner = &in;
 	s = print(&a.base);
 	ck_assert_str_eq(s, "{\"fUint64\":\"42\",\"rInt64\":[\"9223372036854775807\"],"
-	                    "\"mUint32Color\":{\"0\":7},\"cInner\":{}}");
+			    "\"mUint32Color\":{\"0\":7},\"cInner\":{}}");
 	free(s);
 }
 END_TEST
@@ -186,8 +187,8 @@ START_TEST(test_defaults_omitted)
 {
 	roundtrip("{}", "{}");
 	roundtrip("{\"f_int32\":0,\"fString\":\"\",\"fBytes\":\"\",\"color\":\"COLOR_UNSPECIFIED\","
-	          "\"fBool\":false,\"fDouble\":0,\"rInt64\":[],\"mStringInt32\":{}}",
-	          "{}");
+		  "\"fBool\":false,\"fDouble\":0,\"rInt64\":[],\"mStringInt32\":{}}",
+		  "{}");
 	/* A oneof member and a message field have presence: set, they print. */
 	roundtrip("{\"cNumber\":0}", "{\"cNumber\":0}");
 	roundtrip("{\"inner\":{}}", "{\"inner\":{}}");
@@ -200,31 +201,33 @@ START_TEST(test_names_and_forms_accepted)
 {
 	/* proto names and JSON names alike */
 	roundtrip("{\"f_int64\":5,\"r_uint32\":[\"1\"],\"m_string_int32\":{\"a\":\"2\"}}",
-	          "{\"fInt64\":\"5\",\"rUint32\":[1],\"mStringInt32\":{\"a\":2}}");
+		  "{\"fInt64\":\"5\",\"rUint32\":[1],\"mStringInt32\":{\"a\":2}}");
 	/* whole numbers in any notation; 64-bit numbers past 2^53 as JSON numbers */
 	roundtrip("{\"fInt32\":1e2,\"fUint32\":5.0,\"fUint64\":18446744073709551615,"
-	          "\"fInt64\":-9223372036854775808}",
-	          "{\"fInt32\":100,\"fInt64\":\"-9223372036854775808\",\"fUint32\":5,"
-	          "\"fUint64\":\"18446744073709551615\"}");
+		  "\"fInt64\":-9223372036854775808}",
+		  "{\"fInt32\":100,\"fInt64\":\"-9223372036854775808\",\"fUint32\":5,"
+		  "\"fUint64\":\"18446744073709551615\"}");
 	/* enums by number, known or not */
-	roundtrip("{\"color\":1,\"rColor\":[2,99]}", "{\"color\":\"RED\",\"rColor\":[\"GREEN\",99]}");
+	roundtrip("{\"color\":1,\"rColor\":[2,99]}",
+		  "{\"color\":\"RED\",\"rColor\":[\"GREEN\",99]}");
 	/* URL-safe base64, no padding */
 	roundtrip("{\"fBytes\":\"-_8\"}", "{\"fBytes\":\"+/8=\"}");
 	roundtrip("{\"rBytes\":[\"YWI\",\"YWJj\"]}", "{\"rBytes\":[\"YWI=\",\"YWJj\"]}");
 	/* map keys in their string forms */
-	roundtrip("{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}",
-	          "{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}");
+	roundtrip(
+	    "{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}",
+	    "{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}");
 }
 END_TEST
 
 START_TEST(test_floats)
 {
 	roundtrip("{\"fDouble\":\"NaN\",\"rDouble\":[\"Infinity\",\"-Infinity\",\"2.5\"]}",
-	          "{\"fDouble\":\"NaN\",\"rDouble\":[\"Infinity\",\"-Infinity\",2.5]}");
+		  "{\"fDouble\":\"NaN\",\"rDouble\":[\"Infinity\",\"-Infinity\",2.5]}");
 	/* the shortest text that reads back: float 0.1 is not 0.10000000149011612 */
 	roundtrip("{\"fFloat\":0.1,\"fDouble\":0.1}", "{\"fDouble\":0.1,\"fFloat\":0.1}");
 	roundtrip("{\"fDouble\":1e300,\"fFloat\":3.4028235e38}",
-	          "{\"fDouble\":1e+300,\"fFloat\":3.4028235e+38}");
+		  "{\"fDouble\":1e+300,\"fFloat\":3.4028235e+38}");
 	roundtrip("{\"fDouble\":123456789012}", "{\"fDouble\":123456789012}");
 	/* -0 is not the default (though protobuf-c does not encode it) */
 	struct pbjson_arena arena = { 0 };
@@ -252,9 +255,10 @@ START_TEST(test_refused)
 	parse_fails("{\"fFloat\":1e39}", "out of range for float");
 	parse_fails("{\"fDouble\":\"fast\"}", "not a number");
 	parse_fails("{\"color\":\"BLUE\"}", "ttrpcctl.test.v1.Color has no value BLUE");
-	parse_fails("{\"inner\":[]}", "inner: expected an object (ttrpcctl.test.v1.Inner), got array");
+	parse_fails("{\"inner\":[]}",
+		    "inner: expected an object (ttrpcctl.test.v1.Inner), got array");
 	parse_fails("{\"rInner\":[{},{\"values\":[1,\"x\"]}]}",
-	            "rInner[1].values[1]: not a valid signed integer: x");
+		    "rInner[1].values[1]: not a valid signed integer: x");
 	parse_fails("{\"rString\":\"a\"}", "rString: expected an array, got string");
 	parse_fails("{\"rString\":[null]}", "rString[0]: null in an array");
 	parse_fails("{\"mStringInt32\":[]}", "expected an object (a map), got array");

@@ -1,0 +1,284 @@
+#!/bin/bash
+# ttrpcctl against a real ttrpcd on a real socket: every command, JSON calls
+# of every interop method (streams too), the raw protoc pipeline and the
+# error exits. The health parts need services/health built; without it they
+# are skipped, and said so.
+set -u
+
+: "${top_srcdir:?}" "${top_builddir:?}"
+PROTOC=${PROTOC:-protoc}
+CTL=$top_builddir/daemon/ttrpcctl/ttrpcctl
+TTRPCD=$top_builddir/daemon/ttrpcd
+INTEROP_SO=$top_builddir/services/interop/.libs/interop.so
+HEALTH_SO=$top_builddir/services/health/.libs/health.so
+PROTO_DIR=$top_srcdir/tests/interop
+SVC=ttrpc.interop.v1.Interop
+
+tmp=$(mktemp -d /tmp/ttrpcctl-test.XXXXXX)
+sock=$tmp/ttrpcd.sock
+daemon_pid=
+passed=0 failed=0 skipped=0
+
+cleanup() {
+	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# run CMD...: runs it; its stdout, stderr and status in $out, $err, $rc.
+run() {
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+# run_in INPUT CMD...: as run, with INPUT on stdin.
+run_in() {
+	local input=$1
+	shift
+	printf '%s' "$input" | "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+ok() { passed=$((passed + 1)); echo "PASS: $1"; }
+bad() {
+	failed=$((failed + 1))
+	echo "FAIL: $1"
+	echo "  status: $rc"
+	echo "  stdout: $out"
+	echo "  stderr: $err"
+}
+skip() { skipped=$((skipped + 1)); echo "SKIP: $1"; }
+
+# expect NAME STATUS STDOUT [STDERR-SUBSTRING]: the last run gave exactly these.
+expect() {
+	local name=$1 want_rc=$2 want_out=$3 want_err=${4-}
+
+	if [ "$rc" = "$want_rc" ] && [ "$out" = "$want_out" ] &&
+		{ [ -n "$want_err" ] && [[ $err == *"$want_err"* ]] ||
+			{ [ -z "$want_err" ] && [ -z "$err" ]; }; }; then
+		ok "$name"
+	else
+		echo "  want status $want_rc, stdout: $want_out"
+		[ -n "$want_err" ] && echo "  want stderr with: $want_err"
+		bad "$name"
+	fi
+}
+
+# expect_has NAME STATUS STDOUT-SUBSTRING...: status and pieces of stdout, no stderr.
+expect_has() {
+	local name=$1 want_rc=$2 piece
+	shift 2
+
+	if [ "$rc" != "$want_rc" ] || [ -n "$err" ]; then
+		bad "$name"
+		return
+	fi
+	for piece in "$@"; do
+		if [[ $out != *"$piece"* ]]; then
+			echo "  want stdout with: $piece"
+			bad "$name"
+			return
+		fi
+	done
+	ok "$name"
+}
+
+# ---- the daemon ----
+
+modules=(--module "$INTEROP_SO")
+have_health=
+if [ -f "$HEALTH_SO" ]; then
+	have_health=1
+	modules+=(--module "$HEALTH_SO")
+else
+	echo "NOTE: $HEALTH_SO is not built: the health parts are skipped"
+fi
+"$TTRPCD" --socket "$sock" "${modules[@]}" 2>"$tmp/ttrpcd.log" &
+daemon_pid=$!
+for _ in $(seq 100); do
+	[ -S "$sock" ] && break
+	sleep 0.1
+done
+if ! [ -S "$sock" ]; then
+	echo "ttrpcd did not start:"
+	cat "$tmp/ttrpcd.log"
+	exit 1
+fi
+export TTRPCD_SOCKET=$sock
+
+# ---- list, stats, reload ----
+
+run "$CTL" list
+expect_has "list: every service" 0 "$SVC" ttrpcd.v1.Control
+run "$CTL" list $SVC
+expect_has "list SERVICE: the methods and their shapes" 0 \
+	"$SVC (module interop, " \
+	"rpc Echo(ttrpc.interop.v1.EchoRequest) returns (ttrpc.interop.v1.EchoResponse);" \
+	"rpc Download(ttrpc.interop.v1.StreamRequest) returns (stream ttrpc.interop.v1.Chunk);" \
+	"rpc Upload(stream ttrpc.interop.v1.Chunk) returns (ttrpc.interop.v1.Summary);" \
+	"rpc Chat(stream ttrpc.interop.v1.Chunk) returns (stream ttrpc.interop.v1.Chunk);"
+run "$CTL" list --json
+expect_has "list --json: modules with their paths, kinds by name" 0 \
+	'"name": "interop"' '"path": "/' '"kind": "BIDI_STREAM"' \
+	'"inputType": "ttrpc.interop.v1.EchoRequest"'
+run "$CTL" list no.such.Service
+expect "list: an unknown service" 1 "" "ERROR: unknown service no.such.Service"
+run "$CTL" -s "$sock" reload
+expect "reload" 0 "reloaded"
+
+# ---- call: every interop method in JSON ----
+
+run "$CTL" call $SVC/Echo -d '{"text":"hé \"there\"","payload":"AAEC/w=="}'
+expect "call Echo" 0 '{"payload":"AAEC/w==","text":"hé \"there\""}'
+run "$CTL" call $SVC.Echo -d '{"text":""}'
+expect "call Echo: SERVICE.METHOD, defaults omitted" 0 '{}'
+run_in '{"text":"from stdin"}' "$CTL" call $SVC/Echo -d @
+expect "call Echo: -d @ reads stdin" 0 '{"text":"from stdin"}'
+run "$CTL" call $SVC/Sleep -d '{"millis":"10"}'
+expect "call Sleep" 0 '{}'
+run "$CTL" call $SVC/Sleep -d '{"millis":5000}' --timeout 200ms
+expect "call Sleep --timeout: DEADLINE_EXCEEDED" 1 "" "ERROR: DEADLINE_EXCEEDED: "
+run "$CTL" call $SVC/Fail -d '{"code":5,"message":"no such thing"}'
+expect "call Fail code 5: NOT_FOUND" 1 "" "ERROR: NOT_FOUND: no such thing"
+run "$CTL" call $SVC/Metadata -H trace-id=abc -H 'user: me'
+expect "call Metadata -H" 0 '{"pairs":[{"key":"trace-id","value":"abc"},{"key":"user","value":"me"}]}'
+run "$CTL" call $SVC/Peer
+expect_has "call Peer: 64-bit as a string, zero uid omitted" 0 '{"pid":"'
+run "$CTL" call $SVC/Download -d '{"count":3,"size":2}'
+expect_has "call Download: one object per line" 0 \
+	'{"payload":"' '{"index":1,"payload":"' '{"index":2,"payload":"'
+[ "$(printf '%s\n' "$out" | wc -l)" = 3 ] && ok "call Download: three lines" ||
+	bad "call Download: three lines"
+run_in $'{"index":0,"payload":"YWJj"}\n\n{"index":1,"payload":"ZGU="}\n' "$CTL" call $SVC/Upload
+expect "call Upload: stdin, one object per line" 0 '{"count":2,"bytes":"5"}'
+run "$CTL" call $SVC/Upload -d '{"payload":"YQ=="} {"payload":"Yg=="} {"payload":"Yw=="}'
+expect "call Upload: objects of -d" 0 '{"count":3,"bytes":"3"}'
+printf '{"index":1}\n{"index":2,"payload":"eA=="}\n' >"$tmp/chat.json"
+"$CTL" call $SVC/Chat <"$tmp/chat.json" >"$tmp/out" 2>"$tmp/err"
+rc=$? out=$(cat "$tmp/out") err=$(cat "$tmp/err")
+expect "call Chat: a regular file on stdin" 0 $'{"index":1}\n{"index":2,"payload":"eA=="}'
+# A conversation: the first reply comes before the second message is written.
+{
+	echo '{"index":7}'
+	for _ in $(seq 50); do
+		grep -q '"index":7' "$tmp/conv" 2>/dev/null && break
+		sleep 0.1
+	done
+	# Without the first reply in time, a message that spoils the output.
+	grep -q '"index":7' "$tmp/conv" 2>/dev/null && echo '{"index":8}' || echo '{"index":99}'
+} | "$CTL" call $SVC/Chat >"$tmp/conv" 2>"$tmp/err"
+rc=$? out=$(cat "$tmp/conv") err=$(cat "$tmp/err")
+expect "call Chat: bidirectional, answers as it goes" 0 $'{"index":7}\n{"index":8}'
+run "$CTL" call ttrpcd.v1.Control/List -d '{"service":"ttrpcd.v1.Control"}'
+expect_has "call a built-in service" 0 '"services":[{"name":"ttrpcd.v1.Control"' \
+	'{"name":"List","inputType":"ttrpcd.v1.ListRequest","outputType":"ttrpcd.v1.ListResponse"}'
+
+# ---- stats, after the calls ----
+
+run "$CTL" stats
+expect_has "stats: counts moved with the calls" 0 "uptime:" "connections:" \
+	"$SVC/Echo " "$SVC/Fail "
+if [[ $out =~ $SVC/Fail\ +([0-9]+)\ +([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] &&
+	[ "${BASH_REMATCH[2]}" -ge 1 ]; then
+	ok "stats: Fail counted as a call and an error"
+else
+	bad "stats: Fail counted as a call and an error"
+fi
+run "$CTL" stats --json
+expect_has "stats --json" 0 '"connectionsTotal": "' '"latencyBoundsUs": [' '"method": "Echo"'
+
+# ---- raw: protobuf bytes, composed with protoc ----
+
+printf 'text: "raw" payload: "\\001\\002"' |
+	"$PROTOC" --encode=ttrpc.interop.v1.EchoRequest -I"$PROTO_DIR" "$PROTO_DIR/interop.proto" |
+	"$CTL" call --raw $SVC/Echo 2>"$tmp/err" |
+	"$PROTOC" --decode=ttrpc.interop.v1.EchoResponse -I"$PROTO_DIR" "$PROTO_DIR/interop.proto" \
+		>"$tmp/out"
+rc=$? out=$(cat "$tmp/out") err=$(cat "$tmp/err")
+expect "call --raw between protoc --encode and --decode" 0 $'payload: "\\001\\002"\ntext: "raw"'
+run_in $'\x0a\x05' "$CTL" call --raw $SVC/Echo
+expect "call --raw: malformed protobuf" 1 "" "ERROR: stdin holds no well-formed protobuf"
+
+# ---- health ----
+
+if [ -n "$have_health" ]; then
+	run "$CTL" health
+	expect "health: the daemon" 0 "SERVING"
+	run "$CTL" health $SVC
+	expect "health SERVICE" 0 "SERVING"
+	run "$CTL" health no.such.Service
+	expect "health: an unknown service" 1 "" "ERROR: NOT_FOUND: "
+	run "$CTL" health $SVC --watch --timeout 300ms
+	expect "health --watch --timeout" 0 "SERVING"
+	run "$CTL" call grpc.health.v1.Health/Check -d '{"service":"'$SVC'"}'
+	expect "call grpc.health.v1.Health/Check in JSON" 0 '{"status":"SERVING"}'
+	"$CTL" health --watch >"$tmp/watch" 2>"$tmp/watch.err" &
+	watch_pid=$!
+	for _ in $(seq 50); do
+		[ -s "$tmp/watch" ] && break
+		sleep 0.1
+	done
+	kill "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_pid=
+	wait "$watch_pid"
+	rc=$? out=$(cat "$tmp/watch") err=$(cat "$tmp/watch.err")
+	expect "health --watch: each change, then the end" 1 $'SERVING\nNOT_SERVING' "ERROR: "
+else
+	skip "health (services/health not built)"
+	kill "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_pid=
+fi
+
+# ---- errors, with the daemon gone ----
+
+run "$CTL" list
+expect "no daemon: the socket is missing" 1 "" \
+	"ERROR: cannot connect to $sock: No such file or directory — is ttrpcd running?"
+"$TTRPCD" --socket "$sock" --module "$INTEROP_SO" 2>>"$tmp/ttrpcd.log" &
+daemon_pid=$!
+for _ in $(seq 100); do
+	[ -S "$sock" ] && break
+	sleep 0.1
+done
+run "$CTL" call no.such.Service/Method -d '{}'
+expect "call: an unknown service" 1 "" "ERROR: unknown service no.such.Service"
+run "$CTL" call $SVC/Nope
+expect "call: an unknown method, and the known ones" 1 "" \
+	"ERROR: service $SVC has no method Nope (it has: Echo, Sleep, Fail"
+run "$CTL" call --raw no.such.Service/Method
+expect "call --raw: an unknown service" 1 "" "ERROR: UNIMPLEMENTED: "
+run "$CTL" call $SVC/Echo -d '{"text":1}'
+expect "call: JSON that does not fit the type" 1 "" "ERROR: request: text: expected a string"
+run "$CTL" call $SVC/Echo -d '{"text":'
+expect "call: invalid JSON" 1 "" "ERROR: -d: incomplete JSON"
+run_in $'{"index":1}\n{"index":\n' "$CTL" call $SVC/Upload
+expect "call: invalid JSON on a stdin line" 1 "" "ERROR: stdin line 2: "
+run "$CTL" frobnicate
+expect "usage: an unknown command" 2 "" "unknown command frobnicate"
+run "$CTL" stats --watch
+expect "usage: an option of another command" 2 "" "stats takes no --watch"
+run "$CTL" call Echo
+expect "usage: call without SERVICE/" 2 "" "call wants SERVICE/METHOD"
+# Permission denied: a user the socket's mode keeps out.
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	chmod 755 "$tmp"
+	chmod 600 "$sock"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" -s "$sock" list
+	if [[ $err == *"ERROR: cannot connect to"* ]]; then
+		expect "a user the socket keeps out: permission denied" 1 "" \
+			"ERROR: cannot connect to $sock: Permission denied"
+	else
+		skip "permission denied (nobody cannot run $CTL here: $err)"
+	fi
+else
+	skip "permission denied (needs root and setpriv)"
+fi
+
+echo "ttrpcctl: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
