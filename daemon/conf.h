@@ -54,6 +54,9 @@ struct ttrpcd_limits {
 	uint64_t message_size;
 	uint64_t calls_per_connection;
 	uint64_t output_queue;
+	uint64_t streams_per_connection;
+	uint64_t frame_timeout_ms; /* first byte of a frame to its last; 0: none */
+	uint64_t idle_timeout_ms;  /* no call in flight, nothing being read; 0: none */
 };
 
 /*

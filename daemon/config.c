@@ -71,8 +71,8 @@ static int parse_u64(const char *value, void *dst)
 	return 0;
 }
 
-/* "500ms", "10s", "2min", or a bare number of seconds. */
-static int parse_duration_ms(const char *value, void *dst)
+/* "500ms", "10s", "2min", or a bare number of seconds; at most UINT32_MAX ms. */
+static int duration_ms(const char *value, unsigned *ms)
 {
 	static const struct {
 		const char *suffix;
@@ -91,11 +91,27 @@ static int parse_duration_ms(const char *value, void *dst)
 		if (strcmp(end, units[i].suffix) == 0) {
 			if (v > UINT32_MAX / units[i].ms)
 				return -EINVAL;
-			*(unsigned *)dst = (unsigned)(v * units[i].ms);
+			*ms = (unsigned)(v * units[i].ms);
 			return 0;
 		}
 	}
 	return -EINVAL;
+}
+
+static int parse_duration_ms(const char *value, void *dst)
+{
+	return duration_ms(value, dst);
+}
+
+/* A duration into a limit, which ttrpc_server_set_limit() takes as uint64_t. */
+static int parse_duration_ms_u64(const char *value, void *dst)
+{
+	unsigned ms;
+	int r = duration_ms(value, &ms);
+
+	if (r == 0)
+		*(uint64_t *)dst = ms;
+	return r;
 }
 
 static int parse_bool(const char *value, void *dst)
@@ -248,6 +264,12 @@ static const struct key keys[] = {
 	{ "limits", "calls-per-connection", parse_u64, D(limits.calls_per_connection),
 	  "a number, 0 for none" },
 	{ "limits", "output-queue", parse_u64, D(limits.output_queue), "a number of bytes" },
+	{ "limits", "streams-per-connection", parse_u64, D(limits.streams_per_connection),
+	  "a number, 0 for none" },
+	{ "limits", "frame-timeout", parse_duration_ms_u64, D(limits.frame_timeout_ms),
+	  "a duration such as 10s or 500ms, 0 for none" },
+	{ "limits", "idle-timeout", parse_duration_ms_u64, D(limits.idle_timeout_ms),
+	  "a duration such as 10min or 30s, 0 for none" },
 	{ "control", "allow-users", parse_users, D(control.allow_uids),
 	  "user names or uids, separated by spaces" },
 	{ "control", "allow-groups", parse_groups, D(control.allow_gids),
@@ -721,6 +743,7 @@ int ttrpcd_config_init(struct ttrpcd_config *cfg)
 		.limits = {
 			.message_size = TTRPC_MAX_MESSAGE_SIZE,
 			.output_queue = 64u << 20,
+			.frame_timeout_ms = 10000,
 		},
 	};
 	cfg->module_dir = strdup(TTRPCD_MODULE_DIR);

@@ -63,6 +63,10 @@ static const struct {
 	{ TTRPC_LIMIT_MESSAGE_SIZE, offsetof(struct ttrpcd_limits, message_size) },
 	{ TTRPC_LIMIT_CALLS_PER_CONNECTION, offsetof(struct ttrpcd_limits, calls_per_connection) },
 	{ TTRPC_LIMIT_OUTPUT_QUEUE, offsetof(struct ttrpcd_limits, output_queue) },
+	{ TTRPC_LIMIT_STREAMS_PER_CONNECTION,
+	  offsetof(struct ttrpcd_limits, streams_per_connection) },
+	{ TTRPC_LIMIT_FRAME_TIMEOUT_MS, offsetof(struct ttrpcd_limits, frame_timeout_ms) },
+	{ TTRPC_LIMIT_IDLE_TIMEOUT_MS, offsetof(struct ttrpcd_limits, idle_timeout_ms) },
 };
 
 static void listener_free(struct listener *l)
@@ -104,6 +108,8 @@ static struct listener *listener_new(struct ttrpcd_listeners *ls, const char *na
 	if (ttrpc_server_new(ls->base, &l->srv) < 0)
 		goto nomem;
 	ttrpc_server_set_log(l->srv, ttrpcd_log_library, NULL);
+	/* Lines above ttrpcd's level are then not even formatted by the library. */
+	ttrpc_server_set_log_level(l->srv, ttrpcd_log_get_level());
 	if (l->allow.uids)
 		ttrpc_server_set_admission(l->srv, ttrpc_admit_allowlist, &l->allow);
 	r = ls->prepare(l->srv, ls->prepare_userdata);
@@ -367,6 +373,12 @@ int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_li
 		}
 	}
 	return 0;
+}
+
+void ttrpcd_listen_set_log_level(struct ttrpcd_listeners *ls, int level)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		ttrpc_server_set_log_level(ls->v[i]->srv, level);
 }
 
 void ttrpcd_listen_stats(const struct ttrpcd_listeners *ls, struct ttrpc_server_stats *sum)

@@ -43,6 +43,12 @@ int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
 /* ttrpcd_listen_set_limits() - apply @limits to every server. Return: 0 or -EINVAL. */
 int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_limits *limits);
 
+/*
+ * ttrpcd_listen_set_log_level() - the highest level of libttrpc's lines
+ * (enum ttrpc_log_level) on every server; new servers take ttrpcd's own.
+ */
+void ttrpcd_listen_set_log_level(struct ttrpcd_listeners *ls, int level);
+
 /* ttrpcd_listen_stats() - the counters of every server, summed. */
 void ttrpcd_listen_stats(const struct ttrpcd_listeners *ls, struct ttrpc_server_stats *sum);
 

@@ -228,6 +228,7 @@ static int reload(struct daemon *d, char **why_ret)
 	ttrpcd_config_clear(&d->cfg);
 	d->cfg = cfg;
 	ttrpcd_log_set_level(d->cfg.log_level);
+	ttrpcd_listen_set_log_level(d->listeners, d->cfg.log_level);
 	ttrpcd_log(TTRPC_LOG_NOTICE, "configuration reloaded");
 	ttrpcd_notify_ready(d->notify, NULL);
 	*why_ret = NULL;

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ttrpc/server.h>
 
@@ -27,7 +29,7 @@ struct ttrpcd_host {
 	void *handle;
 	struct ttrpcd_module desc; /* the module's struct, read up to its struct_size */
 	char *path;
-	char *real_path; /* absolute, once loaded */
+	char *real_path; /* every link resolved: the path checked and opened */
 	const struct ttrpcd_module_conf *conf; /* its settings; NULL: none */
 	void *data;
 	bool in_init;
@@ -283,14 +285,76 @@ static int check_settings(const struct ttrpcd_host *host, const struct ttrpcd_mo
 }
 
 /*
- * Open the file and read the module's struct; nothing of the module runs
- * but its constructors.
+ * A module runs with ttrpcd's rights: whoever can replace its file, or
+ * rename a directory above it, runs code as ttrpcd. So, as sshd checks
+ * authorized_keys and sudo its plugins, the file and every directory from
+ * it up to / must be owned by root or by ttrpcd's effective user and not be
+ * writable by group or others. A directory writable by others passes only
+ * when root owns it and it has the sticky bit (/tmp): there nobody can
+ * rename or remove an entry that is not theirs. @real is the path with
+ * every symbolic link resolved, which is also the path opened, so that no
+ * link can be swapped between the check and dlopen().
+ */
+static int check_owner_and_mode(const char *real, char **why)
+{
+	uid_t me = geteuid();
+	char *p = strdup(real), *slash;
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (;;) {
+		struct stat st;
+		bool sticky_root_dir;
+
+		if (stat(p, &st) < 0) {
+			r = asprintf(why, "refused: cannot check %s: %s", p, strerror(errno)) < 0
+			            ? -ENOMEM : -EPERM;
+			break;
+		}
+		sticky_root_dir = S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & S_ISVTX);
+		if (st.st_uid != 0 && st.st_uid != me) {
+			r = asprintf(why, "refused: %s is owned by uid %u, neither root nor ttrpcd's "
+			             "user (uid %u)", p, (unsigned)st.st_uid, (unsigned)me) < 0
+			            ? -ENOMEM : -EPERM;
+			break;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_root_dir) {
+			r = asprintf(why, "refused: %s is writable by group or others (mode %04o); a "
+			             "module and every directory above it may be writable only by root "
+			             "or ttrpcd's user", p, (unsigned)(st.st_mode & 07777)) < 0
+			            ? -ENOMEM : -EPERM;
+			break;
+		}
+		if (strcmp(p, "/") == 0)
+			break;
+		slash = strrchr(p, '/');
+		if (slash == p)
+			p[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	free(p);
+	return r;
+}
+
+/*
+ * Check the file and its directories, open it and read the module's
+ * struct; nothing of the module runs but its constructors.
  */
 static int open_module(struct ttrpcd_host *host, char **why)
 {
 	const struct ttrpcd_module *mod;
+	int r;
 
-	host->handle = dlopen(host->path, RTLD_NOW | RTLD_LOCAL);
+	host->real_path = realpath(host->path, NULL);
+	if (!host->real_path)
+		return asprintf(why, "cannot load: %s: cannot open shared object file: %s", host->path,
+		                strerror(errno)) < 0 ? -ENOMEM : -ENOENT;
+	r = check_owner_and_mode(host->real_path, why);
+	if (r < 0)
+		return r;
+	host->handle = dlopen(host->real_path, RTLD_NOW | RTLD_LOCAL);
 	if (!host->handle)
 		return asprintf(why, "cannot load: %s", dlerror()) < 0 ? -ENOMEM : -ENOENT;
 	mod = dlsym(host->handle, TTRPCD_MODULE_SYMBOL);
@@ -414,7 +478,6 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 		return r;
 	}
 	set->hosts[set->n_hosts++] = host;
-	host->real_path = realpath(host->path, NULL);
 	check_declared(set, host);
 	return 0;
 }

@@ -77,6 +77,10 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.limits.message_size, TTRPC_MAX_MESSAGE_SIZE);
 	ck_assert_uint_eq(cfg.limits.output_queue, 64u << 20);
 	ck_assert_uint_eq(cfg.limits.connections, 0);
+	ck_assert_uint_eq(cfg.limits.calls_per_connection, 0);
+	ck_assert_uint_eq(cfg.limits.streams_per_connection, 0);
+	ck_assert_uint_eq(cfg.limits.frame_timeout_ms, 10000);
+	ck_assert_uint_eq(cfg.limits.idle_timeout_ms, 0);
 	ck_assert_str_eq(cfg.module_dir, TTRPCD_MODULE_DIR);
 	ck_assert_uint_eq(cfg.n_listeners, 0);
 	/* A missing optional file is the built-in defaults, not an error. */
@@ -95,6 +99,8 @@ START_TEST(test_values)
 	                       "module-dir = /opt/mods\n"
 	                       "[limits]\nconnections = 10\nmessage-size = 1024\n"
 	                       "calls-per-connection = 4\noutput-queue = 65536\n"
+	                       "streams-per-connection = 2\nframe-timeout = 750ms\n"
+	                       "idle-timeout = 5min\n"
 	                       "[listener api]\npath = /run/x.sock\nmode = 0600\nowner = 0\n"
 	                       "group = root\nallow-users = root 1000\nallow-groups = 0\n"
 	                       "[module echo]\nfile = echo.so\noptional = yes\ngreeting = hi there\n");
@@ -108,6 +114,9 @@ START_TEST(test_values)
 	ck_assert_uint_eq(cfg.limits.message_size, 1024);
 	ck_assert_uint_eq(cfg.limits.calls_per_connection, 4);
 	ck_assert_uint_eq(cfg.limits.output_queue, 65536);
+	ck_assert_uint_eq(cfg.limits.streams_per_connection, 2);
+	ck_assert_uint_eq(cfg.limits.frame_timeout_ms, 750);
+	ck_assert_uint_eq(cfg.limits.idle_timeout_ms, 300000);
 	ck_assert_uint_eq(cfg.n_listeners, 1);
 	ck_assert_str_eq(cfg.listeners[0].name, "api");
 	ck_assert_str_eq(cfg.listeners[0].path, "/run/x.sock");
@@ -126,7 +135,7 @@ START_TEST(test_values)
 	ck_assert_uint_eq(cfg.modules[0].n_settings, 1);
 	ck_assert_str_eq(cfg.modules[0].settings[0].key, "greeting");
 	ck_assert_str_eq(cfg.modules[0].settings[0].value, "hi there");
-	ck_assert_uint_eq(cfg.modules[0].settings[0].origin.line, 20);
+	ck_assert_uint_eq(cfg.modules[0].settings[0].origin.line, 23);
 	ck_assert_str_eq(cfg.modules[0].settings[0].origin.file, path);
 	ck_assert_ptr_eq(ttrpcd_config_find_listener(&cfg, "api"), &cfg.listeners[0]);
 	ck_assert_ptr_null(ttrpcd_config_find_listener(&cfg, "other"));
@@ -223,6 +232,15 @@ START_TEST(test_errors)
 		{ "[limits]\nconnections = -1\n",
 		  "2: bad value '-1' for key 'connections' in [limits]: expected a number, 0 for none" },
 		{ "[limits]\nmessage-size = 5000000\n", "" },
+		{ "[limits]\nframe-timeout = soon\n",
+		  "2: bad value 'soon' for key 'frame-timeout' in [limits]: expected a duration "
+		  "such as 10s or 500ms, 0 for none" },
+		{ "[limits]\nidle-timeout = 1h\n",
+		  "2: bad value '1h' for key 'idle-timeout' in [limits]: expected a duration such "
+		  "as 10min or 30s, 0 for none" },
+		{ "[limits]\nstreams-per-connection = x\n",
+		  "2: bad value 'x' for key 'streams-per-connection' in [limits]: expected a "
+		  "number, 0 for none" },
 		{ "[listener api]\nmode = 0999\n",
 		  "2: bad value '0999' for key 'mode' in [listener api]: expected an octal file mode "
 		  "such as 0660" },
