@@ -94,6 +94,13 @@ static void cc_complete(struct ttrpc_client_call *cc, const struct ttrpc_result 
 {
 	struct ttrpc_client *c = cc->client;
 
+	/* The outcome is decided: a deadline that passes later must not decide
+	 * again (a blocking stream outlives its end). */
+	if (cc->timer) {
+		event_free(cc->timer);
+		cc->timer = NULL;
+	}
+
 	for (size_t i = 0; i < c->n_interceptors; i++)
 		if (c->interceptors[i].on_done)
 			c->interceptors[i].on_done(cc, res, c->interceptors[i].userdata);

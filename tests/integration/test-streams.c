@@ -652,6 +652,21 @@ START_TEST(test_blocking_streams)
 	ck_assert_uint_eq(((Ttrpc__Interop__V1__Summary *)m)->bytes, 1500);
 	protobuf_c_message_free_unpacked(m, NULL);
 	ttrpc_client_stream_free_sync(s);
+
+	/* A deadline decided once, though both ends enforce it: the stream ends
+	 * with DEADLINE_EXCEEDED and its local timer, still due, stays quiet
+	 * (it used to end the kept stream a second time and leak). */
+	struct ttrpc_call_opts opts = { .timeout_us = 100000 };
+	struct ttrpc_status st = { 0 };
+
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, STREAMS, "Hold", TTRPC_METHOD_BIDI_STREAM,
+	                                               NULL, &ttrpc__interop__v1__chunk__descriptor,
+	                                               &opts, &s), 0);
+	ck_assert_int_eq(ttrpc_client_stream_recv_sync(s, &m, &st), -EREMOTEIO);
+	ck_assert_int_eq(st.code, TTRPC_DEADLINE_EXCEEDED);
+	ttrpc_status_clear(&st);
+	ck_assert_int_eq(ttrpc_client_stream_close_send(s), -EPIPE);
+	ttrpc_client_stream_free_sync(s);
 	ttrpc_client_free(c);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
