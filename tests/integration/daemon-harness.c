@@ -90,6 +90,32 @@ void daemon_test_teardown(void)
 }
 
 /*
+ * Exec @argv; the build tree's ttrpcd under $TTRPCD_WRAPPER when it is set
+ * (words separated by spaces), as make check-valgrind runs it under
+ * valgrind. Returns only when exec failed.
+ */
+static void exec_wrapped(const char *const *argv)
+{
+	const char *wrapper = getenv("TTRPCD_WRAPPER");
+	const char *suffix = "/daemon/ttrpcd", *v[64];
+	size_t n = 0, len = strlen(argv[0]);
+	char *words, *save, *w;
+
+	if (!wrapper || !*wrapper || len < strlen(suffix) ||
+	    strcmp(argv[0] + len - strlen(suffix), suffix) != 0) {
+		execv(argv[0], (char *const *)argv);
+		return;
+	}
+	words = strdup(wrapper);
+	for (w = strtok_r(words, " ", &save); w && n < 32; w = strtok_r(NULL, " ", &save))
+		v[n++] = w;
+	for (size_t i = 0; argv[i] && n < 63; i++)
+		v[n++] = argv[i];
+	v[n] = NULL;
+	execvp(v[0], (char *const *)v);
+}
+
+/*
  * Start argv[0] with @env (KEY=VALUE, NULL-terminated) set, $LISTEN_* and
  * $NOTIFY_SOCKET cleared otherwise, and @fds passed as systemd passes them.
  */
@@ -129,7 +155,7 @@ void spawn(struct proc *p, const char *const *argv, const char *const *env,
 			setenv("LISTEN_PID", num, 1);
 			setenv("LISTEN_FDNAMES", names, 1);
 		}
-		execv(argv[0], (char *const *)argv);
+		exec_wrapped(argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -193,4 +219,35 @@ void daemon_start(struct proc *p, const char *config, const char *const *env)
 	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", config, NULL };
 
 	spawn(p, argv, env, NULL, NULL, 0);
+}
+
+long proc_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+bool proc_alive(const struct proc *p)
+{
+	int status;
+
+	return waitpid(p->pid, &status, WNOHANG) == 0;
+}
+
+bool under_wrapper(void)
+{
+	const char *w = getenv("TTRPCD_WRAPPER");
+
+	return w && *w;
 }

@@ -64,7 +64,20 @@ bool log_wait(struct proc *p, const char *text);
  */
 int proc_wait(struct proc *p, int expected);
 
-/* daemon_start() - the build tree's ttrpcd with --config @config. */
+/*
+ * daemon_start() - the build tree's ttrpcd with --config @config. Like every
+ * spawn() of daemon/ttrpcd, it runs under $TTRPCD_WRAPPER when that is set
+ * (make check-valgrind: "libtool --mode=execute valgrind ...").
+ */
 void daemon_start(struct proc *p, const char *config, const char *const *env);
+
+/* proc_rss_kib() - VmRSS of @pid from /proc, in KiB; -1 when it is gone. */
+long proc_rss_kib(pid_t pid);
+
+/* proc_alive() - whether the process has not exited (it is not reaped). */
+bool proc_alive(const struct proc *p);
+
+/* under_wrapper() - whether ttrpcd runs under $TTRPCD_WRAPPER (valgrind). */
+bool under_wrapper(void);
 
 #endif
