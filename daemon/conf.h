@@ -74,6 +74,7 @@ struct ttrpcd_control_conf {
 struct ttrpcd_config {
 	int log_level;              /* enum ttrpc_log_level */
 	unsigned drain_timeout_ms;  /* 0: wait for calls forever */
+	uint64_t busy_poll_us;      /* polling after a wake-up before sleeping again */
 	char *module_dir;
 	struct ttrpcd_limits limits;
 	struct ttrpcd_control_conf control;

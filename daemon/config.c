@@ -71,13 +71,15 @@ static int parse_u64(const char *value, void *dst)
 	return 0;
 }
 
-/* "500ms", "10s", "2min", or a bare number of seconds; at most UINT32_MAX ms. */
-static int duration_ms(const char *value, unsigned *ms)
+/* "50us", "500ms", "10s", "2min", or a bare number of seconds. */
+static int duration_us(const char *value, uint64_t *us)
 {
 	static const struct {
 		const char *suffix;
-		unsigned long long ms;
-	} units[] = { { "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "min", 60000 } };
+		unsigned long long us;
+	} units[] = {
+		{ "", 1000000 }, { "s", 1000000 }, { "ms", 1000 }, { "us", 1 }, { "min", 60000000 },
+	};
 	char *end;
 	unsigned long long v;
 
@@ -89,13 +91,32 @@ static int duration_ms(const char *value, unsigned *ms)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].suffix) == 0) {
-			if (v > UINT32_MAX / units[i].ms)
+			if (v > UINT64_MAX / units[i].us)
 				return -EINVAL;
-			*ms = (unsigned)(v * units[i].ms);
+			*us = v * units[i].us;
 			return 0;
 		}
 	}
 	return -EINVAL;
+}
+
+/* A duration in whole milliseconds, at most UINT32_MAX of them. */
+static int duration_ms(const char *value, unsigned *ms)
+{
+	uint64_t us;
+	int r = duration_us(value, &us);
+
+	if (r < 0)
+		return r;
+	if (us / 1000 > UINT32_MAX)
+		return -EINVAL;
+	*ms = (unsigned)(us / 1000);
+	return 0;
+}
+
+static int parse_duration_us(const char *value, void *dst)
+{
+	return duration_us(value, dst);
 }
 
 static int parse_duration_ms(const char *value, void *dst)
@@ -258,6 +279,8 @@ static const struct key keys[] = {
 	{ "ttrpcd", "drain-timeout", parse_duration_ms, D(drain_timeout_ms),
 	  "a duration such as 10s or 500ms" },
 	{ "ttrpcd", "module-dir", parse_abs_path, D(module_dir), "an absolute path" },
+	{ "ttrpcd", "busy-poll", parse_duration_us, D(busy_poll_us),
+	  "a duration such as 50us, 0 to sleep at once" },
 	{ "limits", "connections", parse_u64, D(limits.connections), "a number, 0 for none" },
 	{ "limits", "message-size", parse_u64, D(limits.message_size),
 	  "a number of bytes up to 4194304" },
@@ -740,6 +763,7 @@ int ttrpcd_config_init(struct ttrpcd_config *cfg)
 	*cfg = (struct ttrpcd_config){
 		.log_level = TTRPC_LOG_INFO,
 		.drain_timeout_ms = 10000,
+		.busy_poll_us = 50,
 		.limits = {
 			.message_size = TTRPC_MAX_MESSAGE_SIZE,
 			.output_queue = 64u << 20,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -451,6 +452,37 @@ static void cleanup(struct daemon *d)
 	free(d->opts.modules);
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * The event loop, with busy polling: after each wake-up, keep polling
+ * without sleeping for busy-poll (50 µs by default). A client in a
+ * request/response exchange sends its next call within that time, and
+ * catching it awake saves the scheduler wake-up that dominates a call's
+ * latency on a unix socket: one call in flight runs about twice as fast. An
+ * idle daemon sleeps as before, so this costs CPU only while calls come.
+ */
+static void run_loop(struct daemon *d)
+{
+	while (!event_base_got_break(d->base) && !event_base_got_exit(d->base)) {
+		uint64_t until;
+
+		if (event_base_loop(d->base, EVLOOP_ONCE) != 0)
+			break;
+		until = now_us() + d->cfg.busy_poll_us;
+		while (d->cfg.busy_poll_us && now_us() < until && !event_base_got_break(d->base) &&
+		       !event_base_got_exit(d->base))
+			if (event_base_loop(d->base, EVLOOP_NONBLOCK) != 0)
+				return;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
@@ -479,7 +511,7 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return 1;
 	}
-	event_base_dispatch(d.base);
+	run_loop(&d);
 	cleanup(&d);
 	ttrpcd_log(TTRPC_LOG_INFO, "stopped");
 	return 0;

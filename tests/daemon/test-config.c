@@ -74,6 +74,7 @@ START_TEST(test_defaults)
 {
 	ck_assert_int_eq(cfg.log_level, TTRPC_LOG_INFO);
 	ck_assert_uint_eq(cfg.drain_timeout_ms, 10000);
+	ck_assert_uint_eq(cfg.busy_poll_us, 50);
 	ck_assert_uint_eq(cfg.limits.message_size, TTRPC_MAX_MESSAGE_SIZE);
 	ck_assert_uint_eq(cfg.limits.output_queue, 64u << 20);
 	ck_assert_uint_eq(cfg.limits.connections, 0);
@@ -96,7 +97,7 @@ START_TEST(test_values)
 {
 	const char *path = put("ttrpcd.conf",
 	                       "[ttrpcd]\nlog-level = debug\ndrain-timeout = 1500ms\n"
-	                       "module-dir = /opt/mods\n"
+	                       "module-dir = /opt/mods\nbusy-poll = 120us\n"
 	                       "[limits]\nconnections = 10\nmessage-size = 1024\n"
 	                       "calls-per-connection = 4\noutput-queue = 65536\n"
 	                       "streams-per-connection = 2\nframe-timeout = 750ms\n"
@@ -109,6 +110,7 @@ START_TEST(test_values)
 	ck_assert(cfg.from_file);
 	ck_assert_int_eq(cfg.log_level, TTRPC_LOG_DEBUG);
 	ck_assert_uint_eq(cfg.drain_timeout_ms, 1500);
+	ck_assert_uint_eq(cfg.busy_poll_us, 120);
 	ck_assert_str_eq(cfg.module_dir, "/opt/mods");
 	ck_assert_uint_eq(cfg.limits.connections, 10);
 	ck_assert_uint_eq(cfg.limits.message_size, 1024);
@@ -135,7 +137,7 @@ START_TEST(test_values)
 	ck_assert_uint_eq(cfg.modules[0].n_settings, 1);
 	ck_assert_str_eq(cfg.modules[0].settings[0].key, "greeting");
 	ck_assert_str_eq(cfg.modules[0].settings[0].value, "hi there");
-	ck_assert_uint_eq(cfg.modules[0].settings[0].origin.line, 23);
+	ck_assert_uint_eq(cfg.modules[0].settings[0].origin.line, 24);
 	ck_assert_str_eq(cfg.modules[0].settings[0].origin.file, path);
 	ck_assert_ptr_eq(ttrpcd_config_find_listener(&cfg, "api"), &cfg.listeners[0]);
 	ck_assert_ptr_null(ttrpcd_config_find_listener(&cfg, "other"));
