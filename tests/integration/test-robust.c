@@ -1,0 +1,653 @@
+/*
+ * Security and faults of the real ttrpcd (issue 7): socket files with their
+ * configured mode and owner, per-listener peer-credential allow-lists
+ * against a client under another uid, modules refused from places others
+ * can write to, nothing of a call's payload or metadata in the log; a
+ * SIGKILL under load with the fd store keeping the listening socket, and a
+ * SIGTERM under load that answers every call accepted before it.
+ *
+ * Run as "test-robust --probe SOCKET", the program is the client that the
+ * permission test starts under another uid: one Echo, its result on stderr.
+ * Every wait is bounded; nothing asserts on timing.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ttrpc/ttrpc.h>
+
+#include "daemon-harness.h"
+#include "daemon-peer.h"
+#include "interop.pb-c.h"
+
+#define NOBODY 65534
+
+static const char *interop_so(void)
+{
+	return build_path("services/interop/.libs/interop.so");
+}
+
+/* An Echo of @text: 0, or a negative errno. No ck_assert: the probe runs it outside a test. */
+static int echo(const char *sock, const char *text)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	struct ttrpc_client *c;
+	int r;
+
+	req.text = (char *)text;
+	r = ttrpc_client_open(sock, &c);
+	if (r < 0)
+		return r;
+	r = ttrpc_client_call_sync(c, INTEROP, "Echo", &req.base,
+	                           &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp, NULL);
+	if (r == 0) {
+		if (strcmp(((Ttrpc__Interop__V1__EchoResponse *)resp)->text, text) != 0)
+			r = -EBADMSG;
+		protobuf_c_message_free_unpacked(resp, NULL);
+	}
+	ttrpc_client_free(c);
+	return r;
+}
+
+static bool can_change_users(void)
+{
+	if (geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0)
+		return true;
+	fprintf(stderr, "SKIP: this part needs root and setpriv\n");
+	return false;
+}
+
+/* ---- sockets ---- */
+
+START_TEST(test_socket_mode_and_owner)
+{
+	const char *conf = path_in("ttrpcd.conf");
+	bool root = geteuid() == 0;
+	uid_t owner = root ? NOBODY : geteuid();
+	gid_t group = root ? NOBODY : getegid();
+	struct stat st;
+	struct proc p;
+
+	write_file(conf,
+	           "[ttrpcd]\nmodule-dir = %s\n"
+	           "[listener api]\npath = %s\n"
+	           "[listener private]\npath = %s\nmode = 0600\nowner = %u\ngroup = %u\n"
+	           "[module interop]\nfile = %s\n",
+	           tmp, path_in("api.sock"), path_in("private.sock"), (unsigned)owner,
+	           (unsigned)group, interop_so());
+	daemon_start(&p, conf, NULL);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	/* The default: 0660, the daemon's user and group. */
+	ck_assert_int_eq(stat(path_in("api.sock"), &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ck_assert_uint_eq(st.st_gid, getegid());
+	ck_assert_int_eq(stat(path_in("private.sock"), &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_uint_eq(st.st_uid, owner);
+	ck_assert_uint_eq(st.st_gid, group);
+	ck_assert_int_eq(echo(path_in("api.sock"), "api"), 0);
+	if (root)
+		ck_assert_int_eq(echo(path_in("private.sock"), "private"), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+/* Run the probe as uid and gid 65534 against @sock; its line. */
+static const char *probe_as_nobody(const char *sock)
+{
+	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+		               "--clear-groups", build_path("tests/integration/test-robust"),
+		               "--probe", sock, NULL };
+	struct proc p;
+	char *line;
+
+	spawn(&p, argv, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	line = strstr(p.log, "probe:");
+	ck_assert_ptr_nonnull(line);
+	return keep(strndup(line, strcspn(line, "\n")));
+}
+
+START_TEST(test_listener_allow_lists)
+{
+	const char *conf = path_in("ttrpcd.conf");
+	struct proc p;
+
+	if (!can_change_users())
+		return;
+	ck_assert_int_eq(chmod(tmp, 0755), 0);
+	/* Both sockets are open to all by mode: only the allow-lists decide. */
+	write_file(conf,
+	           "[ttrpcd]\nmodule-dir = %s\n"
+	           "[listener admins]\npath = %s\nmode = 0666\nallow-users = root\n"
+	           "[listener nobodies]\npath = %s\nmode = 0666\nallow-groups = %u\n"
+	           "[module interop]\nfile = %s\n",
+	           tmp, path_in("admins.sock"), path_in("nobodies.sock"), NOBODY, interop_so());
+	daemon_start(&p, conf, NULL);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	/* Refused by the listener: the connection is closed before any call. */
+	ck_assert_str_eq(probe_as_nobody(path_in("admins.sock")),
+	                 "probe: echo=transport error");
+	ck_assert(log_wait(&p, "uid 65534 gid 65534: Operation not permitted"));
+	ck_assert_int_eq(echo(path_in("admins.sock"), "root"), 0);
+	/* Admitted by its group on the other listener, where root is not. */
+	ck_assert_str_eq(probe_as_nobody(path_in("nobodies.sock")), "probe: echo=OK");
+	ck_assert_int_lt(echo(path_in("nobodies.sock"), "root"), 0);
+	ck_assert(log_wait(&p, "uid 0 gid 0: Operation not permitted"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+/* ---- modules ---- */
+
+static void copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ssize_t n;
+
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(out, 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	ck_assert_int_eq(close(out), 0);
+	/* chmod, not the umask, decides. */
+	ck_assert_int_eq(chmod(to, mode), 0);
+}
+
+static const char *module_config(const char *file)
+{
+	const char *conf = path_in("ttrpcd.conf");
+
+	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+	           "[module interop]\nfile = %s\n", tmp, path_in("sock"), file);
+	return conf;
+}
+
+/* ttrpcd and ttrpcd --check-config both exit 1 with "module 'interop' (@file): @why". */
+static void expect_refused(const char *file, const char *why)
+{
+	const char *conf = module_config(file);
+	const char *check[] = { build_path("daemon/ttrpcd"), "--check-config", "--config", conf,
+		                NULL };
+	char *msg;
+	struct proc p;
+
+	ck_assert_int_ge(asprintf(&msg, "module 'interop' (%s): %s", file, why), 0);
+	keep(msg);
+	daemon_start(&p, conf, NULL);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	ck_assert_msg(strstr(p.log, msg), "expected '%s' in:\n%s", msg, p.log);
+	ck_assert_int_eq(access(path_in("sock"), F_OK), -1);
+	spawn(&p, check, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	ck_assert_msg(strstr(p.log, msg), "expected '%s' in:\n%s", msg, p.log);
+}
+
+START_TEST(test_module_in_writable_place)
+{
+	const char *ww = path_in("ww"), *gw = path_in("gw"), *ok = path_in("ok");
+	char why[1024];
+	struct proc p;
+
+	ck_assert_int_eq(mkdir(ww, 0700), 0);
+	ck_assert_int_eq(chmod(ww, 0777), 0);
+	ck_assert_int_eq(mkdir(gw, 0755), 0);
+	ck_assert_int_eq(mkdir(ok, 0755), 0);
+	copy_file(interop_so(), path_in("ww/interop.so"), 0644);
+	copy_file(interop_so(), path_in("gw/interop.so"), 0664);
+	copy_file(interop_so(), path_in("ok/interop.so"), 0644);
+
+	/* A directory anyone may write to. */
+	snprintf(why, sizeof(why), "refused: %s is writable by group or others (mode 0777); a "
+	         "module and every directory above it may be writable only by root or ttrpcd's "
+	         "user", ww);
+	expect_refused(path_in("ww/interop.so"), why);
+	/* The file itself, writable by its group. */
+	snprintf(why, sizeof(why), "refused: %s is writable by group or others (mode 0664)",
+	         path_in("gw/interop.so"));
+	expect_refused(path_in("gw/interop.so"), why);
+	/* A link from a safe place is judged by where it leads. */
+	ck_assert_int_eq(symlink("../ww/interop.so", path_in("ok/link.so")), 0);
+	snprintf(why, sizeof(why), "refused: %s is writable by group or others (mode 0777)", ww);
+	expect_refused(path_in("ok/link.so"), why);
+	/* Owned by someone else. */
+	if (geteuid() == 0) {
+		copy_file(interop_so(), path_in("ok/theirs.so"), 0644);
+		ck_assert_int_eq(chown(path_in("ok/theirs.so"), NOBODY, NOBODY), 0);
+		snprintf(why, sizeof(why), "refused: %s is owned by uid 65534, neither root nor "
+		         "ttrpcd's user (uid 0)", path_in("ok/theirs.so"));
+		expect_refused(path_in("ok/theirs.so"), why);
+	}
+	/* The same file in a safe place loads, under /tmp (root's, sticky). */
+	daemon_start(&p, module_config(path_in("ok/interop.so")), NULL);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert_int_eq(echo(path_in("sock"), "safe"), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+/* ---- the log ---- */
+
+#define SECRET_TEXT "SECRET-TEXT-7c1e"
+#define SECRET_BYTES "SECRET-BYTES-51d2"
+#define SECRET_META "SECRET-METADATA-9f3a"
+#define SECRET_FAIL "SECRET-FAIL-0b47"
+
+/* Calls that carry secrets, answered, at @level; none of them may show in the log. */
+static void secrets_at(const char *level)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	Ttrpc__Interop__V1__FailRequest fail = TTRPC__INTEROP__V1__FAIL_REQUEST__INIT;
+	const char *conf = path_in("ttrpcd.conf");
+	uint8_t *env;
+	struct proc p;
+	size_t n;
+	int fd;
+
+	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n%s%s%s[listener api]\npath = %s\n"
+	           "[module interop]\nfile = %s\n", tmp, level ? "log-level = " : "",
+	           level ? level : "", level ? "\n" : "", path_in("sock"), interop_so());
+	daemon_start(&p, conf, NULL);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	fd = peer_connect(path_in("sock"));
+	req.text = (char *)SECRET_TEXT;
+	req.payload.data = (uint8_t *)SECRET_BYTES;
+	req.payload.len = strlen(SECRET_BYTES);
+	n = peer_request(&env, "Echo", &req.base, "authorization", SECRET_META);
+	ck_assert_int_eq(peer_send(fd, (uint32_t)n, 1, PEER_REQUEST, 0, env, n), 0);
+	peer_expect(fd, 1, TTRPC_OK, "");
+	free(env);
+	/* The metadata of a call the server refuses, and the status a handler sets. */
+	n = peer_request(&env, "NoSuchMethod", &req.base, "authorization", SECRET_META);
+	ck_assert_int_eq(peer_send(fd, (uint32_t)n, 3, PEER_REQUEST, 0, env, n), 0);
+	peer_expect(fd, 3, TTRPC_UNIMPLEMENTED, "method NoSuchMethod");
+	free(env);
+	fail.code = TTRPC_PERMISSION_DENIED;
+	fail.message = (char *)SECRET_FAIL;
+	n = peer_request(&env, "Fail", &fail.base, "authorization", SECRET_META);
+	ck_assert_int_eq(peer_send(fd, (uint32_t)n, 5, PEER_REQUEST, 0, env, n), 0);
+	peer_expect(fd, 5, TTRPC_PERMISSION_DENIED, SECRET_FAIL);
+	free(env);
+	close(fd);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_ptr_nonnull(strstr(p.log, "all calls finished"));
+	ck_assert_msg(!strstr(p.log, "SECRET-"), "a secret in the log at level %s:\n%s",
+	              level ? level : "default", p.log);
+}
+
+START_TEST(test_no_secret_in_log)
+{
+	/* The default level; and not even debug, whose lines name calls and codes only. */
+	secrets_at(NULL);
+	secrets_at("debug");
+}
+END_TEST
+
+/* ---- faults ---- */
+
+/* The fds the test, as service manager, keeps in its fd store. */
+struct store {
+	int fds[16];
+	char names[16][64];
+	size_t n;
+};
+
+static int notify_bind(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path_in("notify"));
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static const char *notify_env(void)
+{
+	char *s;
+
+	ck_assert_int_ge(asprintf(&s, "NOTIFY_SOCKET=%s", path_in("notify")), 0);
+	return keep(s);
+}
+
+/* Read datagrams until one holds @line; fds sent with FDSTORE=1 go to @store. */
+static bool notify_wait(int fd, const char *line, struct store *store)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	char buf[4096], cbuf[CMSG_SPACE(sizeof(int) * 16)];
+
+	while (now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			             .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *c;
+		ssize_t n;
+
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		ck_assert_int_ge(n, 0);
+		buf[n] = '\0';
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			const char *name = strstr(buf, "FDNAME=");
+			int sent;
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			memcpy(&sent, CMSG_DATA(c), sizeof(int));
+			ck_assert_uint_lt(store->n, 16);
+			store->fds[store->n] = sent;
+			snprintf(store->names[store->n], sizeof(store->names[0]), "%.*s",
+			         name ? (int)strcspn(name + 7, "\n") : 6, name ? name + 7 : "stored");
+			store->n++;
+		}
+		if (strstr(buf, line))
+			return true;
+	}
+	return false;
+}
+
+/* What a load client saw; never a refused connect, never silence. */
+struct tally {
+	unsigned ok, transport_errors, refused, silent, wrong;
+};
+
+/*
+ * A load client, in its own process: connections of up to 5 Echo calls
+ * each, one after another, until @stop is closed; a byte to @progress for
+ * every call answered; the tally to @result.
+ */
+static void load_client(const char *sock, int stop, int progress, int result)
+{
+	struct tally t = { 0 };
+	struct pollfd p = { .fd = stop, .events = POLLIN };
+
+	while (poll(&p, 1, 0) == 0) {
+		int fd = peer_connect(sock);
+
+		if (fd == -ECONNREFUSED) {
+			t.refused++;
+			continue;
+		}
+		if (fd < 0) {
+			t.wrong++;
+			continue;
+		}
+		for (uint32_t id = 1; id < 10; id += 2) {
+			struct peer_frame f;
+			int r;
+
+			if (peer_echo(fd, id, "load") < 0) {
+				t.transport_errors++;
+				break;
+			}
+			r = peer_read(fd, &f, WAIT_MS);
+			if (r == 0) {
+				t.transport_errors++;
+				break;
+			}
+			if (r < 0) {
+				t.silent++;
+				break;
+			}
+			if (f.id == id && peer_status(&f, NULL, 0) == TTRPC_OK)
+				t.ok++;
+			else
+				t.wrong++;
+			peer_frame_clear(&f);
+			if (write(progress, "x", 1) < 0) {
+				/* The parent is not counting just now: no matter. */
+			}
+		}
+		close(fd);
+	}
+	if (write(result, &t, sizeof(t)) != sizeof(t))
+		_exit(1);
+	_exit(0);
+}
+
+/* Wait until @n calls more were answered by the load clients. */
+static bool progress_wait(int progress, unsigned n)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	unsigned got = 0;
+	char buf[4096];
+
+	while (got < n && now_ms() < end) {
+		struct pollfd p = { .fd = progress, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		r = read(progress, buf, sizeof(buf));
+		if (r > 0)
+			got += (unsigned)r;
+	}
+	return got >= n;
+}
+
+/* Forget what came meanwhile. */
+static void progress_drain(int progress)
+{
+	char buf[4096];
+
+	while (read(progress, buf, sizeof(buf)) > 0)
+		;
+}
+
+START_TEST(test_sigkill_under_load_keeps_listener)
+{
+	enum { CLIENTS = 4 };
+	const char *env[] = { notify_env(), NULL };
+	const char *conf = module_config(interop_so());
+	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", conf, NULL };
+	const char *sock = path_in("sock"), *names[16];
+	int nfd = notify_bind(), stop[2], progress[2], result[2];
+	struct tally sum = { 0 };
+	struct store store = { 0 };
+	pid_t kids[CLIENTS];
+	struct proc a, b;
+
+	daemon_start(&a, conf, env);
+	ck_assert(notify_wait(nfd, "READY=1", &store));
+	ck_assert_int_eq(store.n, 1);
+	ck_assert_str_eq(store.names[0], "api");
+
+	ck_assert_int_eq(pipe2(stop, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(progress, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_eq(pipe2(result, O_CLOEXEC), 0);
+	for (int i = 0; i < CLIENTS; i++) {
+		kids[i] = fork();
+		ck_assert_int_ge(kids[i], 0);
+		if (kids[i] == 0) {
+			close(stop[1]);
+			load_client(sock, stop[0], progress[1], result[1]);
+		}
+	}
+	close(stop[0]);
+	close(progress[1]);
+	close(result[1]);
+
+	/* Under load, the daemon dies at once, as a crashing handler would kill it. */
+	ck_assert(progress_wait(progress[0], 200));
+	kill(a.pid, SIGKILL);
+	ck_assert_int_eq(proc_wait(&a, -1), -1);
+	/* The service manager starts the next one with the stored listener. */
+	for (size_t i = 0; i < store.n; i++)
+		names[i] = store.names[i];
+	spawn(&b, argv, env, store.fds, names, store.n);
+	ck_assert(notify_wait(nfd, "READY=1", &store));
+	ck_assert(strstr(b.log, "serving the socket passed by the service manager") ||
+	          log_wait(&b, "serving the socket passed by the service manager"));
+	progress_drain(progress[0]);
+	ck_assert(progress_wait(progress[0], 200));
+
+	close(stop[1]);
+	for (int i = 0; i < CLIENTS; i++) {
+		struct tally t;
+		int status;
+
+		ck_assert_int_eq(read(result[0], &t, sizeof(t)), sizeof(t));
+		sum.ok += t.ok;
+		sum.transport_errors += t.transport_errors;
+		sum.refused += t.refused;
+		sum.silent += t.silent;
+		sum.wrong += t.wrong;
+		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	fprintf(stderr, "SIGKILL under load: %u calls answered, %u transport errors, %u refused "
+	        "connects, %u silent, %u wrong\n", sum.ok, sum.transport_errors, sum.refused,
+	        sum.silent, sum.wrong);
+	ck_assert_uint_eq(sum.refused, 0);
+	ck_assert_uint_eq(sum.silent, 0);
+	ck_assert_uint_eq(sum.wrong, 0);
+	ck_assert_uint_ge(sum.ok, 400);
+	kill(b.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&b, 0), 0);
+	for (size_t i = 0; i < store.n; i++)
+		close(store.fds[i]);
+	close(progress[0]);
+	close(result[0]);
+	close(nfd);
+}
+END_TEST
+
+static size_t count(const char *haystack, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *s = strstr(haystack, needle); s; s = strstr(s + 1, needle))
+		n++;
+	return n;
+}
+
+START_TEST(test_sigterm_under_load_answers_all)
+{
+	enum { CONNS = 8 };
+	Ttrpc__Interop__V1__SleepRequest sleep = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
+	const char *conf = path_in("ttrpcd.conf");
+	uint64_t end;
+	int fds[CONNS];
+	struct proc p;
+
+	write_file(conf, "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 1min\n"
+	           "[listener api]\npath = %s\n[module interop]\nfile = %s\n",
+	           tmp, path_in("sock"), interop_so());
+	daemon_start(&p, conf, NULL);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	/* On each connection a Sleep, and two Echo calls behind it. */
+	sleep.millis = 500;
+	for (int i = 0; i < CONNS; i++) {
+		fds[i] = peer_connect(path_in("sock"));
+		ck_assert_int_eq(peer_call(fds[i], 1, 0, "Sleep", &sleep.base), 0);
+		ck_assert_int_eq(peer_echo(fds[i], 3, "behind"), 0);
+		ck_assert_int_eq(peer_echo(fds[i], 5, "behind"), 0);
+	}
+	/* Every call accepted: the daemon logged each before its handler ran. */
+	end = now_ms() + WAIT_MS;
+	while ((count(p.log, "/Sleep from pid") < CONNS ||
+	        count(p.log, "/Echo from pid") < 2 * CONNS) && now_ms() < end)
+		read_log(&p, 100);
+	ck_assert_uint_eq(count(p.log, "/Sleep from pid"), CONNS);
+	ck_assert_uint_eq(count(p.log, "/Echo from pid"), 2 * CONNS);
+	kill(p.pid, SIGTERM);
+	ck_assert(log_wait(&p, "shutting down, 8 calls in flight"));
+	/* Sent once stopping: never read, and the connection closes after its calls. */
+	ck_assert_int_eq(peer_echo(fds[0], 7, "too late"), 0);
+	for (int i = 0; i < CONNS; i++) {
+		unsigned seen = 0;
+
+		for (int j = 0; j < 3; j++) {
+			struct peer_frame f;
+
+			ck_assert_int_eq(peer_read(fds[i], &f, WAIT_MS), 1);
+			ck_assert_int_eq(peer_status(&f, NULL, 0), TTRPC_OK);
+			ck_assert(f.id == 1 || f.id == 3 || f.id == 5);
+			seen |= 1u << f.id;
+			peer_frame_clear(&f);
+		}
+		ck_assert_uint_eq(seen, 1u << 1 | 1u << 3 | 1u << 5);
+		ck_assert(peer_wait_eof(fds[i], WAIT_MS));
+		close(fds[i]);
+	}
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_ptr_nonnull(strstr(p.log, "all calls finished"));
+	ck_assert_uint_eq(count(p.log, "/Echo from pid"), 2 * CONNS);
+}
+END_TEST
+
+/* ---- the probe, run under another uid ---- */
+
+static int probe(const char *sock)
+{
+	int r = echo(sock, "probe");
+
+	fprintf(stderr, "probe: echo=%s\n", r == 0 ? "OK" : r == -EREMOTEIO ? "status"
+	                                                                   : "transport error");
+	if (r < 0)
+		fprintf(stderr, "(%s)\n", strerror(-r));
+	return 0;
+}
+
+static Suite *robust_suite(void)
+{
+	Suite *s = suite_create("robust");
+	TCase *sec = tcase_create("security");
+	TCase *faults = tcase_create("faults");
+
+	tcase_add_checked_fixture(sec, daemon_test_setup, daemon_test_teardown);
+	tcase_set_timeout(sec, 120);
+	tcase_add_test(sec, test_socket_mode_and_owner);
+	tcase_add_test(sec, test_listener_allow_lists);
+	tcase_add_test(sec, test_module_in_writable_place);
+	tcase_add_test(sec, test_no_secret_in_log);
+	suite_add_tcase(s, sec);
+
+	tcase_add_checked_fixture(faults, daemon_test_setup, daemon_test_teardown);
+	tcase_set_timeout(faults, 120);
+	tcase_add_test(faults, test_sigkill_under_load_keeps_listener);
+	tcase_add_test(faults, test_sigterm_under_load_answers_all);
+	suite_add_tcase(s, faults);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	SRunner *sr;
+	int failed;
+
+	if (argc == 3 && strcmp(argv[1], "--probe") == 0)
+		return probe(argv[2]);
+	sr = srunner_create(robust_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
