@@ -319,3 +319,8 @@ echo "- $idle_conns concurrent connections held and served: ${held[c]}:" \
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(uname -r);" \
 	"load average before the run: $load_before"
+
+# Issue 8: the containerd shim row, ttrpcd's against containerd-shim-runc-v2
+# (needs root and containerd; it says so and passes otherwise).
+echo
+bash "$top_srcdir/tests/bench/shim-bench.sh" || echo "containerd shim: failed"
