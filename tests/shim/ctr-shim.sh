@@ -172,6 +172,11 @@ else
 	fail "sockets left: $(comm -13 "$T/sockets.before" "$T/sockets.after" | tr '\n' ' ')"
 fi
 
+# ttrpcd logs into containerd's log (the bundle's log fifo): a sanitizer
+# build's reports land there.
+grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T/containerd.log" &&
+	fail "sanitizer reports in containerd's log"
+
 if [ $failures != 0 ]; then
 	echo "--- containerd.log"
 	tail -n 60 "$T/containerd.log"
