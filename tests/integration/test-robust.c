@@ -563,7 +563,7 @@ START_TEST(test_sigterm_under_load_answers_all)
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 modules"));
 	/* On each connection a Sleep, and two Echo calls behind it. */
-	sleep.millis = 500;
+	sleep.millis = 2000;
 	for (int i = 0; i < CONNS; i++) {
 		fds[i] = peer_connect(path_in("sock"));
 		ck_assert_int_eq(peer_call(fds[i], 1, 0, "Sleep", &sleep.base), 0);
@@ -578,7 +578,8 @@ START_TEST(test_sigterm_under_load_answers_all)
 	ck_assert_uint_eq(count(p.log, "/Sleep from pid"), CONNS);
 	ck_assert_uint_eq(count(p.log, "/Echo from pid"), 2 * CONNS);
 	kill(p.pid, SIGTERM);
-	ck_assert(log_wait(&p, "shutting down, 8 calls in flight"));
+	/* Most likely all 8 Sleeps; fewer is no failure: what is answered is answered. */
+	ck_assert(log_wait(&p, " calls in flight, waiting up to 60000 ms"));
 	/* Sent once stopping: never read, and the connection closes after its calls. */
 	ck_assert_int_eq(peer_echo(fds[0], 7, "too late"), 0);
 	for (int i = 0; i < CONNS; i++) {
