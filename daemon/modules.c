@@ -348,6 +348,7 @@ static int open_module(struct ttrpcd_host *host, char **why)
 	int r;
 
 	host->real_path = realpath(host->path, NULL);
+	/* In dlopen()'s words, which it would have used for a missing file. */
 	if (!host->real_path)
 		return asprintf(why, "cannot load: %s: cannot open shared object file: %s", host->path,
 		                strerror(errno)) < 0 ? -ENOMEM : -ENOENT;
