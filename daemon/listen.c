@@ -100,8 +100,11 @@ static struct listener *listener_new(struct ttrpcd_listeners *ls, const char *na
 		l->allow.gids = gids;
 		if (!uids || !gids)
 			goto nomem;
-		memcpy(uids, conf->allow_uids, conf->n_allow_uids * sizeof(*uids));
-		memcpy(gids, conf->allow_gids, conf->n_allow_gids * sizeof(*gids));
+		/* A list that is not given is NULL, which memcpy() may not take even for 0 bytes. */
+		if (conf->n_allow_uids)
+			memcpy(uids, conf->allow_uids, conf->n_allow_uids * sizeof(*uids));
+		if (conf->n_allow_gids)
+			memcpy(gids, conf->allow_gids, conf->n_allow_gids * sizeof(*gids));
 		l->allow.n_uids = conf->n_allow_uids;
 		l->allow.n_gids = conf->n_allow_gids;
 	}
