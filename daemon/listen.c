@@ -140,73 +140,24 @@ static struct listener *listener_find(struct ttrpcd_listeners *ls, const char *n
 	return NULL;
 }
 
-/* A socket file nobody accepts on is left over from a dead server. */
-static int remove_stale_socket(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, r;
-
-	if (lstat(sa->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EADDRINUSE;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	close(fd);
-	if (r == 0)
-		return -EADDRINUSE;
-	if (errno != ECONNREFUSED)
-		return -errno;
-	return unlink(sa->sun_path) < 0 ? -errno : 0;
-}
-
 /*
- * Bind ourselves rather than through ttrpc_server_listen_unix(): the owner
- * is set before listen(), so nobody else can connect in between, and the
- * library must not unlink a path whose socket lives on in the fd store.
+ * Bound with ttrpc_unix_listen() (owner set before listen()) and adopted,
+ * rather than ttrpc_server_listen_unix(): the server must not unlink a path
+ * whose socket lives on in the fd store. The directory is made first.
  */
 static int bind_unix(const struct ttrpcd_listener_conf *conf, int *ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *dir;
-	int fd, r;
+	char *dir = strdup(conf->path);
+	int r = 0;
 
-	if (strlen(conf->path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, conf->path);
-	dir = strdup(conf->path);
 	if (!dir)
 		return -ENOMEM;
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
 		r = -errno;
-		free(dir);
-		return r;
-	}
 	free(dir);
-	r = remove_stale_socket(&sa);
 	if (r < 0)
 		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (chmod(conf->path, conf->mode) < 0 ||
-	    ((conf->owner != (uid_t)-1 || conf->group != (gid_t)-1) &&
-	     chown(conf->path, conf->owner, conf->group) < 0) ||
-	    listen(fd, SOMAXCONN) < 0) {
-		r = -errno;
-		close(fd);
-		unlink(conf->path);
-		return r;
-	}
-	*ret = fd;
-	return 0;
+	return ttrpc_unix_listen(conf->path, conf->mode, conf->owner, conf->group, ret);
 }
 
 static int open_configured(struct ttrpcd_listeners *ls, const struct ttrpcd_listener_conf *conf,

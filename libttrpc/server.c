@@ -615,7 +615,8 @@ static int remove_stale_socket(const struct sockaddr_un *sa)
 	return unlink(sa->sun_path) < 0 ? -errno : 0;
 }
 
-TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *path, mode_t mode)
+TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, gid_t group,
+                                   int *ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, r;
@@ -634,18 +635,31 @@ TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *
 		close(fd);
 		return r;
 	}
-	/* Nobody can connect before listen(), so setting the mode here is race-free. */
-	if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+	/* Nobody can connect before listen(), so setting these here is race-free. */
+	if (chmod(path, mode) < 0 ||
+	    ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(path, owner, group) < 0) ||
+	    listen(fd, SOMAXCONN) < 0) {
 		r = -errno;
-		goto fail;
+		close(fd);
+		unlink(path);
+		return r;
 	}
-	r = listener_add(srv, fd, path);
-	if (r < 0)
-		goto fail;
+	*ret = fd;
 	return 0;
-fail:
-	close(fd);
-	unlink(path);
+}
+
+TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *path, mode_t mode)
+{
+	int fd, r;
+
+	r = ttrpc_unix_listen(path, mode, (uid_t)-1, (gid_t)-1, &fd);
+	if (r < 0)
+		return r;
+	r = listener_add(srv, fd, path);
+	if (r < 0) {
+		close(fd);
+		unlink(path);
+	}
 	return r;
 }
 

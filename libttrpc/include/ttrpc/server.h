@@ -207,6 +207,21 @@ TTRPC_EXPORT int ttrpc_server_unregister(struct ttrpc_server *srv, const char *n
 TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *path, mode_t mode);
 
 /*
+ * ttrpc_unix_listen() - make a listening unix stream socket at a path, for
+ * programs that bind their sockets themselves (and hand them to
+ * ttrpc_server_adopt_listener()). A stale socket file nobody accepts on is
+ * replaced; a live one gives -EADDRINUSE. The mode and, unless they are
+ * (uid_t)-1 / (gid_t)-1, the owner and group are set before listen(), so
+ * nobody can connect in between.
+ * @fd: receives the listening socket (non-blocking, close-on-exec), the caller's.
+ *
+ * Return: 0, or a negative errno; on error nothing made by the call is left
+ * at @path.
+ */
+TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, gid_t group,
+                                   int *fd);
+
+/*
  * ttrpc_server_adopt_listener() - serve an already listening socket, as
  * systemd socket activation passes it (it may be blocking; it is made
  * non-blocking). The server takes @fd and closes it when freed; it never
