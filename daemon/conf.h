@@ -25,8 +25,8 @@ struct ttrpcd_setting {
 
 /* [listener NAME]: a unix socket, bound by ttrpcd or inherited by NAME. */
 struct ttrpcd_listener_conf {
-	char *name;  /* also the FileDescriptorName= it matches */
-	char *path;  /* NULL: only served when inherited */
+	char *name; /* also the FileDescriptorName= it matches */
+	char *path; /* NULL: only served when inherited */
 	mode_t mode;
 	uid_t owner; /* (uid_t)-1: unchanged */
 	gid_t group; /* (gid_t)-1: unchanged */
@@ -72,9 +72,9 @@ struct ttrpcd_control_conf {
 };
 
 struct ttrpcd_config {
-	int log_level;              /* enum ttrpc_log_level */
-	unsigned drain_timeout_ms;  /* 0: wait for calls forever */
-	uint64_t busy_poll_us;      /* polling after a wake-up before sleeping again */
+	int log_level;             /* enum ttrpc_log_level */
+	unsigned drain_timeout_ms; /* 0: wait for calls forever */
+	uint64_t busy_poll_us;     /* polling after a wake-up before sleeping again */
 	char *module_dir;
 	struct ttrpcd_limits limits;
 	struct ttrpcd_control_conf control;
@@ -82,8 +82,8 @@ struct ttrpcd_config {
 	size_t n_listeners;
 	struct ttrpcd_module_conf *modules;
 	size_t n_modules;
-	bool from_file;             /* at least one file was read */
-	char **files;               /* names of the files read, for origins */
+	bool from_file; /* at least one file was read */
+	char **files;   /* names of the files read, for origins */
 	size_t n_files;
 };
 
@@ -112,8 +112,7 @@ void ttrpcd_config_clear(struct ttrpcd_config *cfg);
  * Return: 0; -EINVAL for a syntax error, an unknown section or key, a bad
  * value, or a line longer than libinih takes; -ENOENT; -ENOMEM.
  */
-int ttrpcd_config_load(struct ttrpcd_config *cfg, const char *path, bool required,
-                       char **error);
+int ttrpcd_config_load(struct ttrpcd_config *cfg, const char *path, bool required, char **error);
 
 /*
  * ttrpcd_config_load_file() - read one file over @cfg, without drop-ins.
@@ -139,10 +138,10 @@ int ttrpcd_config_add_module(struct ttrpcd_config *cfg, const char *name, const 
 
 /* ttrpcd_config_find_listener() - the listener named @name, or NULL. */
 const struct ttrpcd_listener_conf *ttrpcd_config_find_listener(const struct ttrpcd_config *cfg,
-                                                               const char *name);
+							       const char *name);
 
 /* ttrpcd_config_find_module() - the module section named @name, or NULL. */
 const struct ttrpcd_module_conf *ttrpcd_config_find_module(const struct ttrpcd_config *cfg,
-                                                           const char *name);
+							   const char *name);
 
 #endif

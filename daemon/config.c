@@ -262,10 +262,8 @@ static int parse_groups(const char *value, void *dst)
 }
 
 static const struct section sections[] = {
-	{ "ttrpcd", SCOPE_DAEMON, false },
-	{ "limits", SCOPE_DAEMON, false },
-	{ "control", SCOPE_DAEMON, false },
-	{ "listener", SCOPE_LISTENER, true },
+	{ "ttrpcd", SCOPE_DAEMON, false },  { "limits", SCOPE_DAEMON, false },
+	{ "control", SCOPE_DAEMON, false }, { "listener", SCOPE_LISTENER, true },
 	{ "module", SCOPE_MODULE, true },
 };
 
@@ -274,8 +272,7 @@ static const struct section sections[] = {
 #define M(field) offsetof(struct ttrpcd_module_conf, field)
 
 static const struct key keys[] = {
-	{ "ttrpcd", "log-level", parse_level, D(log_level),
-	  "err, warning, notice, info or debug" },
+	{ "ttrpcd", "log-level", parse_level, D(log_level), "err, warning, notice, info or debug" },
 	{ "ttrpcd", "drain-timeout", parse_duration_ms, D(drain_timeout_ms),
 	  "a duration such as 10s or 500ms" },
 	{ "ttrpcd", "module-dir", parse_abs_path, D(module_dir), "an absolute path" },
@@ -310,19 +307,19 @@ static const struct key keys[] = {
 };
 
 _Static_assert(sizeof(uid_t) == sizeof(unsigned) && sizeof(gid_t) == sizeof(unsigned),
-               "ids are parsed as unsigned");
+	       "ids are parsed as unsigned");
 _Static_assert(offsetof(struct ttrpcd_listener_conf, n_allow_uids) ==
-               offsetof(struct ttrpcd_listener_conf, allow_uids) + sizeof(void *),
-               "allow_uids is read as a struct id_list");
+		       offsetof(struct ttrpcd_listener_conf, allow_uids) + sizeof(void *),
+	       "allow_uids is read as a struct id_list");
 _Static_assert(offsetof(struct ttrpcd_listener_conf, n_allow_gids) ==
-               offsetof(struct ttrpcd_listener_conf, allow_gids) + sizeof(void *),
-               "allow_gids is read as a struct id_list");
+		       offsetof(struct ttrpcd_listener_conf, allow_gids) + sizeof(void *),
+	       "allow_gids is read as a struct id_list");
 _Static_assert(offsetof(struct ttrpcd_control_conf, n_allow_uids) ==
-               offsetof(struct ttrpcd_control_conf, allow_uids) + sizeof(void *),
-               "control allow_uids is read as a struct id_list");
+		       offsetof(struct ttrpcd_control_conf, allow_uids) + sizeof(void *),
+	       "control allow_uids is read as a struct id_list");
 _Static_assert(offsetof(struct ttrpcd_control_conf, n_allow_gids) ==
-               offsetof(struct ttrpcd_control_conf, allow_gids) + sizeof(void *),
-               "control allow_gids is read as a struct id_list");
+		       offsetof(struct ttrpcd_control_conf, allow_gids) + sizeof(void *),
+	       "control allow_gids is read as a struct id_list");
 
 /* The state of one file's parse. */
 struct parse {
@@ -397,7 +394,7 @@ static char *read_line(char *buf, int size, void *arg)
 	p->line++;
 	if (n >= size) {
 		parse_error(p, -EINVAL, "line is %zd characters long; at most %d are allowed", n,
-		            size - 2);
+			    size - 2);
 		free(line);
 		return NULL;
 	}
@@ -425,7 +422,7 @@ static void listener_conf_defaults(struct ttrpcd_listener_conf *l)
 }
 
 static struct ttrpcd_listener_conf *listener_get(struct ttrpcd_config *cfg, const char *name,
-                                                 const struct ttrpcd_origin *origin)
+						 const struct ttrpcd_origin *origin)
 {
 	struct ttrpcd_listener_conf *v, *l;
 
@@ -446,7 +443,7 @@ static struct ttrpcd_listener_conf *listener_get(struct ttrpcd_config *cfg, cons
 }
 
 static struct ttrpcd_module_conf *module_get(struct ttrpcd_config *cfg, const char *name,
-                                             const struct ttrpcd_origin *origin)
+					     const struct ttrpcd_origin *origin)
 {
 	struct ttrpcd_module_conf *v, *m;
 
@@ -467,7 +464,7 @@ static struct ttrpcd_module_conf *module_get(struct ttrpcd_config *cfg, const ch
 
 /* A module's own key: kept for the module, which checks it once loaded. */
 static int module_setting(struct ttrpcd_module_conf *m, const char *key, const char *value,
-                          const struct ttrpcd_origin *origin)
+			  const struct ttrpcd_origin *origin)
 {
 	struct ttrpcd_setting *v, *s = NULL;
 	char *k, *val = strdup(value);
@@ -538,8 +535,8 @@ static int on_section(struct parse *p, const char *section)
 		return 0;
 	}
 	if (sec->named && !valid_name(sec_name)) {
-		parse_error(p, -EINVAL, "bad name in section [%s]: use letters, digits, '-' and '_'",
-		            section);
+		parse_error(p, -EINVAL,
+			    "bad name in section [%s]: use letters, digits, '-' and '_'", section);
 		return 0;
 	}
 	if (sec->scope == SCOPE_LISTENER)
@@ -603,7 +600,7 @@ static int on_value(void *arg, const char *section, const char *name, const char
 	}
 	if (r < 0) {
 		parse_error(p, -EINVAL, "bad value '%s' for key '%s' in [%s]: expected %s", value,
-		            name, section, key->expected);
+			    name, section, key->expected);
 		return 0;
 	}
 	return 1;
@@ -614,7 +611,9 @@ static int config_check(struct ttrpcd_config *cfg, char **error)
 {
 	if (cfg->limits.message_size == 0 || cfg->limits.message_size > TTRPC_MAX_MESSAGE_SIZE)
 		return asprintf(error, "[limits] message-size must be 1 to %u",
-		                TTRPC_MAX_MESSAGE_SIZE) < 0 ? -ENOMEM : -EINVAL;
+				TTRPC_MAX_MESSAGE_SIZE) < 0
+			       ? -ENOMEM
+			       : -EINVAL;
 	return 0;
 }
 
@@ -657,7 +656,7 @@ int ttrpcd_config_load_file(struct ttrpcd_config *cfg, const char *path, char **
 	if (r > 0) {
 		/* libinih's own complaint: a line that is neither section nor key. */
 		if (asprintf(error, "%s:%d: syntax error: expected [section] or key = value", path,
-		             r) < 0)
+			     r) < 0)
 			*error = NULL;
 		return -EINVAL;
 	}
@@ -741,7 +740,7 @@ int ttrpcd_config_add_module(struct ttrpcd_config *cfg, const char *name, const 
 }
 
 const struct ttrpcd_listener_conf *ttrpcd_config_find_listener(const struct ttrpcd_config *cfg,
-                                                               const char *name)
+							       const char *name)
 {
 	for (size_t i = 0; i < cfg->n_listeners; i++)
 		if (strcmp(cfg->listeners[i].name, name) == 0)
@@ -750,7 +749,7 @@ const struct ttrpcd_listener_conf *ttrpcd_config_find_listener(const struct ttrp
 }
 
 const struct ttrpcd_module_conf *ttrpcd_config_find_module(const struct ttrpcd_config *cfg,
-                                                           const char *name)
+							   const char *name)
 {
 	for (size_t i = 0; i < cfg->n_modules; i++)
 		if (cfg->modules[i].name && strcmp(cfg->modules[i].name, name) == 0)

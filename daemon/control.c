@@ -22,8 +22,8 @@
  * two daemons, or of two Stats calls, can be compared or subtracted.
  */
 static const uint64_t latency_bounds_us[] = {
-	50,     100,    250,    500,     1000,    2500,    5000,    10000,   25000,
-	50000,  100000, 250000, 500000,  1000000, 2500000, 5000000, 10000000,
+	50,    100,    250,    500,    1000,    2500,    5000,    10000,    25000,
+	50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 #define N_BOUNDS (sizeof(latency_bounds_us) / sizeof(latency_bounds_us[0]))
@@ -82,14 +82,13 @@ static void build_index(struct ttrpcd_control *ctl)
 	}
 	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++)
 		for (const struct ttrpc_method *m = s.methods; m->name; m++)
-			ctl->stats[ctl->n_stats++] = (struct method_stats){
-				.service = s.name, .method = m->name
-			};
+			ctl->stats[ctl->n_stats++] = (struct method_stats){ .service = s.name,
+									    .method = m->name };
 	qsort(ctl->stats, ctl->n_stats, sizeof(*ctl->stats), stats_cmp);
 }
 
 static struct method_stats *find_stats(struct ttrpcd_control *ctl, const char *service,
-                                       const char *method)
+				       const char *method)
 {
 	struct method_stats key = { .service = service, .method = method };
 
@@ -121,22 +120,21 @@ static int guard_call(struct ttrpc_call *call, void *userdata)
 	if (id_listed(peer->uid, c->allow_uids, c->n_allow_uids) ||
 	    id_listed(peer->gid, c->allow_gids, c->n_allow_gids))
 		return 0;
-	ttrpcd_log(TTRPC_LOG_NOTICE,
-	           "control: refused %s from pid %d uid %u gid %u: not in [control]",
-	           ttrpc_call_method(call), (int)peer->pid, (unsigned)peer->uid,
-	           (unsigned)peer->gid);
+	ttrpcd_log(
+		TTRPC_LOG_NOTICE, "control: refused %s from pid %d uid %u gid %u: not in [control]",
+		ttrpc_call_method(call), (int)peer->pid, (unsigned)peer->uid, (unsigned)peer->gid);
 	ttrpc_call_fail(call, TTRPC_PERMISSION_DENIED,
-	                "%s: uid %u gid %u may not call it (see allow-users and allow-groups in "
-	                "[control] of ttrpcd.conf)",
-	                TTRPCD__V1__CONTROL__NAME, (unsigned)peer->uid, (unsigned)peer->gid);
+			"%s: uid %u gid %u may not call it (see allow-users and allow-groups in "
+			"[control] of ttrpcd.conf)",
+			TTRPCD__V1__CONTROL__NAME, (unsigned)peer->uid, (unsigned)peer->gid);
 	return 1;
 }
 
 static void count_call(struct ttrpc_call *call, int code, void *userdata)
 {
 	struct ttrpcd_control *ctl = userdata;
-	struct method_stats *st =
-		find_stats(ctl, ttrpc_call_service(call), ttrpc_call_method(call));
+	struct method_stats *st = find_stats(ctl, ttrpc_call_service(call),
+					     ttrpc_call_method(call));
 	uint64_t arrival = ttrpc_call_arrival(call), now = now_us();
 	uint64_t latency = now > arrival ? now - arrival : 0;
 	size_t b = 0;
@@ -190,7 +188,7 @@ static bool service_selected(const struct ttrpcd_service_info *s, const char *on
 
 /* Fill @resp with the services @only names ("" all) and the modules that serve them. */
 static int list_fill(struct ttrpcd_control *ctl, const char *only, Ttrpcd__V1__ListResponse *resp,
-                     struct list_parts *p)
+		     struct list_parts *p)
 {
 	struct ttrpcd_service_info s;
 	struct ttrpcd_module_info m;
@@ -333,8 +331,7 @@ static void on_stats(struct ttrpc_call *call, const Ttrpcd__V1__StatsRequest *re
 
 /* ---- Reload ---- */
 
-static void on_reload(struct ttrpc_call *call, const Ttrpcd__V1__ReloadRequest *req,
-                      void *userdata)
+static void on_reload(struct ttrpc_call *call, const Ttrpcd__V1__ReloadRequest *req, void *userdata)
 {
 	struct ttrpcd_control *ctl = userdata;
 	Ttrpcd__V1__ReloadResponse resp = TTRPCD__V1__RELOAD_RESPONSE__INIT;
@@ -342,15 +339,15 @@ static void on_reload(struct ttrpc_call *call, const Ttrpcd__V1__ReloadRequest *
 	int r;
 
 	ttrpcd_log(TTRPC_LOG_NOTICE, "control: reload asked by pid %d uid %u",
-	           (int)ttrpc_call_peer(call)->pid, (unsigned)ttrpc_call_peer(call)->uid);
+		   (int)ttrpc_call_peer(call)->pid, (unsigned)ttrpc_call_peer(call)->uid);
 	r = ctl->ops->reload(&why, ctl->userdata);
 	if (r == 0)
 		ttrpcd__v1__control_reload_reply(call, &resp);
 	else
 		ttrpc_call_fail(call,
-		                r == -ESHUTDOWN ? TTRPC_UNAVAILABLE : TTRPC_FAILED_PRECONDITION,
-		                "reload failed, the running configuration stays: %s",
-		                why ? why : strerror(-r));
+				r == -ESHUTDOWN ? TTRPC_UNAVAILABLE : TTRPC_FAILED_PRECONDITION,
+				"reload failed, the running configuration stays: %s",
+				why ? why : strerror(-r));
 	free(why);
 }
 
@@ -361,8 +358,8 @@ static const struct ttrpcd__v1__control_handlers control_handlers = {
 };
 
 int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *modules,
-                       const struct ttrpcd_control_ops *ops, void *userdata,
-                       struct ttrpcd_control **ret)
+		       const struct ttrpcd_control_ops *ops, void *userdata,
+		       struct ttrpcd_control **ret)
 {
 	struct ttrpcd_control *ctl = calloc(1, sizeof(*ctl));
 	struct ttrpcd__v1__control_handlers *h = calloc(1, sizeof(*h));
@@ -383,7 +380,7 @@ int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *m
 	*h = control_handlers;
 	h->userdata = ctl;
 	r = ttrpcd_modules_add_builtin(modules, TTRPCD__V1__CONTROL__NAME,
-	                               ttrpcd__v1__control_methods, h);
+				       ttrpcd__v1__control_methods, h);
 	if (r < 0) {
 		free(h);
 		free(ctl);

@@ -37,8 +37,8 @@ struct ttrpcd_control_ops {
  * Return: 0, -EEXIST (the name is taken), -ENOMEM.
  */
 int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *modules,
-                       const struct ttrpcd_control_ops *ops, void *userdata,
-                       struct ttrpcd_control **ret);
+		       const struct ttrpcd_control_ops *ops, void *userdata,
+		       struct ttrpcd_control **ret);
 
 /*
  * ttrpcd_control_prepare_server() - add the interceptor that checks the

@@ -84,7 +84,7 @@ static void listener_free(struct listener *l)
 }
 
 static struct listener *listener_new(struct ttrpcd_listeners *ls, const char *name,
-                                     const struct ttrpcd_listener_conf *conf)
+				     const struct ttrpcd_listener_conf *conf)
 {
 	struct listener *l = calloc(1, sizeof(*l)), **v;
 	int r;
@@ -161,7 +161,7 @@ static int bind_unix(const struct ttrpcd_listener_conf *conf, int *ret)
 }
 
 static int open_configured(struct ttrpcd_listeners *ls, const struct ttrpcd_listener_conf *conf,
-                           struct inherited *in, int n_in)
+			   struct inherited *in, int n_in)
 {
 	struct listener *l;
 	int fd = -1, r;
@@ -174,8 +174,8 @@ static int open_configured(struct ttrpcd_listeners *ls, const struct ttrpcd_list
 	}
 	if (fd < 0 && !conf->path) {
 		ttrpcd_log(TTRPC_LOG_WARNING,
-		           "listener %s: no path, and no socket named %s was passed; skipped",
-		           conf->name, conf->name);
+			   "listener %s: no path, and no socket named %s was passed; skipped",
+			   conf->name, conf->name);
 		return 0;
 	}
 	if (fd < 0 && conf->fallback && n_in > 0)
@@ -187,18 +187,19 @@ static int open_configured(struct ttrpcd_listeners *ls, const struct ttrpcd_list
 		r = ttrpc_server_adopt_listener(l->srv, fd);
 		if (r < 0) {
 			ttrpcd_log(TTRPC_LOG_ERR, "listener %s: cannot serve inherited fd %d: %s",
-			           conf->name, fd, strerror(-r));
+				   conf->name, fd, strerror(-r));
 			close(fd);
 			return r;
 		}
-		ttrpcd_log(TTRPC_LOG_INFO, "listener %s: serving the socket passed by the service manager",
-		           conf->name);
+		ttrpcd_log(TTRPC_LOG_INFO,
+			   "listener %s: serving the socket passed by the service manager",
+			   conf->name);
 		return 0;
 	}
 	r = bind_unix(conf, &fd);
 	if (r < 0) {
 		ttrpcd_log(TTRPC_LOG_ERR, "listener %s: cannot listen on %s: %s", conf->name,
-		           conf->path, strerror(-r));
+			   conf->path, strerror(-r));
 		return r;
 	}
 	r = ttrpc_server_adopt_listener(l->srv, fd);
@@ -252,13 +253,13 @@ static void resume_connection(struct ttrpcd_listeners *ls, struct inherited *in)
 		close(in->fd);
 	if (r < 0)
 		ttrpcd_log(TTRPC_LOG_WARNING, "listener %s: stored connection dropped: %s", l->name,
-		           strerror(-r));
+			   strerror(-r));
 	else
 		ttrpcd_log(TTRPC_LOG_DEBUG, "listener %s: resumed a stored connection", l->name);
 }
 
 int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
-                       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret)
+		       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret)
 {
 	struct ttrpcd_listeners *ls = calloc(1, sizeof(*ls));
 	struct inherited *in = NULL;
@@ -281,7 +282,8 @@ int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
 		in[i].fd = SD_LISTEN_FDS_START + i;
 		in[i].name = names && names[i] ? names[i] : "unknown";
 		in[i].listening = sd_is_socket(in[i].fd, AF_UNIX, SOCK_STREAM, 1) > 0;
-		in[i].connection = !in[i].listening && sd_is_socket(in[i].fd, AF_UNIX, SOCK_STREAM, 0) > 0;
+		in[i].connection = !in[i].listening &&
+				   sd_is_socket(in[i].fd, AF_UNIX, SOCK_STREAM, 0) > 0;
 	}
 	for (size_t i = 0; i < cfg->n_listeners && r == 0; i++)
 		r = open_configured(ls, &cfg->listeners[i], in, n);
@@ -295,8 +297,9 @@ int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
 		if (in[i].used)
 			continue;
 		if (r == 0)
-			ttrpcd_log(TTRPC_LOG_NOTICE, "closing inherited fd %d named '%s': nothing takes it",
-			           in[i].fd, in[i].name);
+			ttrpcd_log(TTRPC_LOG_NOTICE,
+				   "closing inherited fd %d named '%s': nothing takes it", in[i].fd,
+				   in[i].name);
 		close(in[i].fd);
 	}
 	for (int i = 0; names && i < n; i++)
@@ -319,7 +322,8 @@ int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_li
 {
 	for (size_t i = 0; i < ls->n; i++) {
 		for (size_t j = 0; j < sizeof(limit_map) / sizeof(limit_map[0]); j++) {
-			uint64_t v = *(const uint64_t *)((const char *)limits + limit_map[j].offset);
+			uint64_t v = *(const uint64_t *)((const char *)limits +
+							 limit_map[j].offset);
 			int r = ttrpc_server_set_limit(ls->v[i]->srv, limit_map[j].limit, v);
 
 			if (r < 0)
@@ -361,11 +365,12 @@ static void on_handoff(struct ttrpc_server *srv, int fd, const struct ttrpc_peer
 	snprintf(name, sizeof(name), CONN_PREFIX "%s", l->name);
 	r = ttrpcd_notify_fdstore(fd, name);
 	if (r < 0)
-		ttrpcd_log(TTRPC_LOG_WARNING, "listener %s: cannot store the connection of pid %d: %s",
-		           l->name, (int)peer->pid, strerror(-r));
+		ttrpcd_log(TTRPC_LOG_WARNING,
+			   "listener %s: cannot store the connection of pid %d: %s", l->name,
+			   (int)peer->pid, strerror(-r));
 	else
 		ttrpcd_log(TTRPC_LOG_DEBUG, "listener %s: stored the idle connection of pid %d",
-		           l->name, (int)peer->pid);
+			   l->name, (int)peer->pid);
 }
 
 static void on_server_done(struct ttrpc_server *srv, bool drained, void *arg)
@@ -377,8 +382,8 @@ static void on_server_done(struct ttrpc_server *srv, bool drained, void *arg)
 		ls->done(ls->drained, ls->done_userdata);
 }
 
-int ttrpcd_listen_shutdown(struct ttrpcd_listeners *ls, unsigned timeout_ms,
-                           ttrpcd_drained_fn done, void *userdata)
+int ttrpcd_listen_shutdown(struct ttrpcd_listeners *ls, unsigned timeout_ms, ttrpcd_drained_fn done,
+			   void *userdata)
 {
 	bool store = getenv("NOTIFY_SOCKET") != NULL;
 

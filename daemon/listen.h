@@ -38,7 +38,7 @@ typedef int (*ttrpcd_prepare_fn)(struct ttrpc_server *srv, void *userdata);
  * Return: 0, or the first error (logged, naming the listener).
  */
 int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
-                       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret);
+		       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret);
 
 /* ttrpcd_listen_set_limits() - apply @limits to every server. Return: 0 or -EINVAL. */
 int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_limits *limits);
@@ -62,8 +62,8 @@ typedef void (*ttrpcd_drained_fn)(bool drained, void *userdata);
  *
  * Return: 0 or a negative errno (then @done is not called).
  */
-int ttrpcd_listen_shutdown(struct ttrpcd_listeners *ls, unsigned timeout_ms,
-                           ttrpcd_drained_fn done, void *userdata);
+int ttrpcd_listen_shutdown(struct ttrpcd_listeners *ls, unsigned timeout_ms, ttrpcd_drained_fn done,
+			   void *userdata);
 
 /*
  * ttrpcd_listen_free() - free the servers. A socket path ttrpcd bound is

@@ -18,11 +18,8 @@
 #include "daemon/log.h"
 
 static const char *const level_names[] = {
-	[TTRPC_LOG_ERR] = "err",
-	[TTRPC_LOG_WARNING] = "warning",
-	[TTRPC_LOG_NOTICE] = "notice",
-	[TTRPC_LOG_INFO] = "info",
-	[TTRPC_LOG_DEBUG] = "debug",
+	[TTRPC_LOG_ERR] = "err",   [TTRPC_LOG_WARNING] = "warning", [TTRPC_LOG_NOTICE] = "notice",
+	[TTRPC_LOG_INFO] = "info", [TTRPC_LOG_DEBUG] = "debug",
 };
 
 static int max_level = TTRPC_LOG_INFO;
@@ -34,8 +31,8 @@ void ttrpcd_log_open(void)
 	unsigned long long dev, ino;
 	struct stat st;
 
-	to_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
-	             st.st_dev == dev && st.st_ino == ino;
+	to_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+		     fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 void ttrpcd_log_set_level(int level)
@@ -69,7 +66,7 @@ void ttrpcd_log_vmodule(int level, const char *module, const char *fmt, va_list 
 	if (to_journal) {
 		if (module)
 			sd_journal_send("MESSAGE=%s: %s", module, msg, "PRIORITY=%d", level,
-			                "TTRPCD_MODULE=%s", module, NULL);
+					"TTRPCD_MODULE=%s", module, NULL);
 		else
 			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, NULL);
 		return;

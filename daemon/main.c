@@ -104,7 +104,8 @@ static int build_config(const struct options *opts, struct ttrpcd_config *cfg, c
 	if (r == 0 && !cfg->from_file && opts->n_modules == 0)
 		r = ttrpcd_modules_add_dir(cfg);
 	if (r < 0) {
-		ttrpcd_log(TTRPC_LOG_ERR, "%s", r == -EEXIST ? "listener named twice" : strerror(-r));
+		ttrpcd_log(TTRPC_LOG_ERR, "%s",
+			   r == -EEXIST ? "listener named twice" : strerror(-r));
 		ttrpcd_config_clear(cfg);
 	}
 	return r;
@@ -117,9 +118,9 @@ static void status_line(char *buf, size_t size, void *arg)
 
 	ttrpcd_listen_stats(d->listeners, &s);
 	snprintf(buf, size, "%s%llu connections, %llu calls served, %llu in flight, %zu modules",
-	         d->stopping ? "stopping: " : "", (unsigned long long)s.connections,
-	         (unsigned long long)s.calls_total, (unsigned long long)s.calls_in_flight,
-	         ttrpcd_modules_count(d->modules));
+		 d->stopping ? "stopping: " : "", (unsigned long long)s.connections,
+		 (unsigned long long)s.calls_total, (unsigned long long)s.calls_in_flight,
+		 ttrpcd_modules_count(d->modules));
 }
 
 static int on_call(struct ttrpc_call *call, void *arg)
@@ -127,14 +128,14 @@ static int on_call(struct ttrpc_call *call, void *arg)
 	const struct ttrpc_peer *peer = ttrpc_call_peer(call);
 
 	ttrpcd_log(TTRPC_LOG_DEBUG, "call %s/%s from pid %d uid %u", ttrpc_call_service(call),
-	           ttrpc_call_method(call), (int)peer->pid, (unsigned)peer->uid);
+		   ttrpc_call_method(call), (int)peer->pid, (unsigned)peer->uid);
 	return 0;
 }
 
 static void on_call_done(struct ttrpc_call *call, int code, void *arg)
 {
 	ttrpcd_log(TTRPC_LOG_DEBUG, "call %s/%s done: %s", ttrpc_call_service(call),
-	           ttrpc_call_method(call), ttrpc_code_name(code));
+		   ttrpc_call_method(call), ttrpc_code_name(code));
 }
 
 /* Every server: limits, per-call debug lines, the modules' services. */
@@ -238,9 +239,9 @@ fail_cfg:
 	ttrpcd_config_clear(&cfg);
 fail:
 	ttrpcd_log(TTRPC_LOG_ERR, "reload failed, keeping the running configuration: %s",
-	           why ? why : strerror(-r));
+		   why ? why : strerror(-r));
 	if (asprintf(&status, "reload failed, running the previous configuration: %s",
-	             why ? why : strerror(-r)) >= 0) {
+		     why ? why : strerror(-r)) >= 0) {
 		ttrpcd_notify_ready(d->notify, status);
 		free(status);
 	} else {
@@ -277,8 +278,9 @@ static void on_drained(bool drained, void *arg)
 {
 	struct daemon *d = arg;
 
-	ttrpcd_log(TTRPC_LOG_NOTICE, "%s", drained ? "all calls finished; exiting"
-	                                           : "drain timeout passed; calls were cancelled");
+	ttrpcd_log(TTRPC_LOG_NOTICE, "%s",
+		   drained ? "all calls finished; exiting"
+			   : "drain timeout passed; calls were cancelled");
 	event_base_loopbreak(d->base);
 }
 
@@ -294,10 +296,10 @@ static void stop(struct daemon *d, int sig)
 	ttrpcd_modules_set_stopping(d->modules);
 	ttrpcd_listen_stats(d->listeners, &s);
 	snprintf(status, sizeof(status), "stopping: draining %llu calls",
-	         (unsigned long long)s.calls_in_flight);
+		 (unsigned long long)s.calls_in_flight);
 	ttrpcd_notify_stopping(d->notify, status);
 	ttrpcd_log(TTRPC_LOG_NOTICE, "%s: shutting down, %llu calls in flight, waiting up to %u ms",
-	           strsignal(sig), (unsigned long long)s.calls_in_flight, d->cfg.drain_timeout_ms);
+		   strsignal(sig), (unsigned long long)s.calls_in_flight, d->cfg.drain_timeout_ms);
 	if (ttrpcd_listen_shutdown(d->listeners, d->cfg.drain_timeout_ms, on_drained, d) < 0)
 		event_base_loopbreak(d->base);
 }
@@ -318,16 +320,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-	        "Usage: %s [OPTION]...\n"
-	        "Serve the ttrpc services of loadable modules on unix sockets.\n\n"
-	        "  -c, --config FILE     read FILE and FILE.d/*.conf (default %s)\n"
-	        "  -s, --socket PATH     also listen on PATH (repeatable)\n"
-	        "  -m, --module PATH     also load the module at PATH (repeatable)\n"
-	        "  -t, --check-config    check the configuration and the modules, then exit\n"
-	        "  -V, --version         print the version and exit\n"
-	        "  -h, --help            print this help and exit\n\n"
-	        "Modules are looked up in %s. SIGHUP reloads, SIGTERM stops.\n",
-	        argv0, DEFAULT_CONFIG, TTRPCD_MODULE_DIR);
+		"Usage: %s [OPTION]...\n"
+		"Serve the ttrpc services of loadable modules on unix sockets.\n\n"
+		"  -c, --config FILE     read FILE and FILE.d/*.conf (default %s)\n"
+		"  -s, --socket PATH     also listen on PATH (repeatable)\n"
+		"  -m, --module PATH     also load the module at PATH (repeatable)\n"
+		"  -t, --check-config    check the configuration and the modules, then exit\n"
+		"  -V, --version         print the version and exit\n"
+		"  -h, --help            print this help and exit\n\n"
+		"Modules are looked up in %s. SIGHUP reloads, SIGTERM stops.\n",
+		argv0, DEFAULT_CONFIG, TTRPCD_MODULE_DIR);
 }
 
 static int append(const char ***v, size_t *n, const char *s)

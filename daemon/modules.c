@@ -102,7 +102,7 @@ static struct service *find_service(const struct ttrpcd_modules *set, const char
 
 /* Append a service, SERVING from the start; @owner NULL for the daemon's own. */
 static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner, const char *name,
-                       const struct ttrpc_method *methods, void *userdata)
+		       const struct ttrpc_method *methods, void *userdata)
 {
 	struct service *v;
 	char *copy;
@@ -117,14 +117,17 @@ static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner, co
 	}
 	set->services = v;
 	v[set->n_services++] = (struct service){
-		.name = copy, .methods = methods, .userdata = userdata, .owner = owner,
+		.name = copy,
+		.methods = methods,
+		.userdata = userdata,
+		.owner = owner,
 		.status = TTRPCD_SERVING,
 	};
 	return 0;
 }
 
 int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
-                         const struct ttrpc_method *methods, void *userdata)
+			 const struct ttrpc_method *methods, void *userdata)
 {
 	const struct service *other;
 
@@ -139,7 +142,7 @@ int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
 	other = find_service(host->set, name);
 	if (other) {
 		host_fail(host, "service '%s' is already registered by module '%s'", name,
-		          owner_name(other));
+			  owner_name(other));
 		return -EEXIST;
 	}
 	return add_service(host->set, host, name, methods, userdata);
@@ -266,7 +269,7 @@ static const struct ttrpcd_host *find_host(const struct ttrpcd_modules *set, con
 
 /* Every setting of @conf must be one of the module's config_keys. */
 static int check_settings(const struct ttrpcd_host *host, const struct ttrpcd_module_conf *conf,
-                          char **why)
+			  char **why)
 {
 	if (!conf)
 		return 0;
@@ -277,9 +280,10 @@ static int check_settings(const struct ttrpcd_host *host, const struct ttrpcd_mo
 		for (const char *const *k = host->desc.config_keys; k && *k && !known; k++)
 			known = strcmp(*k, s->key) == 0;
 		if (!known)
-			return asprintf(why, "%s:%u: unknown key '%s' in [module %s]", s->origin.file,
-			                s->origin.line, s->key, host->desc.name) < 0 ? -ENOMEM
-			                                                             : -EINVAL;
+			return asprintf(why, "%s:%u: unknown key '%s' in [module %s]",
+					s->origin.file, s->origin.line, s->key, host->desc.name) < 0
+				       ? -ENOMEM
+				       : -EINVAL;
 	}
 	return 0;
 }
@@ -309,21 +313,29 @@ static int check_owner_and_mode(const char *real, char **why)
 
 		if (stat(p, &st) < 0) {
 			r = asprintf(why, "refused: cannot check %s: %s", p, strerror(errno)) < 0
-			            ? -ENOMEM : -EPERM;
+				    ? -ENOMEM
+				    : -EPERM;
 			break;
 		}
 		sticky_root_dir = S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & S_ISVTX);
 		if (st.st_uid != 0 && st.st_uid != me) {
-			r = asprintf(why, "refused: %s is owned by uid %u, neither root nor ttrpcd's "
-			             "user (uid %u)", p, (unsigned)st.st_uid, (unsigned)me) < 0
-			            ? -ENOMEM : -EPERM;
+			r = asprintf(why,
+				     "refused: %s is owned by uid %u, neither root nor ttrpcd's "
+				     "user (uid %u)",
+				     p, (unsigned)st.st_uid, (unsigned)me) < 0
+				    ? -ENOMEM
+				    : -EPERM;
 			break;
 		}
 		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_root_dir) {
-			r = asprintf(why, "refused: %s is writable by group or others (mode %04o); a "
-			             "module and every directory above it may be writable only by root "
-			             "or ttrpcd's user", p, (unsigned)(st.st_mode & 07777)) < 0
-			            ? -ENOMEM : -EPERM;
+			r = asprintf(
+				    why,
+				    "refused: %s is writable by group or others (mode %04o); a "
+				    "module and every directory above it may be writable only by root "
+				    "or ttrpcd's user",
+				    p, (unsigned)(st.st_mode & 07777)) < 0
+				    ? -ENOMEM
+				    : -EPERM;
 			break;
 		}
 		if (strcmp(p, "/") == 0)
@@ -350,8 +362,10 @@ static int open_module(struct ttrpcd_host *host, char **why)
 	host->real_path = realpath(host->path, NULL);
 	/* In dlopen()'s words, which it would have used for a missing file. */
 	if (!host->real_path)
-		return asprintf(why, "cannot load: %s: cannot open shared object file: %s", host->path,
-		                strerror(errno)) < 0 ? -ENOMEM : -ENOENT;
+		return asprintf(why, "cannot load: %s: cannot open shared object file: %s",
+				host->path, strerror(errno)) < 0
+			       ? -ENOMEM
+			       : -ENOENT;
 	r = check_owner_and_mode(host->real_path, why);
 	if (r < 0)
 		return r;
@@ -360,22 +374,27 @@ static int open_module(struct ttrpcd_host *host, char **why)
 		return asprintf(why, "cannot load: %s", dlerror()) < 0 ? -ENOMEM : -ENOENT;
 	mod = dlsym(host->handle, TTRPCD_MODULE_SYMBOL);
 	if (!mod)
-		return asprintf(why, "no symbol '%s': not a ttrpcd module", TTRPCD_MODULE_SYMBOL) < 0
-		               ? -ENOMEM : -ENOENT;
+		return asprintf(why, "no symbol '%s': not a ttrpcd module", TTRPCD_MODULE_SYMBOL) <
+				       0
+			       ? -ENOMEM
+			       : -ENOENT;
 	if (mod->abi_major != TTRPCD_MODULE_ABI_MAJOR || mod->abi_minor > TTRPCD_MODULE_ABI_MINOR)
 		return asprintf(why, "built for module ABI %u.%u; this ttrpcd loads %u.0 to %u.%u",
-		                mod->abi_major, mod->abi_minor, TTRPCD_MODULE_ABI_MAJOR,
-		                TTRPCD_MODULE_ABI_MAJOR, TTRPCD_MODULE_ABI_MINOR) < 0 ? -ENOMEM
-		                                                                     : -EPROTO;
+				mod->abi_major, mod->abi_minor, TTRPCD_MODULE_ABI_MAJOR,
+				TTRPCD_MODULE_ABI_MAJOR, TTRPCD_MODULE_ABI_MINOR) < 0
+			       ? -ENOMEM
+			       : -EPROTO;
 	if (mod->struct_size < ABI_1_0_SIZE)
 		return asprintf(why, "module struct of %u bytes, smaller than ABI %u.0's %zu",
-		                mod->struct_size, TTRPCD_MODULE_ABI_MAJOR, ABI_1_0_SIZE) < 0
-		               ? -ENOMEM : -EPROTO;
+				mod->struct_size, TTRPCD_MODULE_ABI_MAJOR, ABI_1_0_SIZE) < 0
+			       ? -ENOMEM
+			       : -EPROTO;
 	memcpy(&host->desc, mod,
 	       mod->struct_size < sizeof(host->desc) ? mod->struct_size : sizeof(host->desc));
 	if (!valid_module_name(host->desc.name))
 		return asprintf(why, "bad module name: use letters, digits, '-' and '_'") < 0
-		               ? -ENOMEM : -EINVAL;
+			       ? -ENOMEM
+			       : -EINVAL;
 	if (!host->desc.init)
 		return asprintf(why, "no init function") < 0 ? -ENOMEM : -EINVAL;
 	return 0;
@@ -401,7 +420,9 @@ static int open_checked(struct ttrpcd_host *host, const struct ttrpcd_module_con
 		return r;
 	if (m->name && strcmp(m->name, host->desc.name) != 0)
 		return asprintf(why, "the file holds module '%s', not '%s'", host->desc.name,
-		                m->name) < 0 ? -ENOMEM : -EINVAL;
+				m->name) < 0
+			       ? -ENOMEM
+			       : -EINVAL;
 	host->conf = m;
 	return check_settings(host, m, why);
 }
@@ -410,8 +431,8 @@ static int open_checked(struct ttrpcd_host *host, const struct ttrpcd_module_con
 static bool has_services_field(const struct ttrpcd_host *host)
 {
 	return host->desc.abi_minor >= 1 &&
-	       host->desc.struct_size >= offsetof(struct ttrpcd_module, services) +
-	                                 sizeof(host->desc.services);
+	       host->desc.struct_size >=
+		       offsetof(struct ttrpcd_module, services) + sizeof(host->desc.services);
 }
 
 /*
@@ -430,30 +451,30 @@ static void check_declared(const struct ttrpcd_modules *set, const struct ttrpcd
 			continue;
 		if (!has_services_field(host)) {
 			ttrpcd_log(TTRPC_LOG_NOTICE,
-			           "module '%s' (%s): built for module ABI %u.%u, it declares no "
-			           "services; tools cannot learn the types of '%s'",
-			           host->desc.name, host->path, host->desc.abi_major,
-			           host->desc.abi_minor, s->name);
+				   "module '%s' (%s): built for module ABI %u.%u, it declares no "
+				   "services; tools cannot learn the types of '%s'",
+				   host->desc.name, host->path, host->desc.abi_major,
+				   host->desc.abi_minor, s->name);
 			continue;
 		}
 		while (d && d->name && strcmp(d->name, s->name) != 0)
 			d++;
 		if (!d || !d->name)
 			ttrpcd_log(TTRPC_LOG_WARNING,
-			           "module '%s' (%s): init registered service '%s', which its "
-			           "services list does not declare; tools cannot learn its types",
-			           host->desc.name, host->path, s->name);
+				   "module '%s' (%s): init registered service '%s', which its "
+				   "services list does not declare; tools cannot learn its types",
+				   host->desc.name, host->path, s->name);
 		else if (d->methods != s->methods)
 			ttrpcd_log(TTRPC_LOG_WARNING,
-			           "module '%s' (%s): init registered service '%s' with another "
-			           "method table than its services list declares",
-			           host->desc.name, host->path, s->name);
+				   "module '%s' (%s): init registered service '%s' with another "
+				   "method table than its services list declares",
+				   host->desc.name, host->path, s->name);
 	}
 }
 
 /* Load and init one module; on failure *why says why, without the module's name. */
 static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
-                    const struct ttrpcd_module_conf *m, char **why)
+		    const struct ttrpcd_module_conf *m, char **why)
 {
 	struct ttrpcd_host **v;
 	int r;
@@ -463,7 +484,8 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 		return r;
 	if (find_host(set, host->desc.name))
 		return asprintf(why, "a module named '%s' is loaded already", host->desc.name) < 0
-		               ? -ENOMEM : -EEXIST;
+			       ? -ENOMEM
+			       : -EEXIST;
 	v = realloc(set->hosts, (set->n_hosts + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -474,7 +496,8 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 	host->in_init = false;
 	if (r < 0) {
 		drop_services(set, host);
-		if (asprintf(why, "init failed: %s", host->failure ? host->failure : strerror(-r)) < 0)
+		if (asprintf(why, "init failed: %s", host->failure ? host->failure : strerror(-r)) <
+		    0)
 			*why = NULL;
 		return r;
 	}
@@ -484,7 +507,7 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 }
 
 static void log_failure(const struct ttrpcd_host *host, const struct ttrpcd_module_conf *m,
-                        const char *why, int r)
+			const char *why, int r)
 {
 	const char *name = m->name ? m->name : host->desc.name;
 	int level = m->optional ? TTRPC_LOG_WARNING : TTRPC_LOG_ERR;
@@ -538,7 +561,7 @@ int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *
 		r = load_one(set, host, m, &why);
 		if (r == 0) {
 			ttrpcd_log(TTRPC_LOG_INFO, "module '%s' loaded from %s", host->desc.name,
-			           host->path);
+				   host->path);
 			continue;
 		}
 		log_failure(host, m, why, r);
@@ -589,7 +612,7 @@ int ttrpcd_modules_publish(const struct ttrpcd_modules *set, struct ttrpc_server
 
 		if (r < 0) {
 			ttrpcd_log(TTRPC_LOG_ERR, "module '%s': cannot serve '%s': %s",
-			           owner_name(s), s->name, strerror(-r));
+				   owner_name(s), s->name, strerror(-r));
 			return r;
 		}
 	}
@@ -607,15 +630,14 @@ static bool settings_equal(const struct ttrpcd_module_conf *a, const struct ttrp
 
 		for (size_t j = 0; j < nb && !found; j++)
 			found = strcmp(a->settings[i].key, b->settings[j].key) == 0 &&
-			        strcmp(a->settings[i].value, b->settings[j].value) == 0;
+				strcmp(a->settings[i].value, b->settings[j].value) == 0;
 		if (!found)
 			return false;
 	}
 	return true;
 }
 
-int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
-                          char **why)
+int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg, char **why)
 {
 	const struct ttrpcd_module_conf **old;
 	size_t i;
@@ -627,13 +649,16 @@ int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config
 		return -ENOMEM;
 	for (i = 0; i < set->n_hosts && r == 0; i++) {
 		struct ttrpcd_host *host = set->hosts[i];
-		const struct ttrpcd_module_conf *m = ttrpcd_config_find_module(cfg, host->desc.name);
+		const struct ttrpcd_module_conf *m = ttrpcd_config_find_module(cfg,
+									       host->desc.name);
 
 		old[i] = host->conf;
 		r = check_settings(host, m, why);
 		if (r == 0 && !host->desc.reload && !settings_equal(old[i], m))
 			r = asprintf(why, "module '%s' cannot reload its settings; restart ttrpcd",
-			             host->desc.name) < 0 ? -ENOMEM : -EOPNOTSUPP;
+				     host->desc.name) < 0
+				    ? -ENOMEM
+				    : -EOPNOTSUPP;
 	}
 	for (i = 0; i < set->n_hosts && r == 0; i++) {
 		struct ttrpcd_host *host = set->hosts[i];
@@ -644,7 +669,7 @@ int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config
 		r = host->desc.reload(host);
 		if (r < 0) {
 			if (asprintf(why, "module '%s': reload failed: %s", host->desc.name,
-			             strerror(-r)) < 0)
+				     strerror(-r)) < 0)
 				*why = NULL;
 			host->conf = old[i];
 			/* Those that took the new settings go back to the old ones. */
@@ -666,7 +691,7 @@ size_t ttrpcd_modules_count(const struct ttrpcd_modules *set)
 }
 
 int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const char *name,
-                               const struct ttrpc_method *methods, void *userdata)
+			       const struct ttrpc_method *methods, void *userdata)
 {
 	if (find_service(set, name))
 		return -EEXIST;
@@ -692,7 +717,7 @@ void ttrpcd_modules_set_stopping(struct ttrpcd_modules *set)
 }
 
 bool ttrpcd_modules_service_at(const struct ttrpcd_modules *set, size_t i,
-                               struct ttrpcd_service_info *info)
+			       struct ttrpcd_service_info *info)
 {
 	const struct service *s;
 
@@ -709,7 +734,7 @@ bool ttrpcd_modules_service_at(const struct ttrpcd_modules *set, size_t i,
 }
 
 bool ttrpcd_modules_module_at(const struct ttrpcd_modules *set, size_t i,
-                              struct ttrpcd_module_info *info)
+			      struct ttrpcd_module_info *info)
 {
 	const struct ttrpcd_host *host;
 

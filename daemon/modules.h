@@ -70,8 +70,7 @@ int ttrpcd_modules_publish(const struct ttrpcd_modules *set, struct ttrpc_server
  *
  * Return: 0 (the set now borrows @cfg) or the failing module's error.
  */
-int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
-                          char **why);
+int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg, char **why);
 
 /* ttrpcd_modules_count() - number of modules inited. */
 size_t ttrpcd_modules_count(const struct ttrpcd_modules *set);
@@ -85,7 +84,7 @@ size_t ttrpcd_modules_count(const struct ttrpcd_modules *set);
  * Return: 0, -EEXIST or -ENOMEM.
  */
 int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const char *name,
-                               const struct ttrpc_method *methods, void *userdata);
+			       const struct ttrpc_method *methods, void *userdata);
 
 /*
  * ttrpcd_modules_set_ready() - the daemon as a whole (service "") is
@@ -105,7 +104,7 @@ struct ttrpcd_service_info {
 	const char *name;
 	const char *module; /* NULL: built into the daemon */
 	const struct ttrpc_method *methods;
-	int status;         /* enum ttrpcd_serving_status */
+	int status; /* enum ttrpcd_serving_status */
 };
 
 /*
@@ -113,7 +112,7 @@ struct ttrpcd_service_info {
  * Return: false when @i is past the last.
  */
 bool ttrpcd_modules_service_at(const struct ttrpcd_modules *set, size_t i,
-                               struct ttrpcd_service_info *info);
+			       struct ttrpcd_service_info *info);
 
 /* One loaded module; borrowed from the set. */
 struct ttrpcd_module_info {
@@ -126,7 +125,7 @@ struct ttrpcd_module_info {
  * Return: false when @i is past the last.
  */
 bool ttrpcd_modules_module_at(const struct ttrpcd_modules *set, size_t i,
-                              struct ttrpcd_module_info *info);
+			      struct ttrpcd_module_info *info);
 
 /*
  * ttrpcd_modules_free() - fini every module, last loaded first, and unload

@@ -46,7 +46,7 @@ static void on_watchdog_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 int ttrpcd_notify_start(struct event_base *base, ttrpcd_status_fn status, void *userdata,
-                        struct ttrpcd_notify **ret)
+			struct ttrpcd_notify **ret)
 {
 	struct ttrpcd_notify *n = calloc(1, sizeof(*n));
 	struct timeval second = { .tv_sec = 1 };
@@ -61,13 +61,13 @@ int ttrpcd_notify_start(struct event_base *base, ttrpcd_status_fn status, void *
 		goto fail;
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		struct timeval half = { .tv_sec = (time_t)(usec / 2 / 1000000),
-			                .tv_usec = (suseconds_t)(usec / 2 % 1000000) };
+					.tv_usec = (suseconds_t)(usec / 2 % 1000000) };
 
 		n->watchdog_timer = event_new(base, -1, EV_PERSIST, on_watchdog_timer, n);
 		if (!n->watchdog_timer || event_add(n->watchdog_timer, &half) < 0)
 			goto fail;
 		ttrpcd_log(TTRPC_LOG_DEBUG, "watchdog: pinging every %llu ms",
-		           (unsigned long long)(usec / 2000));
+			   (unsigned long long)(usec / 2000));
 	}
 	*ret = n;
 	return 0;
@@ -101,7 +101,8 @@ void ttrpcd_notify_reloading(struct ttrpcd_notify *n)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-	           (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+		   (unsigned long long)ts.tv_sec * 1000000ull +
+			   (unsigned long long)ts.tv_nsec / 1000);
 }
 
 void ttrpcd_notify_status(struct ttrpcd_notify *n, const char *text)

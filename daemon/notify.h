@@ -27,7 +27,7 @@ typedef void (*ttrpcd_status_fn)(char *buf, size_t size, void *userdata);
  * Return: 0 or -ENOMEM.
  */
 int ttrpcd_notify_start(struct event_base *base, ttrpcd_status_fn status, void *userdata,
-                        struct ttrpcd_notify **ret);
+			struct ttrpcd_notify **ret);
 
 /* ttrpcd_notify_free() - stop the timers; NULL is accepted. */
 void ttrpcd_notify_free(struct ttrpcd_notify *n);

@@ -47,7 +47,7 @@ void ttrpc__call_discard(struct ttrpc_call *call)
 }
 
 int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint32_t id,
-                       Ttrpc__Request *req)
+		       Ttrpc__Request *req)
 {
 	if (ttrpc__idmap_put(&conn->calls, id, call) < 0)
 		return -ENOMEM;
@@ -144,7 +144,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
-                       const struct ttrpc_method *method, ProtobufCMessage *input)
+		       const struct ttrpc_method *method, ProtobufCMessage *input)
 {
 	struct ttrpc_server *srv = call->srv;
 	int64_t timeout_ns = call->req->timeout_nano;
@@ -155,13 +155,15 @@ void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
 	call->input = input;
 
 	if (timeout_ns < 0) {
-		ttrpc__call_abort(call, TTRPC_DEADLINE_EXCEEDED, "deadline exceeded before the call started", true);
+		ttrpc__call_abort(call, TTRPC_DEADLINE_EXCEEDED,
+				  "deadline exceeded before the call started", true);
 		call_free(call);
 		return;
 	}
 	if (timeout_ns > 0) {
 		uint64_t us = (uint64_t)timeout_ns / 1000;
-		struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000) };
+		struct timeval tv = { .tv_sec = (time_t)(us / 1000000),
+				      .tv_usec = (suseconds_t)(us % 1000000) };
 
 		call->deadline = call->arrival + us;
 		call->deadline_ev = evtimer_new(srv->base, on_deadline, call);
@@ -177,7 +179,8 @@ void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
 		const struct ttrpc_server_interceptor *ic = &srv->interceptors[i];
 
 		if (ic->on_call && ic->on_call(call, ic->userdata) != 0 && !call->answered)
-			ttrpc__call_abort(call, TTRPC_PERMISSION_DENIED, "rejected by interceptor", true);
+			ttrpc__call_abort(call, TTRPC_PERMISSION_DENIED, "rejected by interceptor",
+					  true);
 	}
 	/* Refused or finished by an interceptor: no handler will finish it. */
 	if (call->answered) {
@@ -208,7 +211,7 @@ static void release(struct ttrpc_call *call)
 
 /* The handler's answer: send it unless the call was answered already, then free. */
 static int call_finish(struct ttrpc_call *call, int code, const char *message,
-                       const ProtobufCMessage *response)
+		       const ProtobufCMessage *response)
 {
 	struct ttrpc__sconn *conn = call->conn;
 	int r = 0;
@@ -219,23 +222,25 @@ static int call_finish(struct ttrpc_call *call, int code, const char *message,
 	}
 	if (conn && response) {
 		r = ttrpc__wire_response_ok(ttrpc__sconn_output(conn), call->id, response,
-		                            conn->srv->max_message);
+					    conn->srv->max_message);
 		if (r == -EMSGSIZE) {
 			char msg[128];
 
-			snprintf(msg, sizeof(msg), "response of %zu bytes exceeds maximum message size of %u",
-			         protobuf_c_message_get_packed_size(response), conn->srv->max_message);
+			snprintf(msg, sizeof(msg),
+				 "response of %zu bytes exceeds maximum message size of %u",
+				 protobuf_c_message_get_packed_size(response),
+				 conn->srv->max_message);
 			ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING, "%s.%s: %s", call->svc->name,
-			           call->method->name, msg);
+				   call->method->name, msg);
 			code = TTRPC_RESOURCE_EXHAUSTED;
 			ttrpc__wire_response_status(ttrpc__sconn_output(conn), call->id, code, msg,
-			                            conn->srv->max_message);
+						    conn->srv->max_message);
 		} else if (r < 0) {
 			code = TTRPC_RESOURCE_EXHAUSTED;
 		}
 	} else if (conn) {
 		r = ttrpc__wire_response_status(ttrpc__sconn_output(conn), call->id, code, message,
-		                                conn->srv->max_message);
+						conn->srv->max_message);
 	}
 	call_settle(call, code);
 	if (conn)
@@ -249,8 +254,8 @@ TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessag
 	if (!response || response->descriptor != call->method->output ||
 	    call->method->kind == TTRPC_METHOD_SERVER_STREAM ||
 	    call->method->kind == TTRPC_METHOD_BIDI_STREAM) {
-		call_finish(call, TTRPC_INTERNAL, "ttrpc: handler replied with a message of the wrong type",
-		            NULL);
+		call_finish(call, TTRPC_INTERNAL,
+			    "ttrpc: handler replied with a message of the wrong type", NULL);
 		return -EINVAL;
 	}
 	return call_finish(call, TTRPC_OK, NULL, response);
@@ -276,7 +281,8 @@ TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call)
 
 	if (kind != TTRPC_METHOD_SERVER_STREAM && kind != TTRPC_METHOD_BIDI_STREAM) {
 		call_finish(call, TTRPC_INTERNAL,
-		            "ttrpc: handler ended a call that must be answered with a message", NULL);
+			    "ttrpc: handler ended a call that must be answered with a message",
+			    NULL);
 		return -EINVAL;
 	}
 	if (call->answered) {
@@ -286,7 +292,7 @@ TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call)
 	ttrpc__stream_close_local(&call->st);
 	if (conn) {
 		ttrpc__wire_data(ttrpc__sconn_output(conn), call->id,
-		                 TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
+				 TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
 	}
 	call_settle(call, TTRPC_OK);
 	if (conn)
@@ -318,7 +324,7 @@ TTRPC_EXPORT int ttrpc_call_send(struct ttrpc_call *call, const ProtobufCMessage
 }
 
 TTRPC_EXPORT void ttrpc_call_on_writable(struct ttrpc_call *call, ttrpc_writable_fn cb,
-                                         void *userdata)
+					 void *userdata)
 {
 	call->on_writable = cb;
 	call->writable_userdata = userdata;
@@ -339,7 +345,7 @@ void ttrpc__call_writable(struct ttrpc_call *call)
 }
 
 TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_fn on_message,
-                                        ttrpc_end_fn on_end, void *userdata)
+					ttrpc_end_fn on_end, void *userdata)
 {
 	call->on_message = on_message;
 	call->on_end = on_end;
@@ -355,11 +361,11 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 	case TTRPC__EV_ERR_UNARY:
 		/* Go's server dereferences nil here and dies; end the call instead. */
 		ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
-		                  "Data frame on a unary call: the call is ended", true);
+				  "Data frame on a unary call: the call is ended", true);
 		return;
 	case TTRPC__EV_ERR_CLOSED:
 		ttrpc__call_abort(call, TTRPC_INVALID_ARGUMENT,
-		                  "data handling error: ttrpc: stream closed", true);
+				  "data handling error: ttrpc: stream closed", true);
 		return;
 	case TTRPC__EV_MESSAGE:
 	case TTRPC__EV_MESSAGE_END:
@@ -375,13 +381,15 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 
 		/* The message lives for the callback only: decode it on the stack. */
 		ttrpc__arena_init(&arena, buf, sizeof(buf));
-		msg = protobuf_c_message_unpack(call->method->input, &arena.allocator, len, payload);
+		msg = protobuf_c_message_unpack(call->method->input, &arena.allocator, len,
+						payload);
 		if (!msg) {
 			char why[160];
 
-			snprintf(why, sizeof(why),
-			         "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
-			         call->method->input->name);
+			snprintf(
+				why, sizeof(why),
+				"ttrpc: error unmarshalling payload: not a valid %s protobuf message",
+				call->method->input->name);
 			ttrpc__call_abort(call, TTRPC_INTERNAL, why, true);
 		} else {
 			if (call->on_message && !call->answered)
@@ -422,7 +430,7 @@ TTRPC_EXPORT size_t ttrpc_call_metadata_count(const struct ttrpc_call *call)
 }
 
 TTRPC_EXPORT int ttrpc_call_metadata_at(const struct ttrpc_call *call, size_t index,
-                                        struct ttrpc_kv *kv)
+					struct ttrpc_kv *kv)
 {
 	if (index >= call->req->n_metadata)
 		return -ERANGE;

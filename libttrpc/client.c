@@ -35,12 +35,12 @@ struct ttrpc_client_call {
 	enum ttrpc_method_kind kind;
 	struct ttrpc_stream_handlers handlers; /* streams */
 	struct ttrpc__stream st;
-	bool waiting;                          /* streams: in client->waiting */
+	bool waiting; /* streams: in client->waiting */
 	LIST_ENTRY(ttrpc_client_call) wait_link;
-	unsigned busy;                         /* a callback runs: do not free */
-	bool finished;                         /* completed while busy */
-	bool keep;                             /* blocking stream: freed by its owner */
-	bool completed;                        /* on_done ran (kept streams) */
+	unsigned busy;       /* a callback runs: do not free */
+	bool finished;       /* completed while busy */
+	bool keep;           /* blocking stream: freed by its owner */
+	bool completed;      /* on_done ran (kept streams) */
 	const char *service; /* copies, stored after the struct */
 	const char *method;
 	struct ttrpc_kv *extra; /* metadata added by interceptors, owned */
@@ -63,7 +63,7 @@ struct ttrpc_client {
 	struct event_base *base;
 	bool own_base;
 	struct ttrpc__conn io;
-	unsigned busy;     /* callbacks run: ttrpc_client_free() waits for them */
+	unsigned busy; /* callbacks run: ttrpc_client_free() waits for them */
 	bool free_pending;
 	bool connected;
 	struct ttrpc__frame_reader reader;
@@ -141,7 +141,7 @@ static void disconnect(struct ttrpc_client *c, int error, const char *why)
 }
 
 static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_header *h,
-                            const uint8_t *payload)
+			    const uint8_t *payload)
 {
 	struct ttrpc_client_call *cc = ttrpc__idmap_remove(&c->calls, h->stream_id);
 	struct ttrpc_result res = { .message = "" };
@@ -151,8 +151,8 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 	ProtobufCMessage *msg = NULL;
 
 	if (!cc) {
-		ttrpc__log(&c->log, TTRPC_LOG_DEBUG, "dropping response for stream %u: no call waits for it",
-		           h->stream_id);
+		ttrpc__log(&c->log, TTRPC_LOG_DEBUG,
+			   "dropping response for stream %u: no call waits for it", h->stream_id);
 		return;
 	}
 	/* The envelope and the response live for the callback only. */
@@ -160,7 +160,8 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 	resp = ttrpc__response__unpack(&arena.allocator, h->length, payload);
 	if (!resp) {
 		ttrpc__arena_release(&arena);
-		cc_fail(cc, 0, TTRPC_INTERNAL, "ttrpc: response is not a valid ttrpc.Response message");
+		cc_fail(cc, 0, TTRPC_INTERNAL,
+			"ttrpc: response is not a valid ttrpc.Response message");
 		return;
 	}
 	if (resp->status && resp->status->code != TTRPC_OK) {
@@ -170,7 +171,7 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 		/* A Response ends a server stream; its payload is not a message. */
 	} else {
 		msg = protobuf_c_message_unpack(cc->response_type, &arena.allocator,
-		                                resp->payload.len, resp->payload.data);
+						resp->payload.len, resp->payload.data);
 		if (msg) {
 			res.response = msg;
 		} else {
@@ -184,7 +185,7 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 
 /* A Data frame of a server that streams: a message, the end, or both. */
 static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
-                        const struct ttrpc__frame_header *h, const uint8_t *payload)
+			const struct ttrpc__frame_header *h, const uint8_t *payload)
 {
 	static const struct ttrpc_result ok = { .message = "" };
 	bool last = h->flags & TTRPC__FLAG_REMOTE_CLOSED;
@@ -199,7 +200,7 @@ static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 
 		ttrpc__arena_init(&arena, buf, sizeof(buf));
 		msg = protobuf_c_message_unpack(cc->response_type, &arena.allocator, h->length,
-		                                payload);
+						payload);
 
 		if (!msg) {
 			if (!last)
@@ -207,7 +208,8 @@ static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 			cc_fail(cc, 0, TTRPC_INTERNAL, "ttrpc: error unmarshalling stream message");
 			last = false;
 		} else {
-			cc->handlers.on_message((struct ttrpc_client_stream *)cc, msg, cc->userdata);
+			cc->handlers.on_message((struct ttrpc_client_stream *)cc, msg,
+						cc->userdata);
 		}
 		ttrpc__arena_release(&arena);
 	}
@@ -218,7 +220,7 @@ static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 }
 
 static void handle_frame(struct ttrpc_client *c, const struct ttrpc__frame_header *h,
-                         const uint8_t *payload)
+			 const uint8_t *payload)
 {
 	struct ttrpc_client_call *cc;
 
@@ -234,7 +236,7 @@ static void handle_frame(struct ttrpc_client *c, const struct ttrpc__frame_heade
 		case TTRPC__EV_ERR_NOT_STREAM:
 			ttrpc__idmap_remove(&c->calls, h->stream_id);
 			cc_fail(cc, 0, TTRPC_INTERNAL,
-			        "ttrpc: protocol error: Data frame from a server that does not stream");
+				"ttrpc: protocol error: Data frame from a server that does not stream");
 			break;
 		case TTRPC__EV_MESSAGE:
 		case TTRPC__EV_MESSAGE_END:
@@ -246,8 +248,8 @@ static void handle_frame(struct ttrpc_client *c, const struct ttrpc__frame_heade
 		}
 		break;
 	default:
-		ttrpc__log(&c->log, TTRPC_LOG_DEBUG, "ignoring frame of type %u on stream %u", h->type,
-		           h->stream_id);
+		ttrpc__log(&c->log, TTRPC_LOG_DEBUG, "ignoring frame of type %u on stream %u",
+			   h->type, h->stream_id);
 		break;
 	}
 }
@@ -289,15 +291,17 @@ static void on_read(struct ttrpc__conn *io)
 		case TTRPC__FRAME_OVERSIZED:
 			/* Only that stream fails, as Go's client does; the rest is skipped. */
 			cc = ttrpc__idmap_remove(&c->calls, h.stream_id);
-			snprintf(msg, sizeof(msg), "message length %u exceed maximum message size of %u",
-			         h.length, c->reader.max_length);
+			snprintf(msg, sizeof(msg),
+				 "message length %u exceed maximum message size of %u", h.length,
+				 c->reader.max_length);
 			if (cc)
 				cc_fail(cc, 0, TTRPC_RESOURCE_EXHAUSTED, msg);
 			break;
 		case TTRPC__FRAME_CORRUPT:
-			ttrpc__log(&c->log, TTRPC_LOG_WARNING,
-			           "closing connection: the server does not speak ttrpc (frame length %u)",
-			           h.length);
+			ttrpc__log(
+				&c->log, TTRPC_LOG_WARNING,
+				"closing connection: the server does not speak ttrpc (frame length %u)",
+				h.length);
 			disconnect(c, -EPROTO, "ttrpc: protocol error");
 			more = false;
 			break;
@@ -366,7 +370,7 @@ static int connect_unix(const char *path)
 }
 
 TTRPC_EXPORT int ttrpc_client_connect(struct event_base *base, const char *path,
-                                      struct ttrpc_client **ret)
+				      struct ttrpc_client **ret)
 {
 	int fd = connect_unix(path);
 
@@ -428,7 +432,7 @@ TTRPC_EXPORT void ttrpc_client_set_log_level(struct ttrpc_client *c, int level)
 }
 
 TTRPC_EXPORT int ttrpc_client_add_interceptor(struct ttrpc_client *c,
-                                              const struct ttrpc_client_interceptor *ic)
+					      const struct ttrpc_client_interceptor *ic)
 {
 	struct ttrpc_client_interceptor *v;
 
@@ -461,7 +465,7 @@ TTRPC_EXPORT const char *ttrpc_client_call_method(const struct ttrpc_client_call
 }
 
 TTRPC_EXPORT int ttrpc_client_call_add_metadata(struct ttrpc_client_call *cc, const char *key,
-                                                const char *value)
+						const char *value)
 {
 	struct ttrpc_kv *v = realloc(cc->extra, (cc->n_extra + 1) * sizeof(*v));
 	char *k, *val;
@@ -495,7 +499,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* Serialize the request with the caller's and the interceptors' metadata. */
 static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc, uint8_t flags,
-                         const ProtobufCMessage *request, const struct ttrpc_call_opts *opts)
+			 const ProtobufCMessage *request, const struct ttrpc_call_opts *opts)
 {
 	struct ttrpc__request_head head = {
 		.service = cc->service,
@@ -529,7 +533,7 @@ static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc, u
  * entry in the table. On error @cc is freed and no callback runs.
  */
 static int start_call(struct ttrpc_client *c, struct ttrpc_client_call *cc,
-                      const ProtobufCMessage *request, const struct ttrpc_call_opts *opts)
+		      const ProtobufCMessage *request, const struct ttrpc_call_opts *opts)
 {
 	static const struct ttrpc_call_opts no_opts;
 	int r;
@@ -548,7 +552,7 @@ static int start_call(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 	}
 	if (opts->timeout_us > 0) {
 		struct timeval tv = { .tv_sec = (time_t)(opts->timeout_us / 1000000),
-			              .tv_usec = (suseconds_t)(opts->timeout_us % 1000000) };
+				      .tv_usec = (suseconds_t)(opts->timeout_us % 1000000) };
 
 		cc->timer = evtimer_new(c->base, on_timeout, cc);
 		if (!cc->timer || evtimer_add(cc->timer, &tv) < 0) {
@@ -573,9 +577,9 @@ fail:
 }
 
 static struct ttrpc_client_call *cc_new(struct ttrpc_client *c, const char *service,
-                                        const char *method, enum ttrpc_method_kind kind,
-                                        const ProtobufCMessageDescriptor *response_type,
-                                        void *userdata)
+					const char *method, enum ttrpc_method_kind kind,
+					const ProtobufCMessageDescriptor *response_type,
+					void *userdata)
 {
 	size_t ls = strlen(service) + 1, lm = strlen(method) + 1;
 	struct ttrpc_client_call *cc = calloc(1, sizeof(struct ttrpc_client_stream) + ls + lm);
@@ -596,10 +600,10 @@ static struct ttrpc_client_call *cc_new(struct ttrpc_client *c, const char *serv
 }
 
 TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *method,
-                                   const ProtobufCMessage *request,
-                                   const ProtobufCMessageDescriptor *response_type,
-                                   const struct ttrpc_call_opts *opts, ttrpc_client_cb cb,
-                                   void *userdata, uint32_t *id)
+				   const ProtobufCMessage *request,
+				   const ProtobufCMessageDescriptor *response_type,
+				   const struct ttrpc_call_opts *opts, ttrpc_client_cb cb,
+				   void *userdata, uint32_t *id)
 {
 	struct ttrpc_client_call *cc;
 	int r;
@@ -651,14 +655,15 @@ static void on_write(struct ttrpc__conn *io)
 }
 
 TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *c, const char *service,
-                                          const char *method, enum ttrpc_method_kind kind,
-                                          const ProtobufCMessage *request,
-                                          const ProtobufCMessageDescriptor *response_type,
-                                          const struct ttrpc_call_opts *opts,
-                                          const struct ttrpc_stream_handlers *handlers,
-                                          void *userdata, struct ttrpc_client_stream **ret)
+					  const char *method, enum ttrpc_method_kind kind,
+					  const ProtobufCMessage *request,
+					  const ProtobufCMessageDescriptor *response_type,
+					  const struct ttrpc_call_opts *opts,
+					  const struct ttrpc_stream_handlers *handlers,
+					  void *userdata, struct ttrpc_client_stream **ret)
 {
-	bool client_streams = kind == TTRPC_METHOD_CLIENT_STREAM || kind == TTRPC_METHOD_BIDI_STREAM;
+	bool client_streams = kind == TTRPC_METHOD_CLIENT_STREAM ||
+			      kind == TTRPC_METHOD_BIDI_STREAM;
 	struct ttrpc_client_call *cc;
 	int r;
 
@@ -678,7 +683,7 @@ TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *c, const char *se
 }
 
 TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
-                                          const ProtobufCMessage *msg)
+					  const ProtobufCMessage *msg)
 {
 	struct ttrpc_client_call *cc = &s->cc;
 	struct ttrpc_client *c = cc->client;
@@ -720,7 +725,7 @@ TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
 	if (!c->connected)
 		return -ENOTCONN;
 	r = ttrpc__wire_data(c->io.out, cc->id, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA,
-	                     NULL, 0);
+			     NULL, 0);
 	if (r == 0) {
 		ttrpc__stream_close_local(&cc->st);
 		ttrpc__conn_queued(&c->io);
@@ -801,11 +806,11 @@ static void sync_on_done(struct ttrpc_client_stream *s, const struct ttrpc_resul
 
 /* A blocking stream outlives its end, so that its owner can read the rest. */
 TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *c, const char *service,
-                                               const char *method, enum ttrpc_method_kind kind,
-                                               const ProtobufCMessage *request,
-                                               const ProtobufCMessageDescriptor *response_type,
-                                               const struct ttrpc_call_opts *opts,
-                                               struct ttrpc_client_stream **ret)
+					       const char *method, enum ttrpc_method_kind kind,
+					       const ProtobufCMessage *request,
+					       const ProtobufCMessageDescriptor *response_type,
+					       const struct ttrpc_call_opts *opts,
+					       struct ttrpc_client_stream **ret)
 {
 	static const struct ttrpc_stream_handlers h = {
 		.on_message = sync_on_message,
@@ -819,7 +824,7 @@ TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *c, const cha
 		return -ENOMEM;
 	STAILQ_INIT(&ss->queue);
 	r = ttrpc_client_stream_open(c, service, method, kind, request, response_type, opts, &h, ss,
-	                             &s);
+				     &s);
 	if (r < 0) {
 		free(ss);
 		return r;
@@ -836,7 +841,7 @@ static int sync_run_once(struct ttrpc_client *c)
 }
 
 TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
-                                               const ProtobufCMessage *msg)
+					       const ProtobufCMessage *msg)
 {
 	int r;
 
@@ -853,7 +858,7 @@ TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
 }
 
 TTRPC_EXPORT int ttrpc_client_stream_recv_sync(struct ttrpc_client_stream *s,
-                                               ProtobufCMessage **msg, struct ttrpc_status *status)
+					       ProtobufCMessage **msg, struct ttrpc_status *status)
 {
 	struct sync_stream *ss = s->sync;
 	struct sync_msg *m;
@@ -937,10 +942,10 @@ static void on_sync_done(const struct ttrpc_result *res, void *arg)
 }
 
 TTRPC_EXPORT int ttrpc_client_call_sync(struct ttrpc_client *c, const char *service,
-                                        const char *method, const ProtobufCMessage *request,
-                                        const ProtobufCMessageDescriptor *response_type,
-                                        const struct ttrpc_call_opts *opts,
-                                        ProtobufCMessage **response, struct ttrpc_status *status)
+					const char *method, const ProtobufCMessage *request,
+					const ProtobufCMessageDescriptor *response_type,
+					const struct ttrpc_call_opts *opts,
+					ProtobufCMessage **response, struct ttrpc_status *status)
 {
 	struct sync_wait w = { .status = status };
 	uint32_t id;
@@ -948,7 +953,7 @@ TTRPC_EXPORT int ttrpc_client_call_sync(struct ttrpc_client *c, const char *serv
 
 	*response = NULL;
 	r = ttrpc_client_call(c, service, method, request, response_type, opts, on_sync_done, &w,
-	                      &id);
+			      &id);
 	if (r < 0)
 		return r;
 	while (!w.done) {

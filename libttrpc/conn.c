@@ -182,7 +182,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 }
 
 int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
-                     const struct ttrpc__conn_ops *ops, void *owner, size_t low)
+		     const struct ttrpc__conn_ops *ops, void *owner, size_t low)
 {
 	conn->fd = fd;
 	conn->ops = ops;

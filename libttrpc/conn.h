@@ -40,11 +40,11 @@ struct ttrpc__conn {
 	struct event *flush;
 	const struct ttrpc__conn_ops *ops;
 	void *owner;
-	size_t low;        /* output low watermark for ops->write */
-	uint8_t *big;      /* a large frame being read into its own buffer */
+	size_t low;   /* output low watermark for ops->write */
+	uint8_t *big; /* a large frame being read into its own buffer */
 	size_t big_len, big_have;
-	bool write_armed;  /* wev is added: the socket was full */
-	bool failed;       /* ops->error was called */
+	bool write_armed; /* wev is added: the socket was full */
+	bool failed;      /* ops->error was called */
 };
 
 /*
@@ -52,7 +52,7 @@ struct ttrpc__conn {
  * Return: 0, or -ENOMEM with @fd left to the caller.
  */
 int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
-                     const struct ttrpc__conn_ops *ops, void *owner, size_t low);
+		     const struct ttrpc__conn_ops *ops, void *owner, size_t low);
 
 /* Free the events and buffers and close the fd. */
 void ttrpc__conn_deinit(struct ttrpc__conn *conn);

@@ -25,7 +25,8 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-void ttrpc__frame_header_encode(const struct ttrpc__frame_header *h, uint8_t out[TTRPC__HEADER_SIZE])
+void ttrpc__frame_header_encode(const struct ttrpc__frame_header *h,
+				uint8_t out[TTRPC__HEADER_SIZE])
 {
 	put_be32(out, h->length);
 	put_be32(out + 4, h->stream_id);
@@ -48,7 +49,7 @@ void ttrpc__frame_reader_init(struct ttrpc__frame_reader *r, uint32_t max_length
 }
 
 enum ttrpc__frame_event ttrpc__frame_next(struct ttrpc__frame_reader *r, struct evbuffer *in,
-                                          struct ttrpc__frame_header *h, const uint8_t **payload)
+					  struct ttrpc__frame_header *h, const uint8_t **payload)
 {
 	uint8_t raw[TTRPC__HEADER_SIZE];
 	size_t avail;
@@ -84,7 +85,8 @@ enum ttrpc__frame_event ttrpc__frame_next(struct ttrpc__frame_reader *r, struct 
 	if (h->length == 0) {
 		*payload = NULL;
 	} else {
-		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(TTRPC__HEADER_SIZE + h->length));
+		const uint8_t *p = evbuffer_pullup(in,
+						   (ev_ssize_t)(TTRPC__HEADER_SIZE + h->length));
 
 		if (!p)
 			return TTRPC__FRAME_NEED_MORE;
@@ -104,7 +106,7 @@ void ttrpc__frame_consume(struct ttrpc__frame_reader *r, struct evbuffer *in)
 }
 
 int ttrpc__frame_append(struct evbuffer *out, const struct ttrpc__frame_header *h,
-                        ttrpc__fill_fn fill, void *ctx)
+			ttrpc__fill_fn fill, void *ctx)
 {
 	struct evbuffer_iovec vec;
 	size_t total = TTRPC__HEADER_SIZE + (size_t)h->length;

@@ -34,8 +34,10 @@ struct ttrpc__frame_header {
 	uint8_t flags;
 };
 
-void ttrpc__frame_header_encode(const struct ttrpc__frame_header *h, uint8_t out[TTRPC__HEADER_SIZE]);
-void ttrpc__frame_header_decode(const uint8_t in[TTRPC__HEADER_SIZE], struct ttrpc__frame_header *h);
+void ttrpc__frame_header_encode(const struct ttrpc__frame_header *h,
+				uint8_t out[TTRPC__HEADER_SIZE]);
+void ttrpc__frame_header_decode(const uint8_t in[TTRPC__HEADER_SIZE],
+				struct ttrpc__frame_header *h);
 
 /* What ttrpc__frame_next() found. */
 enum ttrpc__frame_event {
@@ -68,7 +70,7 @@ void ttrpc__frame_reader_init(struct ttrpc__frame_reader *r, uint32_t max_length
  *           call to this function.
  */
 enum ttrpc__frame_event ttrpc__frame_next(struct ttrpc__frame_reader *r, struct evbuffer *in,
-                                          struct ttrpc__frame_header *h, const uint8_t **payload);
+					  struct ttrpc__frame_header *h, const uint8_t **payload);
 
 /* Drop the frame last returned as TTRPC__FRAME_OK from @in. */
 void ttrpc__frame_consume(struct ttrpc__frame_reader *r, struct evbuffer *in);
@@ -82,6 +84,6 @@ typedef void (*ttrpc__fill_fn)(uint8_t *dst, size_t len, void *ctx);
  * Return: 0 or -ENOMEM (nothing appended).
  */
 int ttrpc__frame_append(struct evbuffer *out, const struct ttrpc__frame_header *h,
-                        ttrpc__fill_fn fill, void *ctx);
+			ttrpc__fill_fn fill, void *ctx);
 
 #endif

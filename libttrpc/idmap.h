@@ -16,8 +16,8 @@ struct ttrpc__idmap_slot {
 
 struct ttrpc__idmap {
 	struct ttrpc__idmap_slot *slots;
-	size_t cap;      /* 0 or a power of two */
-	unsigned shift;  /* 32 - log2(cap): the hash takes the top bits */
+	size_t cap;     /* 0 or a power of two */
+	unsigned shift; /* 32 - log2(cap): the hash takes the top bits */
 	size_t len;
 	size_t pop_hint; /* where ttrpc__idmap_pop() resumes */
 };

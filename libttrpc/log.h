@@ -7,21 +7,21 @@
 struct ttrpc__log {
 	ttrpc_log_fn fn; /* NULL: the default stderr sink */
 	void *userdata;
-	int max_level;   /* lines above it are not even formatted; 0: the default */
+	int max_level; /* lines above it are not even formatted; 0: the default */
 };
 
 /* The default: up to WARNING on stderr, up to INFO for a sink of one's own. */
-#define TTRPC__LOG_MAX(log)                                                                        \
+#define TTRPC__LOG_MAX(log) \
 	((log)->max_level ? (log)->max_level : (log)->fn ? TTRPC_LOG_INFO : TTRPC_LOG_WARNING)
 
 void ttrpc__log_line(const struct ttrpc__log *log, int level, const char *fmt, ...)
 	TTRPC_PRINTF(3, 4);
 
 /* A macro, so that the arguments of a line nobody reads are not evaluated. */
-#define ttrpc__log(log, level, ...)                                                                \
-	do {                                                                                       \
-		if ((level) <= TTRPC__LOG_MAX(log))                                                \
-			ttrpc__log_line((log), (level), __VA_ARGS__);                              \
+#define ttrpc__log(log, level, ...)                                   \
+	do {                                                          \
+		if ((level) <= TTRPC__LOG_MAX(log))                   \
+			ttrpc__log_line((log), (level), __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -39,21 +39,21 @@ struct ttrpc__sconn {
 	struct ttrpc_peer peer;
 	struct ttrpc__frame_reader reader;
 	uint32_t last_request_id;
-	struct ttrpc__idmap calls; /* stream id -> unanswered call */
+	struct ttrpc__idmap calls;       /* stream id -> unanswered call */
 	LIST_HEAD(, ttrpc_call) waiting; /* calls waiting for the output to drain */
-	struct event *writable;     /* runs the waiting calls, or a drop, from the loop */
-	bool closed;               /* torn down; freed from the loop later */
-	bool closing;              /* close as soon as the output is flushed */
-	bool dropping;             /* over the output cap: closed from the loop */
-	unsigned n_streams;        /* streaming calls in calls */
-	struct event *timer;       /* the frame or idle timeout, per timer_mode */
+	struct event *writable;          /* runs the waiting calls, or a drop, from the loop */
+	bool closed;                     /* torn down; freed from the loop later */
+	bool closing;                    /* close as soon as the output is flushed */
+	bool dropping;                   /* over the output cap: closed from the loop */
+	unsigned n_streams;              /* streaming calls in calls */
+	struct event *timer;             /* the frame or idle timeout, per timer_mode */
 	enum { TIMER_NONE, TIMER_FRAME, TIMER_IDLE } timer_mode;
 	LIST_ENTRY(ttrpc__sconn) link; /* in srv->conns, then in srv->dead */
 };
 
 struct ttrpc_call {
-	struct ttrpc_server *srv;   /* NULL once the server is freed */
-	struct ttrpc__sconn *conn;  /* NULL once answered or the connection is gone */
+	struct ttrpc_server *srv;  /* NULL once the server is freed */
+	struct ttrpc__sconn *conn; /* NULL once answered or the connection is gone */
 	struct ttrpc__service *svc;
 	const struct ttrpc_method *method;
 	uint32_t id;
@@ -66,19 +66,19 @@ struct ttrpc_call {
 	ttrpc_cancel_fn cancel_cb;
 	void *cancel_userdata;
 	void *userdata;
-	bool answered;  /* the outcome is decided; interceptors were told */
+	bool answered; /* the outcome is decided; interceptors were told */
 	bool cancelled;
-	unsigned busy;  /* library code runs on the call: finishing must not free it */
-	bool finished;  /* finished while busy: freed when the last user returns */
+	unsigned busy; /* library code runs on the call: finishing must not free it */
+	bool finished; /* finished while busy: freed when the last user returns */
 	/* streams */
 	struct ttrpc__stream st;
-	ProtobufCMessage *first;          /* a client stream's first message, from the Request */
+	ProtobufCMessage *first; /* a client stream's first message, from the Request */
 	ttrpc_message_fn on_message;
 	ttrpc_end_fn on_end;
 	void *message_userdata;
 	ttrpc_writable_fn on_writable;
 	void *writable_userdata;
-	bool waiting;                     /* in conn->waiting */
+	bool waiting; /* in conn->waiting */
 	LIST_ENTRY(ttrpc_call) wait_link;
 	LIST_ENTRY(ttrpc_call) link; /* in srv->calls while srv lives */
 	/* The Request, the input and a client stream's first message live
@@ -130,9 +130,9 @@ struct ttrpc_call *ttrpc__call_alloc(void);
 void ttrpc__call_discard(struct ttrpc_call *call);
 /* Enter the call in its connection's stream table. Return: 0 or -ENOMEM. */
 int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint32_t id,
-                       Ttrpc__Request *req);
+		       Ttrpc__Request *req);
 void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
-                       const struct ttrpc_method *method, ProtobufCMessage *input);
+		       const struct ttrpc_method *method, ProtobufCMessage *input);
 /* End an unanswered call from the server side: send @code (when the connection
  * is usable and @send), then tell the handler it is cancelled. */
 void ttrpc__call_abort(struct ttrpc_call *call, int code, const char *message, bool send);
@@ -148,7 +148,8 @@ void ttrpc__call_writable(struct ttrpc_call *call);
 /* server.c */
 
 /* Append a status Response to the connection. */
-void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, const char *message);
+void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code,
+			      const char *message);
 /* Something was appended to the output: enforce the cap, schedule the write. */
 void ttrpc__sconn_queued(struct ttrpc__sconn *conn);
 /* A call of the connection was answered (removed from its stream table). */

@@ -93,8 +93,8 @@ static void conn_close_drained(struct ttrpc__sconn *conn)
 {
 	struct ttrpc_server *srv = conn->srv;
 
-	if (srv->shutting_down && srv->handoff && conn->calls.len == 0 && conn->reader.discard == 0 &&
-	    evbuffer_get_length(conn->io.in) == 0)
+	if (srv->shutting_down && srv->handoff && conn->calls.len == 0 &&
+	    conn->reader.discard == 0 && evbuffer_get_length(conn->io.in) == 0)
 		srv->handoff(srv, conn->io.fd, &conn->peer, srv->handoff_userdata);
 	conn_close(conn);
 }
@@ -123,10 +123,11 @@ void ttrpc__sconn_queued(struct ttrpc__sconn *conn)
 	}
 	if (conn->dropping)
 		return;
-	ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
-	           "dropping connection of pid %d uid %u: %zu bytes queued, over the output limit of %llu (the peer does not read)",
-	           (int)conn->peer.pid, (unsigned)conn->peer.uid, queued,
-	           (unsigned long long)conn->srv->max_output);
+	ttrpc__log(
+		&conn->srv->log, TTRPC_LOG_WARNING,
+		"dropping connection of pid %d uid %u: %zu bytes queued, over the output limit of %llu (the peer does not read)",
+		(int)conn->peer.pid, (unsigned)conn->peer.uid, queued,
+		(unsigned long long)conn->srv->max_output);
 	/*
 	 * Closing here would cancel calls under the feet of the handler that
 	 * is replying or sending: stop the socket now, close from the loop, so
@@ -141,7 +142,8 @@ void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code, 
 {
 	if (conn->closed)
 		return;
-	if (ttrpc__wire_response_status(conn->io.out, id, code, message, conn->srv->max_message) < 0) {
+	if (ttrpc__wire_response_status(conn->io.out, id, code, message, conn->srv->max_message) <
+	    0) {
 		conn_close(conn);
 		return;
 	}
@@ -186,14 +188,14 @@ static void fail_status(struct ttrpc__sconn *conn, uint32_t id, int code, const 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG, "stream %u of pid %d: %s: %s", id,
-	           (int)conn->peer.pid, ttrpc_code_name(code), msg);
+		   (int)conn->peer.pid, ttrpc_code_name(code), msg);
 	conn->srv->stats.calls_total++;
 	conn->srv->stats.calls_failed++;
 	ttrpc__sconn_send_status(conn, id, code, msg);
 }
 
 static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
-                           const uint8_t *payload)
+			   const uint8_t *payload)
 {
 	struct ttrpc_server *srv = conn->srv;
 	struct ttrpc__service *svc;
@@ -205,7 +207,7 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 
 	if (h->stream_id <= conn->last_request_id) {
 		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
-		            "StreamID cannot be re-used and must increment");
+			    "StreamID cannot be re-used and must increment");
 		return;
 	}
 	conn->last_request_id = h->stream_id;
@@ -218,29 +220,31 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	req = ttrpc__request__unpack(&call->arena.allocator, h->length, payload);
 	if (!req) {
 		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
-		            "unmarshal request error: not a valid ttrpc.Request protobuf message");
+			    "unmarshal request error: not a valid ttrpc.Request protobuf message");
 		goto discard;
 	}
 	svc = find_service(srv, req->service);
 	method = svc ? find_method(svc, req->method) : NULL;
 	if (!svc || !method) {
 		if (!svc)
-			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "service %s", req->service);
+			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "service %s",
+				    req->service);
 		else
-			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "method %s", req->method);
+			fail_status(conn, h->stream_id, TTRPC_UNIMPLEMENTED, "method %s",
+				    req->method);
 		goto discard;
 	}
 	if (method->kind != TTRPC_METHOD_UNARY && srv->max_streams_per_conn &&
 	    conn->n_streams >= srv->max_streams_per_conn) {
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED,
-		            "too many streams in flight on this connection (limit %llu)",
-		            (unsigned long long)srv->max_streams_per_conn);
+			    "too many streams in flight on this connection (limit %llu)",
+			    (unsigned long long)srv->max_streams_per_conn);
 		goto discard;
 	}
 	if (srv->max_calls_per_conn && conn->calls.len >= srv->max_calls_per_conn) {
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED,
-		            "too many calls in flight on this connection (limit %llu)",
-		            (unsigned long long)srv->max_calls_per_conn);
+			    "too many calls in flight on this connection (limit %llu)",
+			    (unsigned long long)srv->max_calls_per_conn);
 		goto discard;
 	}
 	/*
@@ -254,18 +258,18 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	first = NULL;
 	if (method->kind == TTRPC_METHOD_UNARY || method->kind == TTRPC_METHOD_SERVER_STREAM) {
 		input = protobuf_c_message_unpack(method->input, &call->arena.allocator,
-		                                  req->payload.len, req->payload.data);
+						  req->payload.len, req->payload.data);
 		bad_payload = !input;
 	} else if (!(h->flags & TTRPC__FLAG_NO_DATA) &&
-	           ttrpc__wire_request_has_payload(payload, h->length)) {
+		   ttrpc__wire_request_has_payload(payload, h->length)) {
 		first = protobuf_c_message_unpack(method->input, &call->arena.allocator,
-		                                  req->payload.len, req->payload.data);
+						  req->payload.len, req->payload.data);
 		bad_payload = !first;
 	}
 	if (bad_payload) {
 		fail_status(conn, h->stream_id, TTRPC_INTERNAL,
-		            "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
-		            method->input->name);
+			    "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
+			    method->input->name);
 		goto discard;
 	}
 	if (ttrpc__call_attach(call, conn, h->stream_id, req) < 0) {
@@ -277,7 +281,7 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 		conn->n_streams++;
 	ttrpc__stream_init(&call->st, TTRPC__ROLE_SERVER, method->kind);
 	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "call %s/%s stream %u from pid %d", req->service,
-	           req->method, h->stream_id, (int)conn->peer.pid);
+		   req->method, h->stream_id, (int)conn->peer.pid);
 	ttrpc__call_start(call, svc, method, input);
 	return;
 discard:
@@ -285,23 +289,24 @@ discard:
 }
 
 static void handle_data(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
-                        const uint8_t *payload)
+			const uint8_t *payload)
 {
 	struct ttrpc_call *call = ttrpc__idmap_get(&conn->calls, h->stream_id);
 
 	if (!call) {
-		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT, "StreamID is no longer active");
+		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
+			    "StreamID is no longer active");
 		return;
 	}
 	ttrpc__call_data(call, h->flags, payload, h->length);
 }
 
 static void handle_frame(struct ttrpc__sconn *conn, const struct ttrpc__frame_header *h,
-                         const uint8_t *payload)
+			 const uint8_t *payload)
 {
 	if (h->stream_id % 2 != 1) {
 		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
-		            "StreamID must be odd for client initiated streams");
+			    "StreamID must be odd for client initiated streams");
 		return;
 	}
 	switch (h->type) {
@@ -313,8 +318,8 @@ static void handle_frame(struct ttrpc__sconn *conn, const struct ttrpc__frame_he
 		break;
 	default:
 		/* Ignored, as Go does, so that future message types pass through. */
-		ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG,
-		           "stream %u: ignoring frame of type %u", h->stream_id, h->type);
+		ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG, "stream %u: ignoring frame of type %u",
+			   h->stream_id, h->type);
 		break;
 	}
 }
@@ -329,14 +334,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct ttrpc__sconn *conn = arg;
 
 	if (conn->timer_mode == TIMER_FRAME)
-		ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
-		           "closing connection of pid %d uid %u: a frame stayed incomplete for %llu ms",
-		           (int)conn->peer.pid, (unsigned)conn->peer.uid,
-		           (unsigned long long)conn->srv->frame_timeout_ms);
+		ttrpc__log(
+			&conn->srv->log, TTRPC_LOG_WARNING,
+			"closing connection of pid %d uid %u: a frame stayed incomplete for %llu ms",
+			(int)conn->peer.pid, (unsigned)conn->peer.uid,
+			(unsigned long long)conn->srv->frame_timeout_ms);
 	else
 		ttrpc__log(&conn->srv->log, TTRPC_LOG_INFO,
-		           "closing connection of pid %d uid %u: idle for %llu ms", (int)conn->peer.pid,
-		           (unsigned)conn->peer.uid, (unsigned long long)conn->srv->idle_timeout_ms);
+			   "closing connection of pid %d uid %u: idle for %llu ms",
+			   (int)conn->peer.pid, (unsigned)conn->peer.uid,
+			   (unsigned long long)conn->srv->idle_timeout_ms);
 	conn->timer_mode = TIMER_NONE;
 	conn_close(conn);
 }
@@ -369,7 +376,7 @@ static void conn_timer_update(struct ttrpc__sconn *conn)
 		evtimer_del(conn->timer);
 	} else {
 		struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
-			              .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+				      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 
 		evtimer_add(conn->timer, &tv);
 	}
@@ -392,17 +399,20 @@ static void read_frames(struct ttrpc__sconn *conn)
 			ttrpc__frame_consume(&conn->reader, in);
 			break;
 		case TTRPC__FRAME_OVERSIZED:
-			snprintf(msg, sizeof(msg), "message length %u exceed maximum message size of %u",
-			         h.length, conn->reader.max_length);
+			snprintf(msg, sizeof(msg),
+				 "message length %u exceed maximum message size of %u", h.length,
+				 conn->reader.max_length);
 			fail_status(conn, h.stream_id, TTRPC_RESOURCE_EXHAUSTED, "%s", msg);
 			break;
 		case TTRPC__FRAME_CORRUPT:
-			snprintf(msg, sizeof(msg), "message length %u exceed maximum message size of %u",
-			         h.length, conn->reader.max_length);
+			snprintf(msg, sizeof(msg),
+				 "message length %u exceed maximum message size of %u", h.length,
+				 conn->reader.max_length);
 			fail_status(conn, h.stream_id, TTRPC_RESOURCE_EXHAUSTED, "%s", msg);
-			ttrpc__log(&conn->srv->log, TTRPC_LOG_WARNING,
-			           "closing connection of pid %d uid %u: not ttrpc (reserved length byte is 0x%02x)",
-			           (int)conn->peer.pid, (unsigned)conn->peer.uid, h.length >> 24);
+			ttrpc__log(
+				&conn->srv->log, TTRPC_LOG_WARNING,
+				"closing connection of pid %d uid %u: not ttrpc (reserved length byte is 0x%02x)",
+				(int)conn->peer.pid, (unsigned)conn->peer.uid, h.length >> 24);
 			conn_close_flushed(conn);
 			return;
 		}
@@ -466,7 +476,7 @@ static void on_error(struct ttrpc__conn *io, int err)
 
 	if (err < 0)
 		ttrpc__log(&conn->srv->log, TTRPC_LOG_DEBUG, "connection of pid %d: %s",
-		           (int)conn->peer.pid, strerror(-err));
+			   (int)conn->peer.pid, strerror(-err));
 	conn_close(conn);
 }
 
@@ -502,15 +512,16 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	if (srv->max_connections && srv->stats.connections >= srv->max_connections) {
 		srv->stats.connections_refused++;
 		ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
-		           "refusing connection of pid %d uid %u: connection limit %llu reached",
-		           (int)peer.pid, (unsigned)peer.uid, (unsigned long long)srv->max_connections);
+			   "refusing connection of pid %d uid %u: connection limit %llu reached",
+			   (int)peer.pid, (unsigned)peer.uid,
+			   (unsigned long long)srv->max_connections);
 		return -EMFILE;
 	}
 	if (srv->admit && (r = srv->admit(&peer, srv->admit_userdata)) != 0) {
 		srv->stats.connections_refused++;
 		ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
-		           "refusing connection of pid %d uid %u gid %u: %s", (int)peer.pid,
-		           (unsigned)peer.uid, (unsigned)peer.gid, strerror(r < 0 ? -r : EPERM));
+			   "refusing connection of pid %d uid %u gid %u: %s", (int)peer.pid,
+			   (unsigned)peer.uid, (unsigned)peer.gid, strerror(r < 0 ? -r : EPERM));
 		return -EPERM;
 	}
 	if (evutil_make_socket_nonblocking(fd) < 0)
@@ -539,15 +550,15 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	conn_timer_update(conn);
 	srv->stats.connections++;
 	srv->stats.connections_total++;
-	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "connection from pid %d uid %u gid %u", (int)peer.pid,
-	           (unsigned)peer.uid, (unsigned)peer.gid);
+	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "connection from pid %d uid %u gid %u",
+		   (int)peer.pid, (unsigned)peer.uid, (unsigned)peer.gid);
 	return 0;
 }
 
 /* ---- listeners ---- */
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+		      int salen, void *arg)
 {
 	if (conn_new(arg, fd) < 0)
 		close(fd);
@@ -572,7 +583,7 @@ static int listener_add(struct ttrpc_server *srv, int fd, const char *path)
 	}
 	/* Backlog 0: the socket is listening already. */
 	l->lev = evconnlistener_new(srv->base, on_accept, srv,
-	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (!l->lev) {
 		free(l->path);
 		free(l);
@@ -616,7 +627,7 @@ static int remove_stale_socket(const struct sockaddr_un *sa)
 }
 
 TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, gid_t group,
-                                   int *ret)
+				   int *ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, r;
@@ -753,7 +764,7 @@ TTRPC_EXPORT void ttrpc_server_set_log_level(struct ttrpc_server *srv, int level
 }
 
 TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_limit limit,
-                                        uint64_t value)
+					uint64_t value)
 {
 	switch (limit) {
 	case TTRPC_LIMIT_MESSAGE_SIZE:
@@ -786,7 +797,7 @@ TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_lim
 }
 
 TTRPC_EXPORT int ttrpc_server_register(struct ttrpc_server *srv, const char *name,
-                                       const struct ttrpc_method *methods, void *userdata)
+				       const struct ttrpc_method *methods, void *userdata)
 {
 	struct ttrpc__service *svc;
 
@@ -829,21 +840,21 @@ TTRPC_EXPORT int ttrpc_server_unregister(struct ttrpc_server *srv, const char *n
 }
 
 TTRPC_EXPORT void ttrpc_server_set_handoff(struct ttrpc_server *srv, ttrpc_handoff_fn fn,
-                                           void *userdata)
+					   void *userdata)
 {
 	srv->handoff = fn;
 	srv->handoff_userdata = userdata;
 }
 
 TTRPC_EXPORT void ttrpc_server_set_admission(struct ttrpc_server *srv, ttrpc_admit_fn fn,
-                                             void *userdata)
+					     void *userdata)
 {
 	srv->admit = fn;
 	srv->admit_userdata = userdata;
 }
 
 TTRPC_EXPORT int ttrpc_server_add_interceptor(struct ttrpc_server *srv,
-                                              const struct ttrpc_server_interceptor *ic)
+					      const struct ttrpc_server_interceptor *ic)
 {
 	struct ttrpc_server_interceptor *v;
 
@@ -856,7 +867,7 @@ TTRPC_EXPORT int ttrpc_server_add_interceptor(struct ttrpc_server *srv,
 }
 
 TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
-                                         struct ttrpc_server_stats *stats)
+					 struct ttrpc_server_stats *stats)
 {
 	const struct ttrpc__sconn *conn;
 
@@ -889,15 +900,15 @@ static void on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
 	struct ttrpc_server *srv = arg;
 
 	ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
-	           "shutdown timeout: cancelling %llu calls still in flight",
-	           (unsigned long long)srv->stats.calls_in_flight);
+		   "shutdown timeout: cancelling %llu calls still in flight",
+		   (unsigned long long)srv->stats.calls_in_flight);
 	srv->drained = false;
 	while (!LIST_EMPTY(&srv->conns))
 		conn_close(LIST_FIRST(&srv->conns));
 }
 
 TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeout_ms,
-                                       ttrpc_shutdown_fn cb, void *userdata)
+				       ttrpc_shutdown_fn cb, void *userdata)
 {
 	struct ttrpc__sconn *conn, *next;
 
@@ -907,7 +918,8 @@ TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeou
 	if (!srv->shutdown_done)
 		return -ENOMEM;
 	if (timeout_ms > 0) {
-		struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+		struct timeval tv = { .tv_sec = timeout_ms / 1000,
+				      .tv_usec = (timeout_ms % 1000) * 1000 };
 
 		srv->shutdown_timer = evtimer_new(srv->base, on_shutdown_timeout, srv);
 		if (!srv->shutdown_timer || evtimer_add(srv->shutdown_timer, &tv) < 0) {

@@ -16,7 +16,7 @@ static bool server_streams(enum ttrpc_method_kind kind)
 }
 
 void ttrpc__stream_init(struct ttrpc__stream *s, enum ttrpc__stream_role role,
-                        enum ttrpc_method_kind kind)
+			enum ttrpc_method_kind kind)
 {
 	bool client_done = !client_streams(kind);
 
@@ -75,7 +75,8 @@ enum ttrpc__stream_event ttrpc__stream_recv(struct ttrpc__stream *s, uint8_t typ
 
 int ttrpc__stream_can_send(const struct ttrpc__stream *s)
 {
-	bool streams = s->role == TTRPC__ROLE_CLIENT ? client_streams(s->kind) : server_streams(s->kind);
+	bool streams = s->role == TTRPC__ROLE_CLIENT ? client_streams(s->kind)
+						     : server_streams(s->kind);
 
 	if (!streams)
 		return -EINVAL;

@@ -41,7 +41,7 @@ enum ttrpc__stream_event {
  * does not stream has closed its side with it (both roles agree on that).
  */
 void ttrpc__stream_init(struct ttrpc__stream *s, enum ttrpc__stream_role role,
-                        enum ttrpc_method_kind kind);
+			enum ttrpc_method_kind kind);
 
 /* Flags of the Request that opens a call of @kind, as Go sends them. */
 uint8_t ttrpc__stream_request_flags(enum ttrpc_method_kind kind);

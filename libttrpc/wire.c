@@ -71,7 +71,7 @@ static void fill_envelope(uint8_t *dst, size_t len, void *ctx)
 }
 
 static int append_envelope(struct evbuffer *out, uint32_t id, uint8_t type, uint8_t flags,
-                           struct envelope *e, uint32_t max)
+			   struct envelope *e, uint32_t max)
 {
 	uint64_t size = envelope_size(e);
 	struct ttrpc__frame_header h = { .stream_id = id, .type = type, .flags = flags };
@@ -83,7 +83,7 @@ static int append_envelope(struct evbuffer *out, uint32_t id, uint8_t type, uint
 }
 
 int ttrpc__wire_response_ok(struct evbuffer *out, uint32_t id, const ProtobufCMessage *msg,
-                            uint32_t max)
+			    uint32_t max)
 {
 	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
 	Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
@@ -99,7 +99,7 @@ int ttrpc__wire_response_ok(struct evbuffer *out, uint32_t id, const ProtobufCMe
 }
 
 int ttrpc__wire_response_status(struct evbuffer *out, uint32_t id, int code, const char *message,
-                                uint32_t max)
+				uint32_t max)
 {
 	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
 	Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
@@ -129,8 +129,8 @@ int ttrpc__wire_response_status(struct evbuffer *out, uint32_t id, int code, con
 }
 
 int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
-                        const struct ttrpc__request_head *head, const ProtobufCMessage *msg,
-                        uint32_t max)
+			const struct ttrpc__request_head *head, const ProtobufCMessage *msg,
+			uint32_t max)
 {
 	Ttrpc__Request req = TTRPC__REQUEST__INIT;
 	Ttrpc__KeyValue kv_small[8];
@@ -179,9 +179,11 @@ static void fill_message(uint8_t *dst, size_t len, void *ctx)
 }
 
 int ttrpc__wire_data(struct evbuffer *out, uint32_t id, uint8_t flags, const ProtobufCMessage *msg,
-                     uint32_t max)
+		     uint32_t max)
 {
-	struct ttrpc__frame_header h = { .stream_id = id, .type = TTRPC__TYPE_DATA, .flags = flags };
+	struct ttrpc__frame_header h = { .stream_id = id,
+					 .type = TTRPC__TYPE_DATA,
+					 .flags = flags };
 	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
 
 	if (size > max)

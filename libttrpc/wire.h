@@ -28,14 +28,14 @@ struct evbuffer;
  * -ENOMEM.
  */
 int ttrpc__wire_response_ok(struct evbuffer *out, uint32_t id, const ProtobufCMessage *msg,
-                            uint32_t max);
+			    uint32_t max);
 
 /*
  * Append a Response frame carrying only a status. A message that would not
  * fit @max is cut. Return: 0 or -ENOMEM.
  */
 int ttrpc__wire_response_status(struct evbuffer *out, uint32_t id, int code, const char *message,
-                                uint32_t max);
+				uint32_t max);
 
 /* The fields of a Request besides its payload. */
 struct ttrpc__request_head {
@@ -51,8 +51,8 @@ struct ttrpc__request_head {
  * Return: 0; -EMSGSIZE over @max (nothing appended); -ENOMEM.
  */
 int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
-                        const struct ttrpc__request_head *head, const ProtobufCMessage *msg,
-                        uint32_t max);
+			const struct ttrpc__request_head *head, const ProtobufCMessage *msg,
+			uint32_t max);
 
 /*
  * Append a Data frame with @msg serialized as its payload, or an empty
@@ -60,7 +60,7 @@ int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
  * Return: 0; -EMSGSIZE over @max (nothing appended); -ENOMEM.
  */
 int ttrpc__wire_data(struct evbuffer *out, uint32_t id, uint8_t flags, const ProtobufCMessage *msg,
-                     uint32_t max);
+		     uint32_t max);
 
 /* Whether a serialized ttrpc.Request carries its payload field (even empty). */
 bool ttrpc__wire_request_has_payload(const uint8_t *p, size_t n);

@@ -30,8 +30,9 @@ static int from_table(const struct ttrpc_method *m, const char *method, struct c
 	for (; m->name; m++) {
 		if (strcmp(m->name, method) != 0)
 			continue;
-		*ret =
-		    (struct ctl_method){ .kind = m->kind, .input = m->input, .output = m->output };
+		*ret = (struct ctl_method){ .kind = m->kind,
+					    .input = m->input,
+					    .output = m->output };
 		return 0;
 	}
 	return -ENOENT;

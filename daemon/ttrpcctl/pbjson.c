@@ -56,8 +56,8 @@ void pbjson_json_name(const char *name, char *buf, size_t size)
 			upper = true;
 			continue;
 		}
-		buf[n++] =
-		    upper && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A') : *name;
+		buf[n++] = upper && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A')
+								 : *name;
 		upper = false;
 	}
 	buf[n] = '\0';
@@ -420,7 +420,7 @@ static int to_value(struct in_ctx *c, const ProtobufCFieldDescriptor *f, struct 
 
 /* Extend c->path by @fmt for the duration of a nested conversion; returns the old length. */
 static size_t path_push(struct in_ctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 static size_t path_push(struct in_ctx *c, const char *fmt, ...)
 {
 	size_t old = strlen(c->path);
@@ -677,8 +677,8 @@ static struct json_object *from_value(const ProtobufCFieldDescriptor *f, const v
 	}
 	case PROTOBUF_C_TYPE_ENUM: {
 		int32_t v = *(const int32_t *)src;
-		const ProtobufCEnumValue *ev =
-		    protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor,
+										    v);
 
 		return ev ? json_object_new_string(ev->name) : json_object_new_int64(v);
 	}
@@ -774,15 +774,15 @@ static struct json_object *from_map(const ProtobufCFieldDescriptor *f, const voi
 {
 	const ProtobufCMessageDescriptor *e = f->descriptor;
 	size_t n = *(const size_t *)CMEMBER(msg, f->quantifier_offset);
-	ProtobufCMessage *const *entries =
-	    *(ProtobufCMessage *const *const *)CMEMBER(msg, f->offset);
+	ProtobufCMessage *const *entries = *(ProtobufCMessage *const *const *)CMEMBER(msg,
+										      f->offset);
 	struct json_object *obj = json_object_new_object();
 
 	for (size_t i = 0; obj && i < n; i++) {
-		struct json_object *k =
-		    map_key(&e->fields[0], CMEMBER(entries[i], e->fields[0].offset));
-		struct json_object *v =
-		    from_value(&e->fields[1], CMEMBER(entries[i], e->fields[1].offset));
+		struct json_object *k = map_key(&e->fields[0],
+						CMEMBER(entries[i], e->fields[0].offset));
+		struct json_object *v = from_value(&e->fields[1],
+						   CMEMBER(entries[i], e->fields[1].offset));
 
 		if (!k || !v || json_object_object_add(obj, json_object_get_string(k), v) < 0) {
 			json_object_put(v);

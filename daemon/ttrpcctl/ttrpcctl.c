@@ -170,9 +170,9 @@ static struct ttrpc_call_opts call_opts(const struct ctl *ctl, bool with_headers
 
 static int print_json(struct json_object *j, bool pretty)
 {
-	int flags =
-	    JSON_C_TO_STRING_NOSLASHESCAPE |
-	    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+		    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+			    : JSON_C_TO_STRING_PLAIN);
 
 	if (!j)
 		return error("%s", strerror(ENOMEM));
@@ -193,7 +193,7 @@ static int print_message(const ProtobufCMessage *msg, bool pretty)
 static const char *serving_name(int status)
 {
 	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-	    &grpc__health__v1__health_check_response__serving_status__descriptor, status);
+		&grpc__health__v1__health_check_response__serving_status__descriptor, status);
 
 	return v ? v->name : "INVALID";
 }
@@ -306,8 +306,8 @@ out:
 	if (w.exit >= 0)
 		return w.exit;
 	return w.last == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-		   ? EXIT_SUCCESS
-		   : EXIT_FAILURE;
+		       ? EXIT_SUCCESS
+		       : EXIT_FAILURE;
 }
 
 static int cmd_health(struct ctl *ctl, int argc, char **argv)
@@ -328,8 +328,8 @@ static int cmd_health(struct ctl *ctl, int argc, char **argv)
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	printf("%s\n", serving_name(status));
 	return status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-		   ? EXIT_SUCCESS
-		   : EXIT_FAILURE;
+		       ? EXIT_SUCCESS
+		       : EXIT_FAILURE;
 }
 
 /* ---- list, stats, reload ---- */
@@ -892,8 +892,8 @@ static int call_stream(struct ctl *ctl, const char *service, const char *method,
 	if (m->kind != TTRPC_METHOD_SERVER_STREAM) {
 		run.pollable = from_stdin && stdin_pollable();
 		if (run.pollable) {
-			run.ev_in =
-			    event_new(run.base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, &run);
+			run.ev_in = event_new(run.base, STDIN_FILENO, EV_READ | EV_PERSIST,
+					      on_stdin, &run);
 			if (!run.ev_in || event_add(run.ev_in, NULL) < 0) {
 				error("cannot watch stdin");
 				run_fail(&run);

@@ -47,11 +47,11 @@ static const char *const kind_names[] = {
 struct method {
 	const MethodProto *proto;
 	enum method_kind kind;
-	const char *lower;            /* protoc-c's name for it: "get_foo_bar" */
-	const char *fn;               /* "<service lower>_get_foo_bar", prefix of its functions */
+	const char *lower;              /* protoc-c's name for it: "get_foo_bar" */
+	const char *fn;                 /* "<service lower>_get_foo_bar", prefix of its functions */
 	const char *in_type, *out_type; /* "Pkg__EchoRequest" */
 	const char *in_desc, *out_desc; /* "pkg__echo_request__descriptor" */
-	const char *comment;          /* from the .proto, or NULL */
+	const char *comment;            /* from the .proto, or NULL */
 };
 
 struct service {
@@ -221,8 +221,7 @@ static const char *c_package(const FileProto *f)
  * qualified name (".pkg.Outer.Inner"); the file that defines it tells which
  * part is the package.
  */
-static int message_names(struct gen *g, const char *type, const char **c_type,
-                         const char **desc)
+static int message_names(struct gen *g, const char *type, const char **c_type, const char **desc)
 {
 	for (size_t i = 0; i < g->req->n_proto_file; i++) {
 		const FileProto *f = g->req->proto_file[i];
@@ -331,8 +330,10 @@ static void service_init(struct gen *g, struct service *svc, const FileProto *f,
 			return;
 		/* The handlers' struct has a userdata member next to the methods. */
 		if (strcmp(m->lower, "userdata") == 0)
-			fail(g, "service %s: a method named %s clashes with the userdata member of "
-			     "the handlers' struct", svc->full, m->proto->name);
+			fail(g,
+			     "service %s: a method named %s clashes with the userdata member of "
+			     "the handlers' struct",
+			     svc->full, m->proto->name);
 	}
 }
 
@@ -475,25 +476,29 @@ static bool takes_request(const struct method *m)
  * The trampoline the library calls: from the untyped request and the
  * handlers' struct (the service's userdata) to the typed handler.
  */
-static void define_serve(struct gen *g, FILE *c, const struct service *svc,
-                         const struct method *m)
+static void define_serve(struct gen *g, FILE *c, const struct service *svc, const struct method *m)
 {
 	fputs("\n", c);
 	print_args(c, fmt(g, "static void %s_serve(", m->fn), ")\n", "struct ttrpc_call *call",
-	           "const ProtobufCMessage *req", "void *arg", NULL);
-	fprintf(c, "{\n"
-	           "\tconst struct %s_handlers *h = arg;\n"
-	           "\n", svc->lower);
+		   "const ProtobufCMessage *req", "void *arg", NULL);
+	fprintf(c,
+		"{\n"
+		"\tconst struct %s_handlers *h = arg;\n"
+		"\n",
+		svc->lower);
 	if (!takes_request(m))
 		fputs("\t/* NULL: the client's messages come through ttrpc_call_on_message(). */\n"
-		      "\t(void)req;\n", c);
-	fprintf(c, "\tif (!h->%s) {\n"
-	           "\t\tttrpc_call_fail(call, TTRPC_UNIMPLEMENTED, \"method %s\");\n"
-	           "\t\treturn;\n"
-	           "\t}\n", m->lower, m->proto->name);
+		      "\t(void)req;\n",
+		      c);
+	fprintf(c,
+		"\tif (!h->%s) {\n"
+		"\t\tttrpc_call_fail(call, TTRPC_UNIMPLEMENTED, \"method %s\");\n"
+		"\t\treturn;\n"
+		"\t}\n",
+		m->lower, m->proto->name);
 	if (takes_request(m))
 		print_args(c, fmt(g, "\th->%s(", m->lower), ");\n}\n\n", "call",
-		           fmt(g, "(const %s *)req", m->in_type), "h->userdata", NULL);
+			   fmt(g, "(const %s *)req", m->in_type), "h->userdata", NULL);
 	else
 		fprintf(c, "\th->%s(call, h->userdata);\n}\n\n", m->lower);
 }
@@ -511,40 +516,48 @@ static void declare_answer(struct gen *g, FILE *h, const struct method *m)
 {
 	fputs("\n", h);
 	if (replies(m)) {
-		print_comment(h, "", fmt(g, "%s_reply() - answer a call of %s with @resp.\n"
-		                            "@resp: borrowed; serialized before this returns.\n"
-		                            "\n"
-		                            "Return: as ttrpc_call_reply().", m->fn, m->proto->name),
-		              NULL);
+		print_comment(h, "",
+			      fmt(g,
+				  "%s_reply() - answer a call of %s with @resp.\n"
+				  "@resp: borrowed; serialized before this returns.\n"
+				  "\n"
+				  "Return: as ttrpc_call_reply().",
+				  m->fn, m->proto->name),
+			      NULL);
 		print_args(h, fmt(g, "int %s_reply(", m->fn), ");\n", "struct ttrpc_call *call",
-		           fmt(g, "const %s *resp", m->out_type), NULL);
+			   fmt(g, "const %s *resp", m->out_type), NULL);
 		return;
 	}
-	print_comment(h, "", fmt(g, "%s_send() - send one message of a %s stream.\n"
-	                            "@msg: borrowed; serialized before this returns.\n"
-	                            "\n"
-	                            "Return: as ttrpc_call_send().", m->fn, m->proto->name), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "%s_send() - send one message of a %s stream.\n"
+			  "@msg: borrowed; serialized before this returns.\n"
+			  "\n"
+			  "Return: as ttrpc_call_send().",
+			  m->fn, m->proto->name),
+		      NULL);
 	print_args(h, fmt(g, "int %s_send(", m->fn), ");\n", "struct ttrpc_call *call",
-	           fmt(g, "const %s *msg", m->out_type), NULL);
+		   fmt(g, "const %s *msg", m->out_type), NULL);
 }
 
 static void define_answer(struct gen *g, FILE *c, const struct method *m)
 {
 	if (replies(m)) {
 		print_args(c, fmt(g, "int %s_reply(", m->fn), ")\n", "struct ttrpc_call *call",
-		           fmt(g, "const %s *resp", m->out_type), NULL);
-		fputs("{\n\treturn ttrpc_call_reply(call, (const ProtobufCMessage *)resp);\n}\n", c);
+			   fmt(g, "const %s *resp", m->out_type), NULL);
+		fputs("{\n\treturn ttrpc_call_reply(call, (const ProtobufCMessage *)resp);\n}\n",
+		      c);
 		return;
 	}
 	print_args(c, fmt(g, "int %s_send(", m->fn), ")\n", "struct ttrpc_call *call",
-	           fmt(g, "const %s *msg", m->out_type), NULL);
+		   fmt(g, "const %s *msg", m->out_type), NULL);
 	fputs("{\n\treturn ttrpc_call_send(call, (const ProtobufCMessage *)msg);\n}\n", c);
 }
 
 static void unary_claim(struct gen *g, const struct method *m)
 {
-	static const char *const suffixes[] = { "", "_reply", "_cb", "_sync", "_serve", "_done",
-		                                "_closure" };
+	static const char *const suffixes[] = { "",       "_reply", "_cb",     "_sync",
+						"_serve", "_done",  "_closure" };
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
 		claim(g, fmt(g, "%s%s", m->fn, suffixes[i]));
@@ -552,62 +565,73 @@ static void unary_claim(struct gen *g, const struct method *m)
 
 static void unary_handler(struct gen *g, FILE *h, const struct method *m)
 {
-	print_comment(h, "\t", fmt(g, "%s: finish the call with %s_reply() or ttrpc_call_fail().",
-	                           m->proto->name, m->fn), m->comment);
+	print_comment(h, "\t",
+		      fmt(g, "%s: finish the call with %s_reply() or ttrpc_call_fail().",
+			  m->proto->name, m->fn),
+		      m->comment);
 	print_args(h, fmt(g, "\tvoid (*%s)(", m->lower), ");\n", "struct ttrpc_call *call",
-	           fmt(g, "const %s *req", m->in_type), "void *userdata", NULL);
+		   fmt(g, "const %s *req", m->in_type), "void *userdata", NULL);
 }
 
-static void unary_declare(struct gen *g, FILE *h, const struct service *svc,
-                          const struct method *m)
+static void unary_declare(struct gen *g, FILE *h, const struct service *svc, const struct method *m)
 {
 	const char *name = m->proto->name;
 
 	declare_answer(g, h, m);
 
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "Completion of %s(), called once from the client's loop.\n"
-	                            "@r: the outcome, as for ttrpc_client_call().\n"
-	                            "@resp: the response when the call succeeded (@r->error is 0 "
-	                            "and @r->code TTRPC_OK), else NULL; borrowed for the duration "
-	                            "of the callback.", m->fn), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "Completion of %s(), called once from the client's loop.\n"
+			  "@r: the outcome, as for ttrpc_client_call().\n"
+			  "@resp: the response when the call succeeded (@r->error is 0 "
+			  "and @r->code TTRPC_OK), else NULL; borrowed for the duration "
+			  "of the callback.",
+			  m->fn),
+		      NULL);
 	print_args(h, fmt(g, "typedef void (*%s_cb)(", m->fn), ");\n",
-	           "const struct ttrpc_result *r", fmt(g, "const %s *resp", m->out_type),
-	           "void *userdata", NULL);
+		   "const struct ttrpc_result *r", fmt(g, "const %s *resp", m->out_type),
+		   "void *userdata", NULL);
 
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "%s() - call %s without waiting: ttrpc_client_call() with "
-	                            "typed messages.\n"
-	                            "@req: borrowed; serialized before this returns.\n"
-	                            "@opts: NULL for defaults.\n"
-	                            "@cb: called once with @userdata, unless this returns an "
-	                            "error.\n"
-	                            "@id: if not NULL, receives the call's id for "
-	                            "ttrpc_client_cancel().\n"
-	                            "\n"
-	                            "Return: as ttrpc_client_call(); -EINVAL when @cb is NULL.",
-	                         m->fn, name), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "%s() - call %s without waiting: ttrpc_client_call() with "
+			  "typed messages.\n"
+			  "@req: borrowed; serialized before this returns.\n"
+			  "@opts: NULL for defaults.\n"
+			  "@cb: called once with @userdata, unless this returns an "
+			  "error.\n"
+			  "@id: if not NULL, receives the call's id for "
+			  "ttrpc_client_cancel().\n"
+			  "\n"
+			  "Return: as ttrpc_client_call(); -EINVAL when @cb is NULL.",
+			  m->fn, name),
+		      NULL);
 	print_args(h, fmt(g, "int %s(", m->fn), ");\n", "struct ttrpc_client *client",
-	           fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
-	           fmt(g, "%s_cb cb", m->fn), "void *userdata", "uint32_t *id", NULL);
+		   fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
+		   fmt(g, "%s_cb cb", m->fn), "void *userdata", "uint32_t *id", NULL);
 
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "%s_sync() - call %s and wait for the outcome: "
-	                            "ttrpc_client_call_sync() with typed messages.\n"
-	                            "@resp: receives the response on success, which the caller "
-	                            "frees with protobuf_c_message_free_unpacked(); NULL "
-	                            "otherwise.\n"
-	                            "@status: if not NULL, receives the status of a failed call; "
-	                            "free it with ttrpc_status_clear().\n"
-	                            "\n"
-	                            "Return: as ttrpc_client_call_sync().", m->fn, name), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "%s_sync() - call %s and wait for the outcome: "
+			  "ttrpc_client_call_sync() with typed messages.\n"
+			  "@resp: receives the response on success, which the caller "
+			  "frees with protobuf_c_message_free_unpacked(); NULL "
+			  "otherwise.\n"
+			  "@status: if not NULL, receives the status of a failed call; "
+			  "free it with ttrpc_status_clear().\n"
+			  "\n"
+			  "Return: as ttrpc_client_call_sync().",
+			  m->fn, name),
+		      NULL);
 	print_args(h, fmt(g, "int %s_sync(", m->fn), ");\n", "struct ttrpc_client *client",
-	           fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
-	           fmt(g, "%s **resp", m->out_type), "struct ttrpc_status *status", NULL);
+		   fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
+		   fmt(g, "%s **resp", m->out_type), "struct ttrpc_status *status", NULL);
 }
 
-static void unary_define(struct gen *g, FILE *c, const struct service *svc,
-                         const struct method *m)
+static void unary_define(struct gen *g, FILE *c, const struct service *svc, const struct method *m)
 {
 	const char *name = m->proto->name, *fn = m->fn;
 
@@ -615,62 +639,72 @@ static void unary_define(struct gen *g, FILE *c, const struct service *svc,
 	define_answer(g, c, m);
 	fputs("\n", c);
 
-	fprintf(c, "struct %s_closure {\n"
-	           "\t%s_cb cb;\n"
-	           "\tvoid *userdata;\n"
-	           "};\n\n", fn, fn);
+	fprintf(c,
+		"struct %s_closure {\n"
+		"\t%s_cb cb;\n"
+		"\tvoid *userdata;\n"
+		"};\n\n",
+		fn, fn);
 	print_args(c, fmt(g, "static void %s_done(", fn), ")\n", "const struct ttrpc_result *r",
-	           "void *arg", NULL);
-	fprintf(c, "{\n"
-	           "\tstruct %s_closure *cl = arg;\n"
-	           "\n"
-	           "\tcl->cb(r, (const %s *)r->response, cl->userdata);\n"
-	           "\tfree(cl);\n"
-	           "}\n\n", fn, m->out_type);
+		   "void *arg", NULL);
+	fprintf(c,
+		"{\n"
+		"\tstruct %s_closure *cl = arg;\n"
+		"\n"
+		"\tcl->cb(r, (const %s *)r->response, cl->userdata);\n"
+		"\tfree(cl);\n"
+		"}\n\n",
+		fn, m->out_type);
 
 	print_args(c, fmt(g, "int %s(", fn), ")\n", "struct ttrpc_client *client",
-	           fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
-	           fmt(g, "%s_cb cb", fn), "void *userdata", "uint32_t *id", NULL);
-	fprintf(c, "{\n"
-	           "\tstruct %s_closure *cl;\n"
-	           "\tint r;\n"
-	           "\n"
-	           "\tif (!cb)\n"
-	           "\t\treturn -EINVAL;\n"
-	           "\tcl = malloc(sizeof(*cl));\n"
-	           "\tif (!cl)\n"
-	           "\t\treturn -ENOMEM;\n"
-	           "\tcl->cb = cb;\n"
-	           "\tcl->userdata = userdata;\n", fn);
+		   fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
+		   fmt(g, "%s_cb cb", fn), "void *userdata", "uint32_t *id", NULL);
+	fprintf(c,
+		"{\n"
+		"\tstruct %s_closure *cl;\n"
+		"\tint r;\n"
+		"\n"
+		"\tif (!cb)\n"
+		"\t\treturn -EINVAL;\n"
+		"\tcl = malloc(sizeof(*cl));\n"
+		"\tif (!cl)\n"
+		"\t\treturn -ENOMEM;\n"
+		"\tcl->cb = cb;\n"
+		"\tcl->userdata = userdata;\n",
+		fn);
 	print_args(c, "\tr = ttrpc_client_call(", ");\n", "client", fmt(g, "%s__NAME", svc->upper),
-	           fmt(g, "\"%s\"", name), "(const ProtobufCMessage *)req",
-	           fmt(g, "&%s", m->out_desc), "opts", fmt(g, "%s_done", fn), "cl", "id", NULL);
+		   fmt(g, "\"%s\"", name), "(const ProtobufCMessage *)req",
+		   fmt(g, "&%s", m->out_desc), "opts", fmt(g, "%s_done", fn), "cl", "id", NULL);
 	fputs("\tif (r < 0)\n"
 	      "\t\tfree(cl);\n"
 	      "\treturn r;\n"
-	      "}\n\n", c);
+	      "}\n\n",
+	      c);
 
 	print_args(c, fmt(g, "int %s_sync(", fn), ")\n", "struct ttrpc_client *client",
-	           fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
-	           fmt(g, "%s **resp", m->out_type), "struct ttrpc_status *status", NULL);
+		   fmt(g, "const %s *req", m->in_type), "const struct ttrpc_call_opts *opts",
+		   fmt(g, "%s **resp", m->out_type), "struct ttrpc_status *status", NULL);
 	fputs("{\n"
 	      "\tProtobufCMessage *m = NULL;\n"
 	      "\tint r;\n"
-	      "\n", c);
+	      "\n",
+	      c);
 	print_args(c, "\tr = ttrpc_client_call_sync(", ");\n", "client",
-	           fmt(g, "%s__NAME", svc->upper), fmt(g, "\"%s\"", name),
-	           "(const ProtobufCMessage *)req", fmt(g, "&%s", m->out_desc), "opts", "&m",
-	           "status", NULL);
-	fprintf(c, "\t*resp = (%s *)m;\n"
-	           "\treturn r;\n"
-	           "}\n", m->out_type);
+		   fmt(g, "%s__NAME", svc->upper), fmt(g, "\"%s\"", name),
+		   "(const ProtobufCMessage *)req", fmt(g, "&%s", m->out_desc), "opts", "&m",
+		   "status", NULL);
+	fprintf(c,
+		"\t*resp = (%s *)m;\n"
+		"\treturn r;\n"
+		"}\n",
+		m->out_type);
 }
 
 static void unary_table_entry(struct gen *g, FILE *c, const struct method *m)
 {
 	print_args(c, "\tTTRPC_UNARY(", "),\n", fmt(g, "\"%s\"", m->proto->name),
-	           fmt(g, "&%s", m->in_desc), fmt(g, "&%s", m->out_desc),
-	           fmt(g, "%s_serve", m->fn), NULL);
+		   fmt(g, "&%s", m->in_desc), fmt(g, "&%s", m->out_desc), fmt(g, "%s_serve", m->fn),
+		   NULL);
 }
 
 static const struct method_gen unary_gen = {
@@ -715,11 +749,18 @@ static const char *kind_enum(const struct method *m)
 
 static void stream_claim(struct gen *g, const struct method *m)
 {
-	static const char *const common[] = { "", "_serve", "_stream_handlers", "_stream_closure",
-		                              "_stream_message", "_stream_done", "_stream_writable",
-		                              "_open", "_open_sync", "_recv_sync" };
+	static const char *const common[] = { "",
+					      "_serve",
+					      "_stream_handlers",
+					      "_stream_closure",
+					      "_stream_message",
+					      "_stream_done",
+					      "_stream_writable",
+					      "_open",
+					      "_open_sync",
+					      "_recv_sync" };
 	static const char *const sending[] = { "_message_fn", "_on_message", "_client_send",
-		                               "_client_send_sync" };
+					       "_client_send_sync" };
 
 	claim(g, fmt(g, "%s%s", m->fn, replies(m) ? "_reply" : "_send"));
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -733,20 +774,26 @@ static void stream_handler(struct gen *g, FILE *h, const struct method *m)
 	const char *name = m->proto->name, *text;
 
 	if (m->kind == KIND_SERVER_STREAMING)
-		text = fmt(g, "%s (server streaming): send with %s_send(), finish with "
-		              "ttrpc_call_end() or ttrpc_call_fail().", name, m->fn);
+		text = fmt(g,
+			   "%s (server streaming): send with %s_send(), finish with "
+			   "ttrpc_call_end() or ttrpc_call_fail().",
+			   name, m->fn);
 	else if (m->kind == KIND_CLIENT_STREAMING)
-		text = fmt(g, "%s (client streaming): take the client's messages with "
-		              "%s_on_message() before returning; finish with %s_reply() or "
-		              "ttrpc_call_fail().", name, m->fn, m->fn);
+		text = fmt(g,
+			   "%s (client streaming): take the client's messages with "
+			   "%s_on_message() before returning; finish with %s_reply() or "
+			   "ttrpc_call_fail().",
+			   name, m->fn, m->fn);
 	else
-		text = fmt(g, "%s (bidirectional streaming): take the client's messages with "
-		              "%s_on_message() before returning; send with %s_send(); finish with "
-		              "ttrpc_call_end() or ttrpc_call_fail().", name, m->fn, m->fn);
+		text = fmt(g,
+			   "%s (bidirectional streaming): take the client's messages with "
+			   "%s_on_message() before returning; send with %s_send(); finish with "
+			   "ttrpc_call_end() or ttrpc_call_fail().",
+			   name, m->fn, m->fn);
 	print_comment(h, "\t", text, m->comment);
 	if (takes_request(m))
 		print_args(h, fmt(g, "\tvoid (*%s)(", m->lower), ");\n", "struct ttrpc_call *call",
-		           fmt(g, "const %s *req", m->in_type), "void *userdata", NULL);
+			   fmt(g, "const %s *req", m->in_type), "void *userdata", NULL);
 	else
 		fprintf(h, "\tvoid (*%s)(struct ttrpc_call *call, void *userdata);\n", m->lower);
 }
@@ -755,22 +802,29 @@ static void stream_handler(struct gen *g, FILE *h, const struct method *m)
 static void declare_on_message(struct gen *g, FILE *h, const struct method *m)
 {
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "One message of a %s call from the client, borrowed for the "
-	                            "duration of the callback.", m->proto->name), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "One message of a %s call from the client, borrowed for the "
+			  "duration of the callback.",
+			  m->proto->name),
+		      NULL);
 	print_args(h, fmt(g, "typedef void (*%s_message_fn)(", m->fn), ");\n",
-	           "struct ttrpc_call *call", fmt(g, "const %s *msg", m->in_type), "void *userdata",
-	           NULL);
+		   "struct ttrpc_call *call", fmt(g, "const %s *msg", m->in_type), "void *userdata",
+		   NULL);
 
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "%s_on_message() - take the client's messages of a %s call: "
-	                            "ttrpc_call_on_message() with typed messages. Call it from the "
-	                            "handler, before it returns.\n"
-	                            "@on_message: each message, in order.\n"
-	                            "@on_end: once, when the client has closed its side.",
-	                         m->fn, m->proto->name), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "%s_on_message() - take the client's messages of a %s call: "
+			  "ttrpc_call_on_message() with typed messages. Call it from the "
+			  "handler, before it returns.\n"
+			  "@on_message: each message, in order.\n"
+			  "@on_end: once, when the client has closed its side.",
+			  m->fn, m->proto->name),
+		      NULL);
 	print_args(h, fmt(g, "void %s_on_message(", m->fn), ");\n", "struct ttrpc_call *call",
-	           fmt(g, "%s_message_fn on_message", m->fn), "ttrpc_end_fn on_end",
-	           "void *userdata", NULL);
+		   fmt(g, "%s_message_fn on_message", m->fn), "ttrpc_end_fn on_end",
+		   "void *userdata", NULL);
 }
 
 /*
@@ -785,15 +839,16 @@ static void define_on_message(struct gen *g, FILE *c, const struct method *m)
 {
 	fputs("\n", c);
 	print_args(c, fmt(g, "void %s_on_message(", m->fn), ")\n", "struct ttrpc_call *call",
-	           fmt(g, "%s_message_fn on_message", m->fn), "ttrpc_end_fn on_end",
-	           "void *userdata", NULL);
+		   fmt(g, "%s_message_fn on_message", m->fn), "ttrpc_end_fn on_end",
+		   "void *userdata", NULL);
 	fputs("{\n"
 	      "\t/* Each message is the base of a message of the input type: the typed\n"
 	      "\t * callback takes the same pointer (see protoc-gen-ttrpc-c.c). */\n"
 	      "\tttrpc_message_fn fn = (ttrpc_message_fn)(void (*)(void))on_message;\n"
 	      "\n"
 	      "\tttrpc_call_on_message(call, fn, on_end, userdata);\n"
-	      "}\n", c);
+	      "}\n",
+	      c);
 }
 
 /* The typed handlers of a client's stream: only the members its kind uses. */
@@ -801,36 +856,48 @@ static void declare_stream_handlers(struct gen *g, FILE *h, const struct method 
 {
 	const char *text;
 
-	text = fmt(g, "The handlers of a %s stream opened with %s_open(), called from the client's "
-	              "loop with its @userdata.", m->proto->name, m->fn);
+	text = fmt(g,
+		   "The handlers of a %s stream opened with %s_open(), called from the client's "
+		   "loop with its @userdata.",
+		   m->proto->name, m->fn);
 	if (server_streams(m))
-		text = fmt(g, "%s\n@on_message: one message from the server, borrowed for the "
-		              "duration of the callback. Required.", text);
+		text = fmt(g,
+			   "%s\n@on_message: one message from the server, borrowed for the "
+			   "duration of the callback. Required.",
+			   text);
 	if (m->kind == KIND_CLIENT_STREAMING)
-		text = fmt(g, "%s\n@on_done: the end, exactly once, as for ttrpc_client_stream_open(); "
-		              "@reply is the server's reply when @r->error is 0 and @r->code TTRPC_OK, "
-		              "else NULL, borrowed for the duration of the callback. The stream is freed "
-		              "when it returns. Required.", text);
+		text = fmt(
+			g,
+			"%s\n@on_done: the end, exactly once, as for ttrpc_client_stream_open(); "
+			"@reply is the server's reply when @r->error is 0 and @r->code TTRPC_OK, "
+			"else NULL, borrowed for the duration of the callback. The stream is freed "
+			"when it returns. Required.",
+			text);
 	else
-		text = fmt(g, "%s\n@on_done: the end, exactly once: @r->code is TTRPC_OK when the "
-		              "server ended the stream, its status otherwise. The stream is freed when "
-		              "it returns. Required.", text);
+		text = fmt(
+			g,
+			"%s\n@on_done: the end, exactly once: @r->code is TTRPC_OK when the "
+			"server ended the stream, its status otherwise. The stream is freed when "
+			"it returns. Required.",
+			text);
 	if (client_streams(m))
-		text = fmt(g, "%s\n@on_writable: room again after %s_client_send() returned -EAGAIN. "
-		              "May be NULL.", text, m->fn);
+		text = fmt(g,
+			   "%s\n@on_writable: room again after %s_client_send() returned -EAGAIN. "
+			   "May be NULL.",
+			   text, m->fn);
 	fputs("\n", h);
 	print_comment(h, "", text, NULL);
 	fprintf(h, "struct %s_stream_handlers {\n", m->fn);
 	if (server_streams(m))
 		print_args(h, "\tvoid (*on_message)(", ");\n", "struct ttrpc_client_stream *s",
-		           fmt(g, "const %s *msg", m->out_type), "void *userdata", NULL);
+			   fmt(g, "const %s *msg", m->out_type), "void *userdata", NULL);
 	if (m->kind == KIND_CLIENT_STREAMING)
 		print_args(h, "\tvoid (*on_done)(", ");\n", "struct ttrpc_client_stream *s",
-		           "const struct ttrpc_result *r", fmt(g, "const %s *reply", m->out_type),
-		           "void *userdata", NULL);
+			   "const struct ttrpc_result *r", fmt(g, "const %s *reply", m->out_type),
+			   "void *userdata", NULL);
 	else
 		print_args(h, "\tvoid (*on_done)(", ");\n", "struct ttrpc_client_stream *s",
-		           "const struct ttrpc_result *r", "void *userdata", NULL);
+			   "const struct ttrpc_result *r", "void *userdata", NULL);
 	if (client_streams(m))
 		fputs("\tvoid (*on_writable)(struct ttrpc_client_stream *s, void *userdata);\n", h);
 	fputs("};\n", h);
@@ -841,7 +908,7 @@ enum stream_fn { OPEN, CLIENT_SEND, OPEN_SYNC, CLIENT_SEND_SYNC, RECV_SYNC };
 
 /* Print the head of one of them, ended by @tail. */
 static void print_stream_fn(struct gen *g, FILE *out, const struct method *m, enum stream_fn which,
-                            const char *tail)
+			    const char *tail)
 {
 	const char *req = fmt(g, "const %s *req", m->in_type);
 
@@ -849,37 +916,41 @@ static void print_stream_fn(struct gen *g, FILE *out, const struct method *m, en
 	case OPEN:
 		if (takes_request(m))
 			print_args(out, fmt(g, "int %s_open(", m->fn), tail,
-			           "struct ttrpc_client *client", req,
-			           "const struct ttrpc_call_opts *opts",
-			           fmt(g, "const struct %s_stream_handlers *h", m->fn), "void *userdata",
-			           "struct ttrpc_client_stream **ret", NULL);
+				   "struct ttrpc_client *client", req,
+				   "const struct ttrpc_call_opts *opts",
+				   fmt(g, "const struct %s_stream_handlers *h", m->fn),
+				   "void *userdata", "struct ttrpc_client_stream **ret", NULL);
 		else
 			print_args(out, fmt(g, "int %s_open(", m->fn), tail,
-			           "struct ttrpc_client *client", "const struct ttrpc_call_opts *opts",
-			           fmt(g, "const struct %s_stream_handlers *h", m->fn), "void *userdata",
-			           "struct ttrpc_client_stream **ret", NULL);
+				   "struct ttrpc_client *client",
+				   "const struct ttrpc_call_opts *opts",
+				   fmt(g, "const struct %s_stream_handlers *h", m->fn),
+				   "void *userdata", "struct ttrpc_client_stream **ret", NULL);
 		break;
 	case OPEN_SYNC:
 		if (takes_request(m))
 			print_args(out, fmt(g, "int %s_open_sync(", m->fn), tail,
-			           "struct ttrpc_client *client", req,
-			           "const struct ttrpc_call_opts *opts",
-			           "struct ttrpc_client_stream **ret", NULL);
+				   "struct ttrpc_client *client", req,
+				   "const struct ttrpc_call_opts *opts",
+				   "struct ttrpc_client_stream **ret", NULL);
 		else
 			print_args(out, fmt(g, "int %s_open_sync(", m->fn), tail,
-			           "struct ttrpc_client *client", "const struct ttrpc_call_opts *opts",
-			           "struct ttrpc_client_stream **ret", NULL);
+				   "struct ttrpc_client *client",
+				   "const struct ttrpc_call_opts *opts",
+				   "struct ttrpc_client_stream **ret", NULL);
 		break;
 	case CLIENT_SEND:
 	case CLIENT_SEND_SYNC:
-		print_args(out, fmt(g, "int %s_client_send%s(", m->fn,
-		                    which == CLIENT_SEND_SYNC ? "_sync" : ""), tail,
-		           "struct ttrpc_client_stream *s", fmt(g, "const %s *msg", m->in_type), NULL);
+		print_args(out,
+			   fmt(g, "int %s_client_send%s(", m->fn,
+			       which == CLIENT_SEND_SYNC ? "_sync" : ""),
+			   tail, "struct ttrpc_client_stream *s",
+			   fmt(g, "const %s *msg", m->in_type), NULL);
 		break;
 	case RECV_SYNC:
 		print_args(out, fmt(g, "int %s_recv_sync(", m->fn), tail,
-		           "struct ttrpc_client_stream *s", fmt(g, "%s **msg", m->out_type),
-		           "struct ttrpc_status *status", NULL);
+			   "struct ttrpc_client_stream *s", fmt(g, "%s **msg", m->out_type),
+			   "struct ttrpc_status *status", NULL);
 		break;
 	}
 }
@@ -890,138 +961,174 @@ static void declare_client_stream(struct gen *g, FILE *h, const struct method *m
 
 	declare_stream_handlers(g, h, m);
 
-	text = fmt(g, "%s_open() - open a %s stream without waiting: ttrpc_client_stream_open() "
-	              "with typed messages.", fn, name);
+	text = fmt(g,
+		   "%s_open() - open a %s stream without waiting: ttrpc_client_stream_open() "
+		   "with typed messages.",
+		   fn, name);
 	if (takes_request(m))
 		text = fmt(g, "%s\n@req: borrowed; serialized before this returns.", text);
-	text = fmt(g, "%s\n@opts: NULL for defaults.\n"
-	              "@h: copied; its handlers are called with @userdata, unless this returns an "
-	              "error.\n"
-	              "@ret: if not NULL, receives the stream, valid until @h->on_done returns", text);
+	text = fmt(g,
+		   "%s\n@opts: NULL for defaults.\n"
+		   "@h: copied; its handlers are called with @userdata, unless this returns an "
+		   "error.\n"
+		   "@ret: if not NULL, receives the stream, valid until @h->on_done returns",
+		   text);
 	if (client_streams(m))
-		text = fmt(g, "%s: send with %s_client_send(), close with "
-		              "ttrpc_client_stream_close_send(), give up with "
-		              "ttrpc_client_stream_cancel().", text, fn);
+		text = fmt(g,
+			   "%s: send with %s_client_send(), close with "
+			   "ttrpc_client_stream_close_send(), give up with "
+			   "ttrpc_client_stream_cancel().",
+			   text, fn);
 	else
 		text = fmt(g, "%s, for ttrpc_client_stream_cancel().", text);
-	text = fmt(g, "%s\n\nReturn: as ttrpc_client_stream_open(); -EINVAL when @h or a required "
-	              "handler is NULL.", text);
+	text = fmt(g,
+		   "%s\n\nReturn: as ttrpc_client_stream_open(); -EINVAL when @h or a required "
+		   "handler is NULL.",
+		   text);
 	fputs("\n", h);
 	print_comment(h, "", text, NULL);
 	print_stream_fn(g, h, m, OPEN, ");\n");
 
 	if (client_streams(m)) {
 		fputs("\n", h);
-		print_comment(h, "", fmt(g, "%s_client_send() - send one message of a %s stream to "
-		                            "the server%s.\n"
-		                            "@msg: borrowed; serialized before this returns.\n"
-		                            "\n"
-		                            "Return: as ttrpc_client_stream_send(): -EAGAIN when the "
-		                            "output queue is full, and on_writable follows.", fn, name,
-		                         server_streams(m) ? fmt(g, " (%s_send() is the server's)", fn) :
-		                                             ""), NULL);
+		print_comment(
+			h, "",
+			fmt(g,
+			    "%s_client_send() - send one message of a %s stream to "
+			    "the server%s.\n"
+			    "@msg: borrowed; serialized before this returns.\n"
+			    "\n"
+			    "Return: as ttrpc_client_stream_send(): -EAGAIN when the "
+			    "output queue is full, and on_writable follows.",
+			    fn, name,
+			    server_streams(m) ? fmt(g, " (%s_send() is the server's)", fn) : ""),
+			NULL);
 		print_stream_fn(g, h, m, CLIENT_SEND, ");\n");
 	}
 
-	text = fmt(g, "%s_open_sync() - open a %s stream on a blocking client (see "
-	              "ttrpc_client_open()): ttrpc_client_stream_open_sync() with typed messages.",
-	           fn, name);
+	text = fmt(g,
+		   "%s_open_sync() - open a %s stream on a blocking client (see "
+		   "ttrpc_client_open()): ttrpc_client_stream_open_sync() with typed messages.",
+		   fn, name);
 	if (takes_request(m))
 		text = fmt(g, "%s\n@req: borrowed; serialized before this returns.", text);
-	text = fmt(g, "%s\n@opts: NULL for defaults.\n"
-	              "@ret: receives the stream: %sread it with %s_recv_sync(), free it with "
-	              "ttrpc_client_stream_free_sync().\n"
-	              "\n"
-	              "Return: as ttrpc_client_stream_open_sync().", text,
-	           client_streams(m) ? fmt(g, "send with %s_client_send_sync(), close with "
-	                                      "ttrpc_client_stream_close_send(), ", fn) : "",
-	           fn);
+	text = fmt(g,
+		   "%s\n@opts: NULL for defaults.\n"
+		   "@ret: receives the stream: %sread it with %s_recv_sync(), free it with "
+		   "ttrpc_client_stream_free_sync().\n"
+		   "\n"
+		   "Return: as ttrpc_client_stream_open_sync().",
+		   text,
+		   client_streams(m) ? fmt(g,
+					   "send with %s_client_send_sync(), close with "
+					   "ttrpc_client_stream_close_send(), ",
+					   fn)
+				     : "",
+		   fn);
 	fputs("\n", h);
 	print_comment(h, "", text, NULL);
 	print_stream_fn(g, h, m, OPEN_SYNC, ");\n");
 
 	if (client_streams(m)) {
 		fputs("\n", h);
-		print_comment(h, "", fmt(g, "%s_client_send_sync() - send one message of a %s stream "
-		                            "opened with %s_open_sync(), waiting for room.\n"
-		                            "@msg: borrowed; serialized before this returns.\n"
-		                            "\n"
-		                            "Return: as ttrpc_client_stream_send_sync().", fn, name, fn),
-		              NULL);
+		print_comment(h, "",
+			      fmt(g,
+				  "%s_client_send_sync() - send one message of a %s stream "
+				  "opened with %s_open_sync(), waiting for room.\n"
+				  "@msg: borrowed; serialized before this returns.\n"
+				  "\n"
+				  "Return: as ttrpc_client_stream_send_sync().",
+				  fn, name, fn),
+			      NULL);
 		print_stream_fn(g, h, m, CLIENT_SEND_SYNC, ");\n");
 	}
 
 	if (m->kind == KIND_CLIENT_STREAMING)
-		text = fmt(g, "%s_recv_sync() - wait for the end of a %s stream opened with "
-		              "%s_open_sync(), after ttrpc_client_stream_close_send().\n"
-		              "@msg: receives the server's reply when the stream ended with OK, which "
-		              "the caller frees with protobuf_c_message_free_unpacked(); NULL "
-		              "otherwise.\n", fn, name, fn);
+		text = fmt(g,
+			   "%s_recv_sync() - wait for the end of a %s stream opened with "
+			   "%s_open_sync(), after ttrpc_client_stream_close_send().\n"
+			   "@msg: receives the server's reply when the stream ended with OK, which "
+			   "the caller frees with protobuf_c_message_free_unpacked(); NULL "
+			   "otherwise.\n",
+			   fn, name, fn);
 	else
-		text = fmt(g, "%s_recv_sync() - wait for the next message of a %s stream opened with "
-		              "%s_open_sync(), or its end.\n"
-		              "@msg: receives the message, which the caller frees with "
-		              "protobuf_c_message_free_unpacked(); NULL at the end.\n", fn, name, fn);
-	text = fmt(g, "%s@status: if not NULL, receives the status when the stream ended with a "
-	              "status other than OK; free it with ttrpc_status_clear().\n"
-	              "\n"
-	              "Return: as ttrpc_client_stream_recv_sync(): %s-EREMOTEIO with @status; a "
-	              "negative errno for a transport failure.", text,
-	           m->kind == KIND_CLIENT_STREAMING ? "0 at the end, with the reply; " :
-	                                              "1 with a message; 0 at the end; ");
+		text = fmt(g,
+			   "%s_recv_sync() - wait for the next message of a %s stream opened with "
+			   "%s_open_sync(), or its end.\n"
+			   "@msg: receives the message, which the caller frees with "
+			   "protobuf_c_message_free_unpacked(); NULL at the end.\n",
+			   fn, name, fn);
+	text = fmt(g,
+		   "%s@status: if not NULL, receives the status when the stream ended with a "
+		   "status other than OK; free it with ttrpc_status_clear().\n"
+		   "\n"
+		   "Return: as ttrpc_client_stream_recv_sync(): %s-EREMOTEIO with @status; a "
+		   "negative errno for a transport failure.",
+		   text,
+		   m->kind == KIND_CLIENT_STREAMING ? "0 at the end, with the reply; "
+						    : "1 with a message; 0 at the end; ");
 	fputs("\n", h);
 	print_comment(h, "", text, NULL);
 	print_stream_fn(g, h, m, RECV_SYNC, ");\n");
 }
 
 static void define_client_stream(struct gen *g, FILE *c, const struct service *svc,
-                                 const struct method *m)
+				 const struct method *m)
 {
 	const char *fn = m->fn, *svc_name = fmt(g, "%s__NAME", svc->upper);
 	const char *method = fmt(g, "\"%s\"", m->proto->name), *desc = fmt(g, "&%s", m->out_desc);
 	const char *req = takes_request(m) ? "(const ProtobufCMessage *)req" : "NULL";
 
-	fprintf(c, "\nstruct %s_stream_closure {\n"
-	           "\tstruct %s_stream_handlers h;\n"
-	           "\tvoid *userdata;\n"
-	           "};\n", fn, fn);
+	fprintf(c,
+		"\nstruct %s_stream_closure {\n"
+		"\tstruct %s_stream_handlers h;\n"
+		"\tvoid *userdata;\n"
+		"};\n",
+		fn, fn);
 
 	if (server_streams(m)) {
 		fputs("\n", c);
 		print_args(c, fmt(g, "static void %s_stream_message(", fn), ")\n",
-		           "struct ttrpc_client_stream *s", "const ProtobufCMessage *msg", "void *arg",
-		           NULL);
-		fprintf(c, "{\n"
-		           "\tstruct %s_stream_closure *cl = arg;\n"
-		           "\n"
-		           "\tcl->h.on_message(s, (const %s *)msg, cl->userdata);\n"
-		           "}\n", fn, m->out_type);
+			   "struct ttrpc_client_stream *s", "const ProtobufCMessage *msg",
+			   "void *arg", NULL);
+		fprintf(c,
+			"{\n"
+			"\tstruct %s_stream_closure *cl = arg;\n"
+			"\n"
+			"\tcl->h.on_message(s, (const %s *)msg, cl->userdata);\n"
+			"}\n",
+			fn, m->out_type);
 	}
 
 	fputs("\n", c);
 	print_args(c, fmt(g, "static void %s_stream_done(", fn), ")\n",
-	           "struct ttrpc_client_stream *s", "const struct ttrpc_result *r", "void *arg",
-	           NULL);
-	fprintf(c, "{\n"
-	           "\tstruct %s_stream_closure *cl = arg;\n"
-	           "\n", fn);
+		   "struct ttrpc_client_stream *s", "const struct ttrpc_result *r", "void *arg",
+		   NULL);
+	fprintf(c,
+		"{\n"
+		"\tstruct %s_stream_closure *cl = arg;\n"
+		"\n",
+		fn);
 	if (m->kind == KIND_CLIENT_STREAMING)
 		fprintf(c, "\tcl->h.on_done(s, r, (const %s *)r->response, cl->userdata);\n",
-		        m->out_type);
+			m->out_type);
 	else
 		fputs("\tcl->h.on_done(s, r, cl->userdata);\n", c);
 	fputs("\tfree(cl);\n"
-	      "}\n", c);
+	      "}\n",
+	      c);
 
 	if (client_streams(m)) {
 		fputs("\n", c);
 		print_args(c, fmt(g, "static void %s_stream_writable(", fn), ")\n",
-		           "struct ttrpc_client_stream *s", "void *arg", NULL);
-		fprintf(c, "{\n"
-		           "\tstruct %s_stream_closure *cl = arg;\n"
-		           "\n"
-		           "\tcl->h.on_writable(s, cl->userdata);\n"
-		           "}\n", fn);
+			   "struct ttrpc_client_stream *s", "void *arg", NULL);
+		fprintf(c,
+			"{\n"
+			"\tstruct %s_stream_closure *cl = arg;\n"
+			"\n"
+			"\tcl->h.on_writable(s, cl->userdata);\n"
+			"}\n",
+			fn);
 	}
 
 	fputs("\n", c);
@@ -1030,24 +1137,32 @@ static void define_client_stream(struct gen *g, FILE *c, const struct service *s
 	fputs("\tstruct ttrpc_stream_handlers u = {\n", c);
 	if (server_streams(m))
 		fprintf(c, "\t\t.on_message = %s_stream_message,\n", fn);
-	fprintf(c, "\t\t.on_done = %s_stream_done,\n"
-	           "\t};\n", fn);
-	fprintf(c, "\tstruct %s_stream_closure *cl;\n"
-	           "\tstruct ttrpc_client_stream *s;\n"
-	           "\tint r;\n"
-	           "\n", fn);
-	fprintf(c, "\tif (!h || !h->on_done%s)\n"
-	           "\t\treturn -EINVAL;\n"
-	           "\tcl = malloc(sizeof(*cl));\n"
-	           "\tif (!cl)\n"
-	           "\t\treturn -ENOMEM;\n"
-	           "\tcl->h = *h;\n"
-	           "\tcl->userdata = userdata;\n", server_streams(m) ? " || !h->on_message" : "");
+	fprintf(c,
+		"\t\t.on_done = %s_stream_done,\n"
+		"\t};\n",
+		fn);
+	fprintf(c,
+		"\tstruct %s_stream_closure *cl;\n"
+		"\tstruct ttrpc_client_stream *s;\n"
+		"\tint r;\n"
+		"\n",
+		fn);
+	fprintf(c,
+		"\tif (!h || !h->on_done%s)\n"
+		"\t\treturn -EINVAL;\n"
+		"\tcl = malloc(sizeof(*cl));\n"
+		"\tif (!cl)\n"
+		"\t\treturn -ENOMEM;\n"
+		"\tcl->h = *h;\n"
+		"\tcl->userdata = userdata;\n",
+		server_streams(m) ? " || !h->on_message" : "");
 	if (client_streams(m))
-		fprintf(c, "\tif (h->on_writable)\n"
-		           "\t\tu.on_writable = %s_stream_writable;\n", fn);
+		fprintf(c,
+			"\tif (h->on_writable)\n"
+			"\t\tu.on_writable = %s_stream_writable;\n",
+			fn);
 	print_args(c, "\tr = ttrpc_client_stream_open(", ");\n", "client", svc_name, method,
-	           kind_enum(m), req, desc, "opts", "&u", "cl", "&s", NULL);
+		   kind_enum(m), req, desc, "opts", "&u", "cl", "&s", NULL);
 	fputs("\tif (r < 0) {\n"
 	      "\t\tfree(cl);\n"
 	      "\t\treturn r;\n"
@@ -1055,21 +1170,23 @@ static void define_client_stream(struct gen *g, FILE *c, const struct service *s
 	      "\tif (ret)\n"
 	      "\t\t*ret = s;\n"
 	      "\treturn 0;\n"
-	      "}\n", c);
+	      "}\n",
+	      c);
 
 	if (client_streams(m)) {
 		fputs("\n", c);
 		print_stream_fn(g, c, m, CLIENT_SEND, ")\n");
 		fputs("{\n"
 		      "\treturn ttrpc_client_stream_send(s, (const ProtobufCMessage *)msg);\n"
-		      "}\n", c);
+		      "}\n",
+		      c);
 	}
 
 	fputs("\n", c);
 	print_stream_fn(g, c, m, OPEN_SYNC, ")\n");
 	fputs("{\n", c);
 	print_args(c, "\treturn ttrpc_client_stream_open_sync(", ");\n", "client", svc_name, method,
-	           kind_enum(m), req, desc, "opts", "ret", NULL);
+		   kind_enum(m), req, desc, "opts", "ret", NULL);
 	fputs("}\n", c);
 
 	if (client_streams(m)) {
@@ -1077,23 +1194,26 @@ static void define_client_stream(struct gen *g, FILE *c, const struct service *s
 		print_stream_fn(g, c, m, CLIENT_SEND_SYNC, ")\n");
 		fputs("{\n"
 		      "\treturn ttrpc_client_stream_send_sync(s, (const ProtobufCMessage *)msg);\n"
-		      "}\n", c);
+		      "}\n",
+		      c);
 	}
 
 	fputs("\n", c);
 	print_stream_fn(g, c, m, RECV_SYNC, ")\n");
-	fprintf(c, "{\n"
-	           "\tProtobufCMessage *m = NULL;\n"
-	           "\tint r;\n"
-	           "\n"
-	           "\tr = ttrpc_client_stream_recv_sync(s, &m, status);\n"
-	           "\t*msg = (%s *)m;\n"
-	           "\treturn r;\n"
-	           "}\n", m->out_type);
+	fprintf(c,
+		"{\n"
+		"\tProtobufCMessage *m = NULL;\n"
+		"\tint r;\n"
+		"\n"
+		"\tr = ttrpc_client_stream_recv_sync(s, &m, status);\n"
+		"\t*msg = (%s *)m;\n"
+		"\treturn r;\n"
+		"}\n",
+		m->out_type);
 }
 
 static void stream_declare(struct gen *g, FILE *h, const struct service *svc,
-                           const struct method *m)
+			   const struct method *m)
 {
 	declare_answer(g, h, m);
 	if (client_streams(m))
@@ -1101,8 +1221,7 @@ static void stream_declare(struct gen *g, FILE *h, const struct service *svc,
 	declare_client_stream(g, h, m);
 }
 
-static void stream_define(struct gen *g, FILE *c, const struct service *svc,
-                          const struct method *m)
+static void stream_define(struct gen *g, FILE *c, const struct service *svc, const struct method *m)
 {
 	define_serve(g, c, svc, m);
 	define_answer(g, c, m);
@@ -1120,8 +1239,8 @@ static void stream_table_entry(struct gen *g, FILE *c, const struct method *m)
 	};
 
 	print_args(c, macros[m->kind], "),\n", fmt(g, "\"%s\"", m->proto->name),
-	           fmt(g, "&%s", m->in_desc), fmt(g, "&%s", m->out_desc),
-	           fmt(g, "%s_serve", m->fn), NULL);
+		   fmt(g, "&%s", m->in_desc), fmt(g, "&%s", m->out_desc), fmt(g, "%s_serve", m->fn),
+		   NULL);
 }
 
 static const struct method_gen stream_gen = {
@@ -1163,31 +1282,38 @@ static void service_header(struct gen *g, FILE *h, const struct service *svc)
 		if (m->kind == KIND_UNARY)
 			continue;
 		streams = fmt(g, "%s%s%s (%s)", streams ? streams : "", streams ? ", " : "",
-		              m->proto->name, kind_names[m->kind]);
+			      m->proto->name, kind_names[m->kind]);
 	}
 	if (streams) {
 		fputs("\n", h);
-		print_comment(h, "", fmt(g, "Streaming methods: %s. Their functions, M_ standing for "
-		                            "%s_<method>_: the server sends with M_send() and takes the "
-		                            "client's messages with M_on_message(); the client opens a "
-		                            "stream with M_open() and typed handlers, or with "
-		                            "M_open_sync() and reads it with M_recv_sync(), and sends "
-		                            "with M_client_send() or M_client_send_sync(), named so "
-		                            "because M_send() is the server's. Closing, cancelling and "
-		                            "freeing a stream need no types: "
-		                            "ttrpc_client_stream_close_send(), "
-		                            "ttrpc_client_stream_cancel(), "
-		                            "ttrpc_client_stream_free_sync().", streams, svc->lower),
-		              NULL);
+		print_comment(h, "",
+			      fmt(g,
+				  "Streaming methods: %s. Their functions, M_ standing for "
+				  "%s_<method>_: the server sends with M_send() and takes the "
+				  "client's messages with M_on_message(); the client opens a "
+				  "stream with M_open() and typed handlers, or with "
+				  "M_open_sync() and reads it with M_recv_sync(), and sends "
+				  "with M_client_send() or M_client_send_sync(), named so "
+				  "because M_send() is the server's. Closing, cancelling and "
+				  "freeing a stream need no types: "
+				  "ttrpc_client_stream_close_send(), "
+				  "ttrpc_client_stream_cancel(), "
+				  "ttrpc_client_stream_free_sync().",
+				  streams, svc->lower),
+			      NULL);
 	}
 
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "The handlers of %s: one per method, NULL for a method "
-	                            "that answers UNIMPLEMENTED, and the pointer passed to each of "
-	                            "them. A handler gets the decoded request, borrowed from the "
-	                            "call until the call is finished, and must finish the call "
-	                            "exactly once, before it returns or later from the server's "
-	                            "loop.", svc->full), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "The handlers of %s: one per method, NULL for a method "
+			  "that answers UNIMPLEMENTED, and the pointer passed to each of "
+			  "them. A handler gets the decoded request, borrowed from the "
+			  "call until the call is finished, and must finish the call "
+			  "exactly once, before it returns or later from the server's "
+			  "loop.",
+			  svc->full),
+		      NULL);
 	fprintf(h, "struct %s_handlers {\n", svc->lower);
 	for (size_t i = 0; i < svc->n_methods; i++) {
 		const struct method *m = &svc->methods[i];
@@ -1196,25 +1322,33 @@ static void service_header(struct gen *g, FILE *h, const struct service *svc)
 	}
 	fputs("\t/* Passed to every handler. */\n"
 	      "\tvoid *userdata;\n"
-	      "};\n", h);
+	      "};\n",
+	      h);
 
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "%s_register() - serve %s on @srv.\n"
-	                            "@h: the handlers, borrowed: it must stay valid and unchanged "
-	                            "until the server is freed or the service unregistered, so a "
-	                            "static const struct or a member of the state the handlers "
-	                            "serve.\n"
-	                            "\n"
-	                            "Return: 0; -EINVAL when @h is NULL; else as "
-	                            "ttrpc_server_register().", svc->lower, svc->full), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "%s_register() - serve %s on @srv.\n"
+			  "@h: the handlers, borrowed: it must stay valid and unchanged "
+			  "until the server is freed or the service unregistered, so a "
+			  "static const struct or a member of the state the handlers "
+			  "serve.\n"
+			  "\n"
+			  "Return: 0; -EINVAL when @h is NULL; else as "
+			  "ttrpc_server_register().",
+			  svc->lower, svc->full),
+		      NULL);
 	print_args(h, fmt(g, "int %s_register(", svc->lower), ");\n", "struct ttrpc_server *srv",
-	           fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
+		   fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
 
 	fputs("\n", h);
-	print_comment(h, "", fmt(g, "The method table of %s, for a registration other than "
-	                            "%s_register() (a ttrpcd module's): register it with a const "
-	                            "struct %s_handlers * as userdata, borrowed as there.",
-	                         svc->full, svc->lower, svc->lower), NULL);
+	print_comment(h, "",
+		      fmt(g,
+			  "The method table of %s, for a registration other than "
+			  "%s_register() (a ttrpcd module's): register it with a const "
+			  "struct %s_handlers * as userdata, borrowed as there.",
+			  svc->full, svc->lower, svc->lower),
+		      NULL);
 	fprintf(h, "extern const struct ttrpc_method %s_methods[];\n", svc->lower);
 
 	for (size_t i = 0; i < svc->n_methods; i++) {
@@ -1242,14 +1376,15 @@ static void service_source(struct gen *g, FILE *c, const struct service *svc)
 	fputs("\tTTRPC_METHODS_END,\n};\n\n", c);
 
 	print_args(c, fmt(g, "int %s_register(", svc->lower), ")\n", "struct ttrpc_server *srv",
-	           fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
+		   fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
 	fputs("{\n"
 	      "\tif (!h)\n"
 	      "\t\treturn -EINVAL;\n"
-	      "\t/* The trampolines get @h back as their userdata. */\n", c);
+	      "\t/* The trampolines get @h back as their userdata. */\n",
+	      c);
 	print_args(c, "\treturn ttrpc_server_register(", ");\n}\n", "srv",
-	           fmt(g, "%s__NAME", svc->upper), fmt(g, "%s_methods", svc->lower), "(void *)h",
-	           NULL);
+		   fmt(g, "%s__NAME", svc->upper), fmt(g, "%s_methods", svc->lower), "(void *)h",
+		   NULL);
 }
 
 /* ---- per file ---- */
@@ -1293,7 +1428,7 @@ static char *close_output(struct gen *g, FILE *out, char **buf)
 
 /* Generate the two files of @f into @files (room for two). */
 static void generate_file(struct gen *g, const FileProto *f,
-                          TtrpcGen__CodeGeneratorResponse__File **files)
+			  TtrpcGen__CodeGeneratorResponse__File **files)
 {
 	size_t len = strlen(f->name), n = f->n_service, hsize, csize;
 	const char *stem, *guard = fmt(g, "TTRPC_C_%s__INCLUDED", file_ident(g, f->name));
@@ -1313,29 +1448,33 @@ static void generate_file(struct gen *g, const FileProto *f,
 		return;
 
 	h = open_output(&hbuf, &hsize);
-	fprintf(h, "/* Generated by protoc-gen-ttrpc-c from %s: do not edit. */\n"
-	           "#ifndef %s\n"
-	           "#define %s\n"
-	           "\n"
-	           "#include <stdint.h>\n"
-	           "#include <ttrpc/ttrpc.h>\n"
-	           "\n"
-	           "#include \"%s.pb-c.h\"\n"
-	           "\n"
-	           "#ifdef __cplusplus\n"
-	           "extern \"C\" {\n"
-	           "#endif\n", f->name, guard, guard, stem);
+	fprintf(h,
+		"/* Generated by protoc-gen-ttrpc-c from %s: do not edit. */\n"
+		"#ifndef %s\n"
+		"#define %s\n"
+		"\n"
+		"#include <stdint.h>\n"
+		"#include <ttrpc/ttrpc.h>\n"
+		"\n"
+		"#include \"%s.pb-c.h\"\n"
+		"\n"
+		"#ifdef __cplusplus\n"
+		"extern \"C\" {\n"
+		"#endif\n",
+		f->name, guard, guard, stem);
 	for (size_t i = 0; i < n; i++)
 		service_header(g, h, &svcs[i]);
 	fputs("\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n", h);
 	files[0]->content = close_output(g, h, &hbuf);
 
 	c = open_output(&cbuf, &csize);
-	fprintf(c, "/* Generated by protoc-gen-ttrpc-c from %s: do not edit. */\n"
-	           "#include <errno.h>\n"
-	           "#include <stdlib.h>\n"
-	           "\n"
-	           "#include \"%s.ttrpc-c.h\"\n", f->name, stem);
+	fprintf(c,
+		"/* Generated by protoc-gen-ttrpc-c from %s: do not edit. */\n"
+		"#include <errno.h>\n"
+		"#include <stdlib.h>\n"
+		"\n"
+		"#include \"%s.ttrpc-c.h\"\n",
+		f->name, stem);
 	for (size_t i = 0; i < n; i++)
 		service_source(g, c, &svcs[i]);
 	files[1]->content = close_output(g, c, &cbuf);
@@ -1382,8 +1521,10 @@ int main(int argc, char **argv)
 	int status = 0;
 
 	if (argc > 1) {
-		fprintf(stderr, "usage: protoc --plugin=protoc-gen-ttrpc-c=%s --ttrpc-c_out=DIR "
-		        "FILE.proto...\n", argv[0]);
+		fprintf(stderr,
+			"usage: protoc --plugin=protoc-gen-ttrpc-c=%s --ttrpc-c_out=DIR "
+			"FILE.proto...\n",
+			argv[0]);
 		return 2;
 	}
 	in = read_all(stdin, &len);
@@ -1415,7 +1556,8 @@ int main(int argc, char **argv)
 		g.n_names = 0;
 	}
 	resp.has_supported_features = true;
-	resp.supported_features = TTRPC_GEN__CODE_GENERATOR_RESPONSE__FEATURE__FEATURE_PROTO3_OPTIONAL;
+	resp.supported_features =
+		TTRPC_GEN__CODE_GENERATOR_RESPONSE__FEATURE__FEATURE_PROTO3_OPTIONAL;
 	if (g.error) {
 		resp.error = g.error;
 		resp.n_file = 0;

@@ -34,7 +34,7 @@ static int example_init(struct ttrpcd_host *host)
 	example_configure(host);
 	/* The generated method table takes the handlers as its userdata. */
 	return ttrpcd_host_register(host, EXAMPLE__V1__GREETER__NAME, example__v1__greeter_methods,
-	                            (void *)&greeter);
+				    (void *)&greeter);
 }
 
 static const char *const example_keys[] = { "greeting", NULL };
@@ -45,11 +45,6 @@ static const struct ttrpcd_service_decl example_services[] = {
 	TTRPCD_SERVICES_END,
 };
 
-TTRPCD_MODULE_DEFINE(
-	.name = "example",
-	.flags = TTRPCD_MODULE_UNLOAD_SAFE,
-	.config_keys = example_keys,
-	.init = example_init,
-	.reload = example_configure,
-	.services = example_services,
-);
+TTRPCD_MODULE_DEFINE(.name = "example", .flags = TTRPCD_MODULE_UNLOAD_SAFE,
+		     .config_keys = example_keys, .init = example_init, .reload = example_configure,
+		     .services = example_services, );

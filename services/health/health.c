@@ -46,7 +46,7 @@ static int status_of(const struct health *h, const char *service)
 }
 
 static void on_check(struct ttrpc_call *call, const Grpc__Health__V1__HealthCheckRequest *req,
-                     void *userdata)
+		     void *userdata)
 {
 	struct health *h = userdata;
 	Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
@@ -129,7 +129,7 @@ static void send_status(struct watcher *w, int status)
 		ttrpc_call_on_writable(w->call, on_writable, w);
 	} else if (r != -ECANCELED) {
 		ttrpcd_host_log(w->health->host, TTRPC_LOG_WARNING,
-		                "watch of '%s': cannot send: %s", w->service, strerror(-r));
+				"watch of '%s': cannot send: %s", w->service, strerror(-r));
 	}
 }
 
@@ -152,7 +152,7 @@ static void end_stopping(struct watcher *w)
 }
 
 static void on_watch(struct ttrpc_call *call, const Grpc__Health__V1__HealthCheckRequest *req,
-                     void *userdata)
+		     void *userdata)
 {
 	struct health *h = userdata;
 	struct watcher *w = calloc(1, sizeof(*w));
@@ -215,7 +215,7 @@ static int health_init(struct ttrpcd_host *host)
 	h->handlers.userdata = h;
 	/* The generated trampolines take the handler table as userdata. */
 	r = ttrpcd_host_register(host, GRPC__HEALTH__V1__HEALTH__NAME,
-	                         grpc__health__v1__health_methods, &h->handlers);
+				 grpc__health__v1__health_methods, &h->handlers);
 	if (r < 0) {
 		free(h);
 		return r;
@@ -240,10 +240,5 @@ static const struct ttrpcd_service_decl health_services[] = {
 	TTRPCD_SERVICES_END,
 };
 
-TTRPCD_MODULE_DEFINE(
-	.name = "health",
-	.flags = TTRPCD_MODULE_UNLOAD_SAFE,
-	.init = health_init,
-	.fini = health_fini,
-	.services = health_services,
-);
+TTRPCD_MODULE_DEFINE(.name = "health", .flags = TTRPCD_MODULE_UNLOAD_SAFE, .init = health_init,
+		     .fini = health_fini, .services = health_services, );

@@ -10,7 +10,7 @@ static int interop_init(struct ttrpcd_host *host)
 {
 	/* The generated trampolines take the handlers as their userdata. */
 	return ttrpcd_host_register(host, INTEROP_SERVICE, ttrpc__interop__v1__interop_methods,
-	                            (void *)&interop_service_handlers);
+				    (void *)&interop_service_handlers);
 }
 
 static const struct ttrpcd_service_decl interop_services[] = {
@@ -19,9 +19,5 @@ static const struct ttrpcd_service_decl interop_services[] = {
 };
 
 /* Its handlers keep no state past their calls, which are over before fini. */
-TTRPCD_MODULE_DEFINE(
-	.name = "interop",
-	.flags = TTRPCD_MODULE_UNLOAD_SAFE,
-	.init = interop_init,
-	.services = interop_services,
-);
+TTRPCD_MODULE_DEFINE(.name = "interop", .flags = TTRPCD_MODULE_UNLOAD_SAFE, .init = interop_init,
+		     .services = interop_services, );

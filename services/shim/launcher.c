@@ -213,7 +213,10 @@ static bool recv_ready(int fd)
 	char cbuf[CMSG_SPACE(sizeof(int) * 16)];
 	struct iovec iov = { buf, sizeof(buf) - 1 };
 	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
 	};
 	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
@@ -258,7 +261,7 @@ static int do_start(void)
 	strcpy(sa.sun_path + 1, notify + 1);
 	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (nfd < 0 || bind(nfd, (struct sockaddr *)&sa,
-	                    offsetof(struct sockaddr_un, sun_path) + strlen(notify)) < 0)
+			    offsetof(struct sockaddr_un, sun_path) + strlen(notify)) < 0)
 		die("notify socket: %s", strerror(errno));
 
 	pid = fork();

@@ -177,7 +177,9 @@ static void events_kick(void)
 	/* containerd takes the namespace of an event from the call's metadata. */
 	const struct ttrpc_kv md[] = { { "containerd-namespace-ttrpc", shim.ns } };
 	const struct ttrpc_call_opts opts = {
-		.timeout_us = EVENT_TIMEOUT_US, .metadata = md, .n_metadata = 1,
+		.timeout_us = EVENT_TIMEOUT_US,
+		.metadata = md,
+		.n_metadata = 1,
 	};
 	struct event_item *e = shim.ev_head;
 	int r;
@@ -188,7 +190,9 @@ static void events_kick(void)
 	if (!shim.events) {
 		r = ttrpc_client_connect(shim.base, shim.ttrpc_address, &shim.events);
 		if (r < 0) {
-			struct ttrpc_result res = { .error = r, .code = TTRPC_UNAVAILABLE, .message = "" };
+			struct ttrpc_result res = { .error = r,
+						    .code = TTRPC_UNAVAILABLE,
+						    .message = "" };
 
 			shim.events = NULL;
 			shim.ev_busy = true;
@@ -206,7 +210,7 @@ static void events_kick(void)
 	env.event = &any;
 	req.envelope = &env;
 	r = containerd__services__events__ttrpc__v1__events_forward(shim.events, &req, &opts,
-	                                                            on_forwarded, NULL, NULL);
+								    on_forwarded, NULL, NULL);
 	if (r < 0) {
 		struct ttrpc_result res = { .error = r, .code = TTRPC_UNAVAILABLE, .message = "" };
 
@@ -252,7 +256,7 @@ static void publish(const char *topic, const char *name, const ProtobufCMessage 
  * cut at @outsz - 1). Return: its exit status, or a negative errno.
  */
 static int run_runc(const struct task *t, const char *const *args, const int stdio[3], char *out,
-                    size_t outsz)
+		    size_t outsz)
 {
 	const char *argv[32];
 	char logpath[4096];
@@ -418,7 +422,8 @@ static int mount_one(const Mount *m, const char *target)
 			}
 		}
 		if (!known) {
-			int k = snprintf(data + dlen, sizeof(data) - dlen, "%s%s", dlen ? "," : "", o);
+			int k = snprintf(data + dlen, sizeof(data) - dlen, "%s%s", dlen ? "," : "",
+					 o);
 
 			if (k < 0 || (size_t)k >= sizeof(data) - dlen)
 				return -E2BIG;
@@ -509,8 +514,8 @@ static void task_exited(struct task *t, int wstatus)
 		CONTAINERD__SERVICES__EVENTS__TTRPC__V1__TASK_EXIT__INIT;
 	Timestamp ts = TIMESTAMP_INIT;
 
-	t->exit_status = WIFEXITED(wstatus) ? (uint32_t)WEXITSTATUS(wstatus) :
-	                                      (uint32_t)(EXIT_SIGNAL_OFFSET + WTERMSIG(wstatus));
+	t->exit_status = WIFEXITED(wstatus) ? (uint32_t)WEXITSTATUS(wstatus)
+					    : (uint32_t)(EXIT_SIGNAL_OFFSET + WTERMSIG(wstatus));
 	now(&t->exited_at);
 	t->status = ST_STOPPED;
 	log_(TTRPC_LOG_INFO, "task %s: pid %d exited with status %u", t->id, (int)t->pid,
@@ -589,9 +594,10 @@ static int open_stdio(const char *path, int which)
 }
 
 static void on_create(struct ttrpc_call *call, const Containerd__Task__V2__CreateTaskRequest *req,
-                      void *userdata)
+		      void *userdata)
 {
-	Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+	Containerd__Task__V2__CreateTaskResponse resp =
+		CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
 	Containerd__Services__Events__Ttrpc__V1__TaskCreate ev =
 		CONTAINERD__SERVICES__EVENTS__TTRPC__V1__TASK_CREATE__INIT;
 	Containerd__Services__Events__Ttrpc__V1__TaskIO io =
@@ -603,12 +609,13 @@ static void on_create(struct ttrpc_call *call, const Containerd__Task__V2__Creat
 
 	(void)userdata;
 	if (shim.task) {
-		ttrpc_call_fail(call, TTRPC_ALREADY_EXISTS, "task %s already exists", shim.task->id);
+		ttrpc_call_fail(call, TTRPC_ALREADY_EXISTS, "task %s already exists",
+				shim.task->id);
 		return;
 	}
 	if (req->terminal || *req->checkpoint) {
 		ttrpc_call_fail(call, TTRPC_UNIMPLEMENTED, "%s is not supported by this shim",
-		                req->terminal ? "a terminal" : "a checkpoint");
+				req->terminal ? "a terminal" : "a checkpoint");
 		return;
 	}
 	t = calloc(1, sizeof(*t));
@@ -632,7 +639,9 @@ static void on_create(struct ttrpc_call *call, const Containerd__Task__V2__Creat
 		t->mounted = true;
 	}
 	for (int i = 0; i < 3; i++) {
-		const char *path = i == 0 ? t->stdin_path : i == 1 ? t->stdout_path : t->stderr_path;
+		const char *path = i == 0   ? t->stdin_path
+				   : i == 1 ? t->stdout_path
+					    : t->stderr_path;
 
 		stdio[i] = open_stdio(path, i);
 		if (stdio[i] < 0) {
@@ -693,7 +702,7 @@ fail_closed:
 }
 
 static void on_start(struct ttrpc_call *call, const Containerd__Task__V2__StartRequest *req,
-                     void *userdata)
+		     void *userdata)
 {
 	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	Containerd__Services__Events__Ttrpc__V1__TaskStart ev =
@@ -725,7 +734,7 @@ static void on_start(struct ttrpc_call *call, const Containerd__Task__V2__StartR
 }
 
 static void on_wait(struct ttrpc_call *call, const Containerd__Task__V2__WaitRequest *req,
-                    void *userdata)
+		    void *userdata)
 {
 	struct task *t = find_task(call, req->id, req->exec_id);
 	struct ttrpc_call **v;
@@ -748,7 +757,7 @@ static void on_wait(struct ttrpc_call *call, const Containerd__Task__V2__WaitReq
 }
 
 static void on_state(struct ttrpc_call *call, const Containerd__Task__V2__StateRequest *req,
-                     void *userdata)
+		     void *userdata)
 {
 	Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Timestamp ts = TIMESTAMP_INIT;
@@ -773,7 +782,7 @@ static void on_state(struct ttrpc_call *call, const Containerd__Task__V2__StateR
 }
 
 static void on_kill(struct ttrpc_call *call, const Containerd__Task__V2__KillRequest *req,
-                    void *userdata)
+		    void *userdata)
 {
 	Empty resp = EMPTY_INIT;
 	struct task *t = find_task(call, req->id, req->exec_id);
@@ -800,7 +809,7 @@ static void on_kill(struct ttrpc_call *call, const Containerd__Task__V2__KillReq
 }
 
 static void on_pids(struct ttrpc_call *call, const Containerd__Task__V2__PidsRequest *req,
-                    void *userdata)
+		    void *userdata)
 {
 	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
 	struct task *t = find_task(call, req->id, NULL);
@@ -840,7 +849,7 @@ static void on_pids(struct ttrpc_call *call, const Containerd__Task__V2__PidsReq
 }
 
 static void on_delete(struct ttrpc_call *call, const Containerd__Task__V2__DeleteRequest *req,
-                      void *userdata)
+		      void *userdata)
 {
 	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
 	Containerd__Services__Events__Ttrpc__V1__TaskDelete ev =
@@ -893,7 +902,7 @@ static void on_delete(struct ttrpc_call *call, const Containerd__Task__V2__Delet
 }
 
 static void on_connect(struct ttrpc_call *call, const Containerd__Task__V2__ConnectRequest *req,
-                       void *userdata)
+		       void *userdata)
 {
 	Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
 
@@ -926,7 +935,7 @@ static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 static void on_shutdown(struct ttrpc_call *call, const Containerd__Task__V2__ShutdownRequest *req,
-                        void *userdata)
+			void *userdata)
 {
 	Empty resp = EMPTY_INIT;
 	struct timeval tv = { 0, 0 };
@@ -1009,7 +1018,7 @@ static int shim_init(struct ttrpcd_host *host)
 	log_(TTRPC_LOG_INFO, "shim for %s/%s, runc %s --root %s, events to %s", shim.ns, shim.id,
 	     shim.runc, shim.runc_root, shim.ttrpc_address ? shim.ttrpc_address : "nowhere");
 	return ttrpcd_host_register(host, CONTAINERD__TASK__V2__TASK__NAME,
-	                            containerd__task__v2__task_methods, (void *)&task_handlers);
+				    containerd__task__v2__task_methods, (void *)&task_handlers);
 }
 
 static void shim_fini(struct ttrpcd_host *host)
@@ -1047,10 +1056,5 @@ static const struct ttrpcd_service_decl shim_services[] = {
 	TTRPCD_SERVICES_END,
 };
 
-TTRPCD_MODULE_DEFINE(
-	.name = "shim",
-	.config_keys = shim_keys,
-	.init = shim_init,
-	.fini = shim_fini,
-	.services = shim_services,
-);
+TTRPCD_MODULE_DEFINE(.name = "shim", .config_keys = shim_keys, .init = shim_init, .fini = shim_fini,
+		     .services = shim_services, );

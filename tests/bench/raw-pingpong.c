@@ -214,11 +214,11 @@ out:
 static void usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-	        "usage: %s --serve PATH\n"
-	        "       %s -s PATH [-c CONNS] [-k INFLIGHT] [-S SIZE] [-d SECS]\n"
-	        "  SIZE in bytes, with an optional K or M suffix; the client runs\n"
-	        "  CONNS x INFLIGHT threads, a connection each\n",
-	        argv0, argv0);
+		"usage: %s --serve PATH\n"
+		"       %s -s PATH [-c CONNS] [-k INFLIGHT] [-S SIZE] [-d SECS]\n"
+		"  SIZE in bytes, with an optional K or M suffix; the client runs\n"
+		"  CONNS x INFLIGHT threads, a connection each\n",
+		argv0, argv0);
 }
 
 int main(int argc, char **argv)

@@ -136,7 +136,7 @@ static void on_chunk(struct ttrpc_client_stream *st, const ProtobufCMessage *msg
 }
 
 static void on_stream_done(struct ttrpc_client_stream *st, const struct ttrpc_result *res,
-                           void *arg)
+			   void *arg)
 {
 	call_done(arg, res);
 }
@@ -159,14 +159,13 @@ static void start_call(struct slot *s)
 	if (b->download) {
 		struct ttrpc_client_stream *st;
 
-		r = ttrpc_client_stream_open(s->client, SERVICE, "Download",
-		                             TTRPC_METHOD_SERVER_STREAM, &b->stream.base,
-		                             &ttrpc__interop__v1__chunk__descriptor, NULL,
-		                             &download_handlers, s, &st);
+		r = ttrpc_client_stream_open(
+			s->client, SERVICE, "Download", TTRPC_METHOD_SERVER_STREAM, &b->stream.base,
+			&ttrpc__interop__v1__chunk__descriptor, NULL, &download_handlers, s, &st);
 	} else {
 		r = ttrpc_client_call(s->client, SERVICE, "Echo", &b->echo.base,
-		                      &ttrpc__interop__v1__echo_response__descriptor, NULL, on_echo,
-		                      s, NULL);
+				      &ttrpc__interop__v1__echo_response__descriptor, NULL, on_echo,
+				      s, NULL);
 	}
 	if (r < 0) {
 		record_error(b, "cannot start a call: %d %s", r, strerror(-r));
@@ -208,24 +207,24 @@ static int parse_size(const char *s, uint64_t *ret)
 static void usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-	        "usage: %s -s PATH [options]\n"
-	        "  -s, --socket PATH     the server's unix socket\n"
-	        "  -c, --conns C         connections (default 1)\n"
-	        "  -k, --inflight K      calls in flight per connection (default 1)\n"
-	        "  -S, --size S          payload bytes, or chunk bytes for download; K/M suffix (64)\n"
-	        "  -m, --method M        echo or download (default echo)\n"
-	        "  -N, --chunks N        chunks per download (default 10000)\n"
-	        "  -d, --duration SECS   measured time (default 3)\n"
-	        "  -n, --count N         stop after N calls instead\n"
-	        "  -w, --warmup SECS     unmeasured calls first (default 0)\n"
-	        "  -l, --server-name X   server name for the RESULT line (default ?)\n"
-	        "      --hold            then keep the connections open until killed\n",
-	        argv0);
+		"usage: %s -s PATH [options]\n"
+		"  -s, --socket PATH     the server's unix socket\n"
+		"  -c, --conns C         connections (default 1)\n"
+		"  -k, --inflight K      calls in flight per connection (default 1)\n"
+		"  -S, --size S          payload bytes, or chunk bytes for download; K/M suffix (64)\n"
+		"  -m, --method M        echo or download (default echo)\n"
+		"  -N, --chunks N        chunks per download (default 10000)\n"
+		"  -d, --duration SECS   measured time (default 3)\n"
+		"  -n, --count N         stop after N calls instead\n"
+		"  -w, --warmup SECS     unmeasured calls first (default 0)\n"
+		"  -l, --server-name X   server name for the RESULT line (default ?)\n"
+		"      --hold            then keep the connections open until killed\n",
+		argv0);
 }
 
 /* One measured (or warmup) pass: every slot busy until the deadline or the count. */
 static void run(struct bench *b, struct slot *slots, size_t n_slots, struct event *deadline,
-                double secs)
+		double secs)
 {
 	struct timeval tv = { (time_t)secs, (suseconds_t)((secs - (time_t)secs) * 1e6) };
 
@@ -319,8 +318,7 @@ int main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (!path || optind != argc || conns == 0 || inflight == 0 || duration <= 0 ||
-	    warmup < 0)
+	if (!path || optind != argc || conns == 0 || inflight == 0 || duration <= 0 || warmup < 0)
 		goto bad;
 	signal(SIGPIPE, SIG_IGN);
 
@@ -348,7 +346,7 @@ int main(int argc, char **argv)
 		r = ttrpc_client_connect(b.base, path, &client);
 		if (r < 0) {
 			fprintf(stderr, "ttrpc-bench: connection %lu to %s: %s\n", i, path,
-			        strerror(-r));
+				strerror(-r));
 			return 1;
 		}
 		for (unsigned long k = 0; k < inflight; k++) {

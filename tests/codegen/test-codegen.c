@@ -101,7 +101,7 @@ static void on_push(struct ttrpc_call *call, void *userdata)
 
 	st->pushed = 0;
 	codegen__sample__v1alpha2__foo__service_push_on_message(call, on_push_message, on_push_end,
-	                                                        userdata);
+								userdata);
 }
 
 /* Relay: each message back. */
@@ -118,7 +118,7 @@ static void on_relay_end(struct ttrpc_call *call, void *userdata)
 static void on_relay(struct ttrpc_call *call, void *userdata)
 {
 	codegen__sample__v1alpha2__foo__service_relay_on_message(call, on_relay_message,
-	                                                         on_relay_end, userdata);
+								 on_relay_end, userdata);
 }
 
 static void on_check(struct ttrpc_call *call, const FooRequest *req, void *userdata)
@@ -222,18 +222,18 @@ START_TEST(async_stubs)
 	req.name = "foo";
 	filter.prefix = "pre";
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_get_foo_bar(client, &req, NULL,
-	                                                                     on_status, &get, &id),
-	                 0);
+									     on_status, &get, &id),
+			 0);
 	ck_assert_uint_ne(id, 0);
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_list_things(client, &filter, NULL,
-	                                                                     on_thing, &list, NULL),
-	                 0);
+									     on_thing, &list, NULL),
+			 0);
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_resize(client, &thing, NULL,
-	                                                                on_thing, &resize, NULL),
-	                 0);
+									on_thing, &resize, NULL),
+			 0);
 	ck_assert_int_eq(codegen__sample__v1alpha2__health_check(client, &req, NULL, on_status,
-	                                                         &check, NULL),
-	                 0);
+								 &check, NULL),
+			 0);
 	run_until(&get.done);
 	run_until(&list.done);
 	run_until(&resize.done);
@@ -255,8 +255,8 @@ START_TEST(async_stubs)
 	ck_assert_int_eq(state.calls, 2);
 
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_get_foo_bar(client, &req, NULL,
-	                                                                     NULL, NULL, NULL),
-	                 -EINVAL);
+									     NULL, NULL, NULL),
+			 -EINVAL);
 }
 END_TEST
 
@@ -272,30 +272,27 @@ START_TEST(sync_stubs)
 
 	req.name = "bar";
 	filter.prefix = "four";
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_get_foo_bar_sync(client, &req,
-	                                                                          NULL, &sresp,
-	                                                                          &st),
-	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_get_foo_bar_sync(
+				 client, &req, NULL, &sresp, &st),
+			 0);
 	ck_assert_int_eq(sresp->code, 200);
 	ck_assert_str_eq(sresp->text, "bar");
 	codegen__sample__v1alpha2__httpstatus__free_unpacked(sresp, NULL);
 
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_list_things_sync(client, &filter,
-	                                                                          NULL, &tresp,
-	                                                                          NULL),
-	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_list_things_sync(
+				 client, &filter, NULL, &tresp, NULL),
+			 0);
 	ck_assert_int_eq(tresp->size, 4);
 	codegen__types__thing__free_unpacked(tresp, NULL);
 
-	ck_assert_int_eq(codegen__sample__v1alpha2__health_check_sync(client, &req, NULL, &sresp,
-	                                                              NULL),
-	                 0);
+	ck_assert_int_eq(
+		codegen__sample__v1alpha2__health_check_sync(client, &req, NULL, &sresp, NULL), 0);
 	ck_assert_str_eq(sresp->text, "SERVING");
 	codegen__sample__v1alpha2__httpstatus__free_unpacked(sresp, NULL);
 
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_resize_sync(client, &thing, NULL,
-	                                                                     &tresp, &st),
-	                 -EREMOTEIO);
+									     &tresp, &st),
+			 -EREMOTEIO);
 	ck_assert_ptr_null(tresp);
 	ck_assert_int_eq(st.code, TTRPC_UNIMPLEMENTED);
 	ck_assert_str_eq(st.message, "method Resize");
@@ -319,11 +316,11 @@ START_TEST(stream_handlers)
 
 	/* Watch: one message per character of the name. */
 	req.name = "abcd";
-	ck_assert_int_eq(ttrpc_client_stream_open_sync(client, foo_service, "Watch",
-	                                               TTRPC_METHOD_SERVER_STREAM, &req.base,
-	                                               &codegen__sample__v1alpha2__httpstatus__descriptor,
-	                                               NULL, &s),
-	                 0);
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(
+				 client, foo_service, "Watch", TTRPC_METHOD_SERVER_STREAM,
+				 &req.base, &codegen__sample__v1alpha2__httpstatus__descriptor,
+				 NULL, &s),
+			 0);
 	while ((r = ttrpc_client_stream_recv_sync(s, &msg, &st)) == 1) {
 		ck_assert_int_eq(((HttpStatus *)msg)->code, n++);
 		protobuf_c_message_free_unpacked(msg, NULL);
@@ -333,11 +330,10 @@ START_TEST(stream_handlers)
 	ttrpc_client_stream_free_sync(s);
 
 	/* Push: the sum of the sizes sent. */
-	ck_assert_int_eq(ttrpc_client_stream_open_sync(client, foo_service, "Push",
-	                                               TTRPC_METHOD_CLIENT_STREAM, NULL,
-	                                               &codegen__sample__v1alpha2__httpstatus__descriptor,
-	                                               NULL, &s),
-	                 0);
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(
+				 client, foo_service, "Push", TTRPC_METHOD_CLIENT_STREAM, NULL,
+				 &codegen__sample__v1alpha2__httpstatus__descriptor, NULL, &s),
+			 0);
 	for (thing.size = 1; thing.size <= 3; thing.size++)
 		ck_assert_int_eq(ttrpc_client_stream_send_sync(s, &thing.base), 0);
 	ck_assert_int_eq(ttrpc_client_stream_close_send(s), 0);
@@ -349,11 +345,10 @@ START_TEST(stream_handlers)
 	ttrpc_client_stream_free_sync(s);
 
 	/* Relay: each message comes back. */
-	ck_assert_int_eq(ttrpc_client_stream_open_sync(client, foo_service, "Relay",
-	                                               TTRPC_METHOD_BIDI_STREAM, NULL,
-	                                               &codegen__sample__v1alpha2__httpstatus__descriptor,
-	                                               NULL, &s),
-	                 0);
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(
+				 client, foo_service, "Relay", TTRPC_METHOD_BIDI_STREAM, NULL,
+				 &codegen__sample__v1alpha2__httpstatus__descriptor, NULL, &s),
+			 0);
 	relay.code = 42;
 	ck_assert_int_eq(ttrpc_client_stream_send_sync(s, &relay.base), 0);
 	ck_assert_int_eq(ttrpc_client_stream_recv_sync(s, &msg, &st), 1);
@@ -372,10 +367,10 @@ struct sink {
 	bool done;
 	int error, code;
 	char message[64];
-	int messages;        /* on_message calls */
-	int32_t last;        /* code of the last message */
-	int32_t reply;       /* Push's reply, -1 without one */
-	int writable;        /* on_writable calls */
+	int messages;                       /* on_message calls */
+	int32_t last;                       /* code of the last message */
+	int32_t reply;                      /* Push's reply, -1 without one */
+	int writable;                       /* on_writable calls */
 	struct ttrpc_client_stream *stream; /* the stream the handlers were given */
 };
 
@@ -408,13 +403,13 @@ static void on_stream_status(struct ttrpc_client_stream *s, const HttpStatus *ms
 }
 
 static void on_stream_done(struct ttrpc_client_stream *s, const struct ttrpc_result *r,
-                           void *userdata)
+			   void *userdata)
 {
 	sink_done(userdata, s, r);
 }
 
 static void on_push_done(struct ttrpc_client_stream *s, const struct ttrpc_result *r,
-                         const HttpStatus *reply, void *userdata)
+			 const HttpStatus *reply, void *userdata)
 {
 	struct sink *k = userdata;
 
@@ -455,37 +450,33 @@ START_TEST(async_stream_stubs)
 
 	/* Watch: one message per character of the name, then OK. */
 	req.name = "abcde";
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
-	                                                                    &watch_handlers, &watch,
-	                                                                    &watch.stream),
-	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(
+				 client, &req, NULL, &watch_handlers, &watch, &watch.stream),
+			 0);
 	ck_assert_ptr_nonnull(watch.stream);
 	req.name = "fail";
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
-	                                                                    &watch_handlers, &failed,
-	                                                                    &failed.stream),
-	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(
+				 client, &req, NULL, &watch_handlers, &failed, &failed.stream),
+			 0);
 
 	/* Push: three messages, the end, and the sum in the reply. */
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(client, NULL,
-	                                                                   &push_handlers, &push,
-	                                                                   &push.stream),
-	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(
+				 client, NULL, &push_handlers, &push, &push.stream),
+			 0);
 	for (thing.size = 1; thing.size <= 3; thing.size++)
-		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_client_send(push.stream,
-		                                                                          &thing),
-		                 0);
+		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_client_send(
+					 push.stream, &thing),
+				 0);
 	ck_assert_int_eq(ttrpc_client_stream_close_send(push.stream), 0);
 
 	/* Relay: three messages come back, then the end after ours. */
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_open(client, NULL,
-	                                                                    &relay_handlers, &relay,
-	                                                                    &relay.stream),
-	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_open(
+				 client, NULL, &relay_handlers, &relay, &relay.stream),
+			 0);
 	for (status.code = 0; status.code < 3; status.code++)
-		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_client_send(relay.stream,
-		                                                                           &status),
-		                 0);
+		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_client_send(
+					 relay.stream, &status),
+				 0);
 
 	run_until(&watch.done);
 	run_until(&failed.done);
@@ -511,20 +502,18 @@ START_TEST(async_stream_stubs)
 
 	/* A cancelled stream ends at once; its closure goes with it. */
 	req.name = "abc";
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
-	                                                                    &watch_handlers,
-	                                                                    &cancelled,
-	                                                                    &cancelled.stream),
-	                 0);
+	ck_assert_int_eq(
+		codegen__sample__v1alpha2__foo__service_watch_open(
+			client, &req, NULL, &watch_handlers, &cancelled, &cancelled.stream),
+		0);
 	ttrpc_client_stream_cancel(cancelled.stream);
 	ck_assert(cancelled.done);
 	ck_assert_int_eq(cancelled.code, TTRPC_CANCELLED);
 	/* The connection is still good, and @ret may be NULL. */
 	memset(&watch, 0, sizeof(watch));
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
-	                                                                    &watch_handlers, &watch,
-	                                                                    NULL),
-	                 0);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(
+				 client, &req, NULL, &watch_handlers, &watch, NULL),
+			 0);
 	run_until(&watch.done);
 	ck_assert_int_eq(watch.code, TTRPC_OK);
 	ck_assert_int_eq(watch.messages, 3);
@@ -544,19 +533,19 @@ START_TEST(async_stream_errors)
 	struct ttrpc_client_stream *s = NULL;
 
 	req.name = "x";
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL, NULL,
-	                                                                    &k, &s),
-	                 -EINVAL);
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
-	                                                                    &no_message, &k, &s),
-	                 -EINVAL);
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(client, NULL, &no_done,
-	                                                                   &k, &s),
-	                 -EINVAL);
+									    NULL, &k, &s),
+			 -EINVAL);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, &req, NULL,
+									    &no_message, &k, &s),
+			 -EINVAL);
+	ck_assert_int_eq(
+		codegen__sample__v1alpha2__foo__service_push_open(client, NULL, &no_done, &k, &s),
+		-EINVAL);
 	/* Refused by the library: the closure is freed (see the sanitizer build). */
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(client, NULL, NULL,
-	                                                                    &watch_handlers, &k, &s),
-	                 -EINVAL);
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open(
+				 client, NULL, NULL, &watch_handlers, &k, &s),
+			 -EINVAL);
 	ck_assert_ptr_null(s);
 	ck_assert(!k.done);
 }
@@ -573,11 +562,11 @@ START_TEST(async_stream_writable)
 	memset(big, 'x', sizeof(big) - 1);
 	thing.name = big;
 	thing.size = 1;
-	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(client, NULL,
-	                                                                   &push_handlers, &k,
-	                                                                   &k.stream),
-	                 0);
-	while ((r = codegen__sample__v1alpha2__foo__service_push_client_send(k.stream, &thing)) == 0)
+	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open(
+				 client, NULL, &push_handlers, &k, &k.stream),
+			 0);
+	while ((r = codegen__sample__v1alpha2__foo__service_push_client_send(k.stream, &thing)) ==
+	       0)
 		sent++;
 	ck_assert_int_eq(r, -EAGAIN);
 	ck_assert_int_gt(sent, 0);
@@ -585,7 +574,7 @@ START_TEST(async_stream_writable)
 		event_base_loop(base, EVLOOP_ONCE);
 	ck_assert_int_eq(k.writable, 1);
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_client_send(k.stream, &thing),
-	                 0);
+			 0);
 	ck_assert_int_eq(ttrpc_client_stream_close_send(k.stream), 0);
 	run_until(&k.done);
 	ck_assert_int_eq(k.code, TTRPC_OK);
@@ -619,7 +608,7 @@ START_TEST(sync_stream_stubs)
 	/* Watch: typed messages, then the end. */
 	req.name = "abcd";
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open_sync(c, &req, NULL, &s),
-	                 0);
+			 0);
 	while ((r = codegen__sample__v1alpha2__foo__service_watch_recv_sync(s, &msg, &st)) == 1) {
 		ck_assert_int_eq(msg->code, n++);
 		codegen__sample__v1alpha2__httpstatus__free_unpacked(msg, NULL);
@@ -632,9 +621,9 @@ START_TEST(sync_stream_stubs)
 	/* Watch failed by the server: its status. */
 	req.name = "fail";
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_open_sync(c, &req, NULL, &s),
-	                 0);
+			 0);
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_watch_recv_sync(s, &msg, &st),
-	                 -EREMOTEIO);
+			 -EREMOTEIO);
 	ck_assert_ptr_null(msg);
 	ck_assert_int_eq(st.code, TTRPC_INVALID_ARGUMENT);
 	ck_assert_str_eq(st.message, "no watching fail");
@@ -644,9 +633,9 @@ START_TEST(sync_stream_stubs)
 	/* Push: the reply at the end. */
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_open_sync(c, NULL, &s), 0);
 	for (thing.size = 1; thing.size <= 4; thing.size++)
-		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_client_send_sync(s,
-		                                                                               &thing),
-		                 0);
+		ck_assert_int_eq(
+			codegen__sample__v1alpha2__foo__service_push_client_send_sync(s, &thing),
+			0);
 	ck_assert_int_eq(ttrpc_client_stream_close_send(s), 0);
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_push_recv_sync(s, &msg, &st), 0);
 	ck_assert_ptr_nonnull(msg);
@@ -657,11 +646,11 @@ START_TEST(sync_stream_stubs)
 	/* Relay: in lockstep, then the end. */
 	ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_open_sync(c, NULL, &s), 0);
 	for (status.code = 0; status.code < 3; status.code++) {
-		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_client_send_sync(s,
-		                                                                                &status),
-		                 0);
-		ck_assert_int_eq(codegen__sample__v1alpha2__foo__service_relay_recv_sync(s, &msg, &st),
-		                 1);
+		ck_assert_int_eq(
+			codegen__sample__v1alpha2__foo__service_relay_client_send_sync(s, &status),
+			0);
+		ck_assert_int_eq(
+			codegen__sample__v1alpha2__foo__service_relay_recv_sync(s, &msg, &st), 1);
 		ck_assert_int_eq(msg->code, status.code);
 		codegen__sample__v1alpha2__httpstatus__free_unpacked(msg, NULL);
 	}
@@ -679,7 +668,8 @@ END_TEST
 START_TEST(register_errors)
 {
 	ck_assert_int_eq(codegen__sample__v1alpha2__health_register(srv, NULL), -EINVAL);
-	ck_assert_int_eq(codegen__sample__v1alpha2__health_register(srv, &health_handlers), -EEXIST);
+	ck_assert_int_eq(codegen__sample__v1alpha2__health_register(srv, &health_handlers),
+			 -EEXIST);
 }
 END_TEST
 

@@ -88,23 +88,24 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(ttrpcd_config_load(&cfg, "/nonexistent/ttrpcd.conf", false, &error), 0);
 	ck_assert(!cfg.from_file);
 	ck_assert_int_eq(ttrpcd_config_load(&cfg, "/nonexistent/ttrpcd.conf", true, &error),
-	                 -ENOENT);
+			 -ENOENT);
 	ck_assert_str_eq(error, "/nonexistent/ttrpcd.conf: No such file or directory");
 }
 END_TEST
 
 START_TEST(test_values)
 {
-	const char *path = put("ttrpcd.conf",
-	                       "[ttrpcd]\nlog-level = debug\ndrain-timeout = 1500ms\n"
-	                       "module-dir = /opt/mods\nbusy-poll = 120us\n"
-	                       "[limits]\nconnections = 10\nmessage-size = 1024\n"
-	                       "calls-per-connection = 4\noutput-queue = 65536\n"
-	                       "streams-per-connection = 2\nframe-timeout = 750ms\n"
-	                       "idle-timeout = 5min\n"
-	                       "[listener api]\npath = /run/x.sock\nmode = 0600\nowner = 0\n"
-	                       "group = root\nallow-users = root 1000\nallow-groups = 0\n"
-	                       "[module echo]\nfile = echo.so\noptional = yes\ngreeting = hi there\n");
+	const char *path = put(
+		"ttrpcd.conf",
+		"[ttrpcd]\nlog-level = debug\ndrain-timeout = 1500ms\n"
+		"module-dir = /opt/mods\nbusy-poll = 120us\n"
+		"[limits]\nconnections = 10\nmessage-size = 1024\n"
+		"calls-per-connection = 4\noutput-queue = 65536\n"
+		"streams-per-connection = 2\nframe-timeout = 750ms\n"
+		"idle-timeout = 5min\n"
+		"[listener api]\npath = /run/x.sock\nmode = 0600\nowner = 0\n"
+		"group = root\nallow-users = root 1000\nallow-groups = 0\n"
+		"[module echo]\nfile = echo.so\noptional = yes\ngreeting = hi there\n");
 
 	ck_assert_int_eq(ttrpcd_config_load(&cfg, path, true, &error), 0);
 	ck_assert(cfg.from_file);
@@ -189,7 +190,7 @@ START_TEST(test_control)
 	path = put("ttrpcd.conf", "[control]\nallow-users = 7 no-such-user-here\n");
 	ck_assert_int_eq(ttrpcd_config_load(&cfg, path, true, &error), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(error, "ttrpcd.conf:2: bad value '7 no-such-user-here' "
-	                                    "for key 'allow-users' in [control]"));
+					    "for key 'allow-users' in [control]"));
 }
 END_TEST
 
@@ -199,7 +200,7 @@ START_TEST(test_dropins)
 
 	/* put() reuses its buffers: keep a copy. */
 	snprintf(path, sizeof(path), "%s",
-	         put("ttrpcd.conf", "[ttrpcd]\nlog-level = err\n[module m]\nkey = 1\n"));
+		 put("ttrpcd.conf", "[ttrpcd]\nlog-level = err\n[module m]\nkey = 1\n"));
 
 	snprintf(d, sizeof(d), "%s/ttrpcd.conf.d", dir);
 	ck_assert_int_eq(mkdir(d, 0755), 0);
@@ -215,7 +216,7 @@ START_TEST(test_dropins)
 	put("ttrpcd.conf.d/40-d.conf", "\n[limits]\nconections = 3\n");
 	ck_assert_int_lt(ttrpcd_config_load(&cfg, path, true, &error), 0);
 	ck_assert_ptr_nonnull(strstr(error, "ttrpcd.conf.d/40-d.conf:3: unknown key 'conections' "
-	                                    "in [limits]"));
+					    "in [limits]"));
 }
 END_TEST
 

@@ -28,13 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SVC "ttrpc.interop.v1.Interop"
 
 /* Option bits of byte 0. */
-#define OPT_CHUNK(o) ((o) & 3)     /* bytes per write: all, 1, 7, 61 */
-#define OPT_FREE_IN_CB 0x04        /* free the client from the first completion */
-#define OPT_CANCEL_SELF 0x08       /* a stream cancels itself on its first message */
-#define OPT_CANCEL_OTHER 0x10      /* a message cancels the other streams and call 9 */
-#define OPT_SEND_MORE 0x20         /* Chat answers messages; completions start calls */
-#define OPT_CLOSE_SEND 0x40        /* Upload and Chat close their side at once */
-#define OPT_EOF 0x80               /* the server closes at the end, before the free */
+#define OPT_CHUNK(o) ((o)&3)  /* bytes per write: all, 1, 7, 61 */
+#define OPT_FREE_IN_CB 0x04   /* free the client from the first completion */
+#define OPT_CANCEL_SELF 0x08  /* a stream cancels itself on its first message */
+#define OPT_CANCEL_OTHER 0x10 /* a message cancels the other streams and call 9 */
+#define OPT_SEND_MORE 0x20    /* Chat answers messages; completions start calls */
+#define OPT_CLOSE_SEND 0x40   /* Upload and Chat close their side at once */
+#define OPT_EOF 0x80          /* the server closes at the end, before the free */
 
 static const size_t chunk_sizes[4] = { 0, 1, 7, 61 };
 
@@ -97,8 +97,8 @@ static void start_echo(uint64_t timeout_us)
 	r = &fz.unary[fz.n_unary];
 	req.text = "fuzz";
 	if (ttrpc_client_call(fz.c, SVC, "Echo", &req.base,
-	                      &ttrpc__interop__v1__echo_response__descriptor, &opts, on_unary, r,
-	                      &r->id) == 0)
+			      &ttrpc__interop__v1__echo_response__descriptor, &opts, on_unary, r,
+			      &r->id) == 0)
 		fz.n_unary++;
 }
 
@@ -146,12 +146,12 @@ static const struct ttrpc_stream_handlers handlers = {
 };
 
 static void open_stream(int which, const char *method, enum ttrpc_method_kind kind,
-                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp)
+			const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp)
 {
 	struct rec *r = &fz.streams[which];
 
 	FUZZ_CHECK(ttrpc_client_stream_open(fz.c, SVC, method, kind, req, resp, NULL, &handlers, r,
-	                                    &r->s) == 0);
+					    &r->s) == 0);
 	r->id = ttrpc_client_stream_id(r->s);
 }
 
@@ -223,28 +223,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	start_echo(0);
 	sreq.count = 2;
 	open_stream(DOWNLOAD, "Download", TTRPC_METHOD_SERVER_STREAM, &sreq.base,
-	            &ttrpc__interop__v1__chunk__descriptor);
+		    &ttrpc__interop__v1__chunk__descriptor);
 	open_stream(UPLOAD, "Upload", TTRPC_METHOD_CLIENT_STREAM, NULL,
-	            &ttrpc__interop__v1__summary__descriptor);
+		    &ttrpc__interop__v1__summary__descriptor);
 	open_stream(CHAT, "Chat", TTRPC_METHOD_BIDI_STREAM, NULL,
-	            &ttrpc__interop__v1__chunk__descriptor);
+		    &ttrpc__interop__v1__chunk__descriptor);
 	/* A deadline far away: its timer must be freed with the call. */
 	start_echo(3600ull * 1000000);
 	r = &fz.unary[fz.n_unary];
 	freq.code = TTRPC_NOT_FOUND;
 	FUZZ_CHECK(ttrpc_client_call(fz.c, SVC, "Fail", &freq.base,
-	                             &ttrpc__interop__v1__empty__descriptor, NULL, on_unary, r,
-	                             &r->id) == 0);
+				     &ttrpc__interop__v1__empty__descriptor, NULL, on_unary, r,
+				     &r->id) == 0);
 	fz.n_unary++;
 	/* A deadline of 1 us: it passes on the next loop iteration. */
 	start_echo(1);
 	sreq.count = 3;
 	FUZZ_CHECK(ttrpc_client_stream_open_sync(fz.c, SVC, "Download", TTRPC_METHOD_SERVER_STREAM,
-	                                         &sreq.base, &ttrpc__interop__v1__chunk__descriptor,
-	                                         NULL, &fz.sync[SYNC_DOWNLOAD]) == 0);
+						 &sreq.base, &ttrpc__interop__v1__chunk__descriptor,
+						 NULL, &fz.sync[SYNC_DOWNLOAD]) == 0);
 	FUZZ_CHECK(ttrpc_client_stream_open_sync(fz.c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM,
-	                                         NULL, &ttrpc__interop__v1__summary__descriptor,
-	                                         NULL, &fz.sync[SYNC_UPLOAD]) == 0);
+						 NULL, &ttrpc__interop__v1__summary__descriptor,
+						 NULL, &fz.sync[SYNC_UPLOAD]) == 0);
 	FUZZ_CHECK(fz.n_unary == 4 && ttrpc_client_pending(fz.c) == 9);
 
 	chunk.index = 1;
@@ -261,8 +261,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_peer_close(&peer);
 		fuzz_peer_run(&peer, base, 16);
 		/* The connection is gone: nothing can be pending. */
-		FUZZ_CHECK(!fz.c || (!ttrpc_client_is_connected(fz.c) &&
-		                     ttrpc_client_pending(fz.c) == 0));
+		FUZZ_CHECK(!fz.c ||
+			   (!ttrpc_client_is_connected(fz.c) && ttrpc_client_pending(fz.c) == 0));
 	}
 	if (fz.c)
 		ttrpc_client_free(fz.c);

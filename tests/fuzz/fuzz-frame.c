@@ -24,10 +24,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Abort (a crash to libFuzzer) when the decoder and the model disagree. */
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
 	} while (0)
 
 /* One event of the reference decoder. */
@@ -89,7 +89,7 @@ static void model_run(struct model *m, const uint8_t *s, size_t len, uint32_t ma
 
 /* Take every event the buffer holds now, as server.c's on_read does. */
 static void drain(struct ttrpc__frame_reader *r, struct evbuffer *in, struct model *m,
-                  const uint8_t *stream)
+		  const uint8_t *stream)
 {
 	for (;;) {
 		struct ttrpc__frame_header h;

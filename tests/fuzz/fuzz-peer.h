@@ -17,9 +17,9 @@ struct fuzz_peer {
 	int fd;              /* our end; -1 once closed */
 	const uint8_t *data; /* bytes still to send: data[pos..size) */
 	size_t size, pos;
-	size_t chunk;        /* bytes sent per iteration; 0: all the socket takes */
-	bool no_read;        /* leave the library's output unread (backpressure) */
-	bool eof;            /* the library closed its end */
+	size_t chunk; /* bytes sent per iteration; 0: all the socket takes */
+	bool no_read; /* leave the library's output unread (backpressure) */
+	bool eof;     /* the library closed its end */
 };
 
 /*
@@ -45,10 +45,10 @@ void fuzz_peer_close(struct fuzz_peer *p);
 void fuzz_peer_shutdown_write(struct fuzz_peer *p);
 
 /* Fatal in a fuzz target: a crash that libFuzzer records with its input. */
-#define FUZZ_CHECK(cond)                                                                           \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
+#define FUZZ_CHECK(cond)                  \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
 	} while (0)
 
 #endif

@@ -28,19 +28,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Option bits of byte 0. */
-#define OPT_CHUNK(o) ((o) & 3)          /* bytes per write: all, 1, 7, 61 */
-#define OPT_END(o) (((o) >> 2) & 3)     /* how the connection ends, see end_names */
-#define OPT_SMALL_MESSAGE 0x10          /* 100-byte message limit */
-#define OPT_TIGHT 0x20                  /* 3 calls and 1 stream in flight; with END_HALF,
+#define OPT_CHUNK(o) ((o)&3)        /* bytes per write: all, 1, 7, 61 */
+#define OPT_END(o) (((o) >> 2) & 3) /* how the connection ends, see end_names */
+#define OPT_SMALL_MESSAGE 0x10      /* 100-byte message limit */
+#define OPT_TIGHT \
+	0x20                  /* 3 calls and 1 stream in flight; with END_HALF,
                                           * 1 ms frame and idle timeouts too */
-#define OPT_OUTPUT_LIMIT 0x40           /* 2 KiB output queue: the connection is dropped */
-#define OPT_NO_READ 0x80                /* the peer never reads its answers */
+#define OPT_OUTPUT_LIMIT 0x40 /* 2 KiB output queue: the connection is dropped */
+#define OPT_NO_READ 0x80      /* the peer never reads its answers */
 
 enum {
-	END_EOF,       /* the peer closes; the server notices */
-	END_SHUTDOWN,  /* graceful shutdown, then the peer closes */
-	END_FREE,      /* ttrpc_server_free() with everything live */
-	END_HALF,      /* the peer shuts its write side; the server may still answer */
+	END_EOF,      /* the peer closes; the server notices */
+	END_SHUTDOWN, /* graceful shutdown, then the peer closes */
+	END_FREE,     /* ttrpc_server_free() with everything live */
+	END_HALF,     /* the peer shuts its write side; the server may still answer */
 };
 
 static const size_t chunk_sizes[4] = { 0, 1, 7, 61 };
@@ -152,15 +153,15 @@ static void on_later(struct ttrpc_call *call, const ProtobufCMessage *req, void 
 
 static const struct ttrpc_method stream_methods[] = {
 	TTRPC_SERVER_STREAM("Download", &ttrpc__interop__v1__stream_request__descriptor,
-	                    &ttrpc__interop__v1__chunk__descriptor, on_download),
+			    &ttrpc__interop__v1__chunk__descriptor, on_download),
 	TTRPC_CLIENT_STREAM("Upload", &ttrpc__interop__v1__chunk__descriptor,
-	                    &ttrpc__interop__v1__summary__descriptor, interop_upload),
+			    &ttrpc__interop__v1__summary__descriptor, interop_upload),
 	TTRPC_BIDI_STREAM("Chat", &ttrpc__interop__v1__chunk__descriptor,
-	                  &ttrpc__interop__v1__chunk__descriptor, interop_chat),
+			  &ttrpc__interop__v1__chunk__descriptor, interop_chat),
 	TTRPC_BIDI_STREAM("Hold", &ttrpc__interop__v1__chunk__descriptor,
-	                  &ttrpc__interop__v1__chunk__descriptor, on_hold),
+			  &ttrpc__interop__v1__chunk__descriptor, on_hold),
 	TTRPC_BIDI_STREAM("Later", &ttrpc__interop__v1__chunk__descriptor,
-	                  &ttrpc__interop__v1__chunk__descriptor, on_later),
+			  &ttrpc__interop__v1__chunk__descriptor, on_later),
 	TTRPC_METHODS_END,
 };
 
@@ -177,7 +178,8 @@ static int on_call(struct ttrpc_call *call, void *userdata)
 	FUZZ_CHECK(ttrpc_call_service(call) && ttrpc_call_method(call));
 	FUZZ_CHECK(ttrpc_call_kind(call) <= TTRPC_METHOD_BIDI_STREAM);
 	FUZZ_CHECK(!ttrpc_call_is_cancelled(call));
-	FUZZ_CHECK(!ttrpc_call_deadline(call) || ttrpc_call_deadline(call) >= ttrpc_call_arrival(call));
+	FUZZ_CHECK(!ttrpc_call_deadline(call) ||
+		   ttrpc_call_deadline(call) >= ttrpc_call_arrival(call));
 	if (!v)
 		return 0;
 	if (strcmp(v, "deny") == 0)

@@ -71,16 +71,16 @@ static void put(struct buf *b, const void *p, size_t n)
 
 static void header(struct buf *b, uint32_t len, uint32_t id, uint8_t type, uint8_t flags)
 {
-	struct ttrpc__frame_header h = { .length = len, .stream_id = id, .type = type,
-		                         .flags = flags };
+	struct ttrpc__frame_header h = {
+		.length = len, .stream_id = id, .type = type, .flags = flags
+	};
 	uint8_t raw[TTRPC__HEADER_SIZE];
 
 	ttrpc__frame_header_encode(&h, raw);
 	put(b, raw, sizeof(raw));
 }
 
-static void frame(struct buf *b, uint32_t id, uint8_t type, uint8_t flags, const void *p,
-                  size_t n)
+static void frame(struct buf *b, uint32_t id, uint8_t type, uint8_t flags, const void *p, size_t n)
 {
 	header(b, (uint32_t)n, id, type, flags);
 	if (n)
@@ -101,7 +101,7 @@ static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
 }
 
 static void message_frame(struct buf *b, uint32_t id, uint8_t type, uint8_t flags,
-                          const ProtobufCMessage *m)
+			  const ProtobufCMessage *m)
 {
 	size_t len;
 	uint8_t *p = pack(m, &len);
@@ -111,16 +111,16 @@ static void message_frame(struct buf *b, uint32_t id, uint8_t type, uint8_t flag
 }
 
 struct req_opts {
-	const char *service;  /* default SVC */
+	const char *service; /* default SVC */
 	int64_t timeout_nano;
 	const char *md_key, *md_value;
-	const uint8_t *raw;   /* a payload that is not @in packed */
+	const uint8_t *raw; /* a payload that is not @in packed */
 	size_t raw_len;
 };
 
 /* A Request frame; @in NULL and no raw payload: no payload field. */
 static void request(struct buf *b, uint32_t id, uint8_t flags, const char *method,
-                    const ProtobufCMessage *in, const struct req_opts *o)
+		    const ProtobufCMessage *in, const struct req_opts *o)
 {
 	static const struct req_opts none;
 	Ttrpc__Request r = TTRPC__REQUEST__INIT;
@@ -152,7 +152,7 @@ static void request(struct buf *b, uint32_t id, uint8_t flags, const char *metho
 
 /* A Response frame: @code with @message, or OK with @out as payload. */
 static void response(struct buf *b, uint32_t id, int code, const char *message,
-                     const ProtobufCMessage *out)
+		     const ProtobufCMessage *out)
 {
 	Ttrpc__Response r = TTRPC__RESPONSE__INIT;
 	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
@@ -378,19 +378,19 @@ static void server_seeds(void)
 
 	/* Every protocol error of the README's table, then a good call. */
 	reset(&b);
-	request(&b, 2, 0, "Echo", &echo.base, NULL);              /* even id */
+	request(&b, 2, 0, "Echo", &echo.base, NULL); /* even id */
 	request(&b, 1, 0, "Echo", &echo.base, NULL);
-	request(&b, 1, 0, "Echo", &echo.base, NULL);              /* id re-used */
-	data(&b, 3, 0, &c1.base);                                 /* unknown stream */
-	data(&b, 1, 0, &c1.base);                                 /* finished stream */
-	frame(&b, 5, 9, 0, "x", 1);                               /* unknown type */
-	response(&b, 5, 0, NULL, &empty.base);                    /* Response to the server */
-	frame(&b, 7, TTRPC__TYPE_REQUEST, 0, "\xff\xff\xff", 3);  /* not protobuf */
+	request(&b, 1, 0, "Echo", &echo.base, NULL);             /* id re-used */
+	data(&b, 3, 0, &c1.base);                                /* unknown stream */
+	data(&b, 1, 0, &c1.base);                                /* finished stream */
+	frame(&b, 5, 9, 0, "x", 1);                              /* unknown type */
+	response(&b, 5, 0, NULL, &empty.base);                   /* Response to the server */
+	frame(&b, 7, TTRPC__TYPE_REQUEST, 0, "\xff\xff\xff", 3); /* not protobuf */
 	o = (struct req_opts){ .service = "no.Such" };
-	request(&b, 9, 0, "Echo", &echo.base, &o);                /* unknown service */
-	request(&b, 11, 0, "Nope", &echo.base, NULL);             /* unknown method */
+	request(&b, 9, 0, "Echo", &echo.base, &o);    /* unknown service */
+	request(&b, 11, 0, "Nope", &echo.base, NULL); /* unknown method */
 	o = (struct req_opts){ .raw = (const uint8_t *)"\x0a\x05x", .raw_len = 3 };
-	request(&b, 13, 0, "Echo", NULL, &o);                     /* bad input message */
+	request(&b, 13, 0, "Echo", NULL, &o); /* bad input message */
 	request(&b, 15, 0, "Echo", &echo.base, NULL);
 	seed("fuzz-server", "protocol-errors", 0, &b);
 	frame_seed("protocol-errors", 0x80, &b, 61);
@@ -400,14 +400,14 @@ static void server_seeds(void)
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	echo.text = big;
-	request(&b, 1, 0, "Echo", &echo.base, NULL);              /* over the 100-byte limit */
+	request(&b, 1, 0, "Echo", &echo.base, NULL); /* over the 100-byte limit */
 	echo.text = "hello";
 	request(&b, 3, 0, "Echo", &echo.base, NULL);
 	seed("fuzz-server", "oversized", S_SMALL_MESSAGE, &b);
 	frame_seed("oversized", 33, &b, 50);
 
 	reset(&b);
-	header(&b, 0x01000010, 1, TTRPC__TYPE_REQUEST, 0);       /* reserved byte set */
+	header(&b, 0x01000010, 1, TTRPC__TYPE_REQUEST, 0); /* reserved byte set */
 	put(&b, "GET / HTTP/1.1\r\n", 16);
 	seed("fuzz-server", "corrupt", 0, &b);
 	frame_seed("corrupt", 0x80, &b, 5);
@@ -448,15 +448,15 @@ static void client_seeds(void)
 	frame_seed("client-all-ok", 0x80, &b, 17);
 
 	reset(&b);
-	data(&b, 1, 0, &c1.base);                    /* Data on a unary call */
-	response(&b, 3, 1, "cancelled", NULL);       /* a status ends a stream */
-	response(&b, 99, 0, NULL, &echo.base);       /* nobody waits */
-	data(&b, 5, 0, &c1.base);                    /* Data on a client stream */
-	response(&b, 7, 0, NULL, &echo.base);        /* OK ends a bidi stream */
-	frame(&b, 9, 9, 0, "?", 1);                  /* unknown type */
-	frame(&b, 11, TTRPC__TYPE_RESPONSE, 0, "\xff", 1); /* not protobuf */
-	data(&b, 3, 0, &c1.base);                    /* after the end */
-	response(&b, 15, 13, "broken", NULL);        /* a blocking stream fails */
+	data(&b, 1, 0, &c1.base);                                  /* Data on a unary call */
+	response(&b, 3, 1, "cancelled", NULL);                     /* a status ends a stream */
+	response(&b, 99, 0, NULL, &echo.base);                     /* nobody waits */
+	data(&b, 5, 0, &c1.base);                                  /* Data on a client stream */
+	response(&b, 7, 0, NULL, &echo.base);                      /* OK ends a bidi stream */
+	frame(&b, 9, 9, 0, "?", 1);                                /* unknown type */
+	frame(&b, 11, TTRPC__TYPE_RESPONSE, 0, "\xff", 1);         /* not protobuf */
+	data(&b, 3, 0, &c1.base);                                  /* after the end */
+	response(&b, 15, 13, "broken", NULL);                      /* a blocking stream fails */
 	frame(&b, 17, TTRPC__TYPE_RESPONSE, 0, "\x12\x01\xff", 3); /* reply not a Summary */
 	seed("fuzz-client", "errors", 0, &b);
 	seed("fuzz-client", "errors-eof", C_EOF, &b);
@@ -467,11 +467,11 @@ static void client_seeds(void)
 	seed("fuzz-client", "oversized", C_EOF, &b);
 	reset(&b);
 	response(&b, 1, 0, NULL, &echo.base);
-	header(&b, 0x7f000000, 3, TTRPC__TYPE_DATA, 0);   /* reserved byte set */
+	header(&b, 0x7f000000, 3, TTRPC__TYPE_DATA, 0); /* reserved byte set */
 	seed("fuzz-client", "corrupt", 0, &b);
 	reset(&b);
 	data(&b, 3, 0, &c1.base);
-	b.n -= 2;                                         /* cut short, then EOF */
+	b.n -= 2; /* cut short, then EOF */
 	seed("fuzz-client", "truncated", C_EOF, &b);
 	free(b.p);
 }

@@ -119,8 +119,8 @@ static void exec_wrapped(const char *const *argv)
  * Start argv[0] with @env (KEY=VALUE, NULL-terminated) set, $LISTEN_* and
  * $NOTIFY_SOCKET cleared otherwise, and @fds passed as systemd passes them.
  */
-void spawn(struct proc *p, const char *const *argv, const char *const *env,
-                  const int *fds, const char *const *fdnames, size_t nfds)
+void spawn(struct proc *p, const char *const *argv, const char *const *env, const int *fds,
+	   const char *const *fdnames, size_t nfds)
 {
 	int pipefd[2];
 

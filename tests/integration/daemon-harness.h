@@ -49,7 +49,7 @@ void daemon_test_teardown(void);
  * @fdnames as systemd passes them; its stderr goes to @p->log.
  */
 void spawn(struct proc *p, const char *const *argv, const char *const *env, const int *fds,
-           const char *const *fdnames, size_t nfds);
+	   const char *const *fdnames, size_t nfds);
 
 /* read_log() - append what the process wrote to stderr, waiting up to @timeout_ms. */
 void read_log(struct proc *p, int timeout_ms);

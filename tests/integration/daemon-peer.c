@@ -74,7 +74,7 @@ void peer_header(uint8_t hdr[10], uint32_t length, uint32_t id, uint8_t type, ui
 }
 
 int peer_send(int fd, uint32_t length, uint32_t id, uint8_t type, uint8_t flags,
-              const void *payload, size_t n)
+	      const void *payload, size_t n)
 {
 	uint8_t *frame = malloc(10 + n);
 	int r;
@@ -89,8 +89,8 @@ int peer_send(int fd, uint32_t length, uint32_t id, uint8_t type, uint8_t flags,
 	return r;
 }
 
-size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *msg,
-                    const char *key, const char *value)
+size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *msg, const char *key,
+		    const char *value)
 {
 	Ttrpc__Request req = TTRPC__REQUEST__INIT;
 	Ttrpc__KeyValue kv = TTRPC__KEY_VALUE__INIT, *kvs[1] = { &kv };
@@ -170,7 +170,8 @@ int peer_read(int fd, struct peer_frame *f, int timeout_ms)
 	r = read_full(fd, hdr, sizeof(hdr), end);
 	if (r <= 0)
 		return r;
-	f->length = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	f->length = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
+		    hdr[3];
 	f->id = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
 	f->type = hdr[8];
 	f->flags = hdr[9];
@@ -199,8 +200,8 @@ int peer_status(const struct peer_frame *f, char *msg, size_t size)
 	ck_assert_ptr_nonnull(resp);
 	code = resp->status ? resp->status->code : 0;
 	if (msg)
-		snprintf(msg, size, "%s", resp->status && resp->status->message ?
-		                          resp->status->message : "");
+		snprintf(msg, size, "%s",
+			 resp->status && resp->status->message ? resp->status->message : "");
 	ttrpc__response__free_unpacked(resp, NULL);
 	return code;
 }
@@ -215,7 +216,7 @@ void peer_expect(int fd, uint32_t id, int code, const char *message)
 	ck_assert_uint_eq(f.id, id);
 	ck_assert_int_eq(peer_status(&f, msg, sizeof(msg)), code);
 	ck_assert_msg(strncmp(msg, message, strlen(message)) == 0, "status message '%s', not '%s'",
-	              msg, message);
+		      msg, message);
 	peer_frame_clear(&f);
 }
 

@@ -41,15 +41,15 @@ void peer_header(uint8_t hdr[10], uint32_t length, uint32_t id, uint8_t type, ui
 
 /* peer_send() - one frame whose header says @length, with @n bytes of @payload. */
 int peer_send(int fd, uint32_t length, uint32_t id, uint8_t type, uint8_t flags,
-              const void *payload, size_t n);
+	      const void *payload, size_t n);
 
 /*
  * peer_request() - a ttrpc.Request for INTEROP/@method with @msg (NULL: no
  * payload) and, when @key is not NULL, one metadata pair; malloc'd into *out.
  * Return: its length.
  */
-size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *msg,
-                    const char *key, const char *value);
+size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *msg, const char *key,
+		    const char *value);
 
 /* peer_call() - send a Request frame for INTEROP/@method on @id. Return: 0 or -errno. */
 int peer_call(int fd, uint32_t id, uint8_t flags, const char *method, const ProtobufCMessage *msg);

@@ -155,7 +155,7 @@ static void put32(uint8_t *p, uint32_t v)
 }
 
 void raw_send(struct raw *r, uint32_t length, uint32_t id, uint8_t type, uint8_t flags,
-                     const void *payload, size_t n)
+	      const void *payload, size_t n)
 {
 	uint8_t h[10];
 
@@ -169,8 +169,7 @@ void raw_send(struct raw *r, uint32_t length, uint32_t id, uint8_t type, uint8_t
 }
 
 /* Pack a ttrpc.Request for the interop service (inner message packed by the caller). */
-void raw_request(struct raw *r, uint32_t id, const char *method, const void *payload,
-                        size_t n)
+void raw_request(struct raw *r, uint32_t id, const char *method, const void *payload, size_t n)
 {
 	uint8_t buf[512];
 	size_t len = 0;
@@ -257,8 +256,8 @@ void raw_expect_status(struct raw *r, uint32_t id, int code, const char *prefix)
 	}
 	ck_assert_int_eq(got.code, code);
 	ck_assert_ptr_nonnull(got.message);
-	ck_assert_msg(strncmp(got.message, prefix, strlen(prefix)) == 0, "message \"%s\" does not start with \"%s\"",
-	              got.message, prefix);
+	ck_assert_msg(strncmp(got.message, prefix, strlen(prefix)) == 0,
+		      "message \"%s\" does not start with \"%s\"", got.message, prefix);
 	free(got.message);
 	free(f.payload);
 }
@@ -278,4 +277,3 @@ void raw_expect_echo_works(struct raw *r, uint32_t id)
 	ck_assert_mem_eq(f.payload, "\x0a\x00\x12\x04\x12\x02ok", 8);
 	free(f.payload);
 }
-

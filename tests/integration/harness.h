@@ -49,7 +49,7 @@ struct frame {
 struct raw *raw_connect(void);
 void raw_free(struct raw *r);
 void raw_send(struct raw *r, uint32_t length, uint32_t id, uint8_t type, uint8_t flags,
-              const void *payload, size_t n);
+	      const void *payload, size_t n);
 /* A ttrpc.Request for the interop service with an inner message packed by the caller. */
 void raw_request(struct raw *r, uint32_t id, const char *method, const void *payload, size_t n);
 /* Wait for the next frame; false on EOF. Fails the test after @ms milliseconds. */

@@ -32,7 +32,7 @@
 #define RSS_GROWTH_KIB (64 * 1024)
 
 static struct proc d;
-static const char *sock; /* the listener's path, set by serve() */
+static const char *sock;          /* the listener's path, set by serve() */
 static struct ttrpc_client *good; /* NULL: a connection per call */
 static long rss_before;
 
@@ -47,9 +47,9 @@ static void good_call(const char *text)
 		ck_assert_int_eq(ttrpc_client_open(sock, &c), 0);
 	req.text = (char *)text;
 	ck_assert_int_eq(ttrpc_client_call_sync(c, INTEROP, "Echo", &req.base,
-	                                        &ttrpc__interop__v1__echo_response__descriptor,
-	                                        NULL, &resp, NULL),
-	                 0);
+						&ttrpc__interop__v1__echo_response__descriptor,
+						NULL, &resp, NULL),
+			 0);
 	ck_assert_str_eq(((Ttrpc__Interop__V1__EchoResponse *)resp)->text, text);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	if (c != good)
@@ -67,10 +67,10 @@ static void serve(const char *limits, bool persistent)
 
 	sock = path_in("sock");
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\n[limits]\n%s\n[listener api]\npath = %s\n"
-	           "[module interop]\nfile = %s\n",
-	           tmp, limits ? limits : "", sock,
-	           build_path("services/interop/.libs/interop.so"));
+		   "[ttrpcd]\nmodule-dir = %s\n[limits]\n%s\n[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, limits ? limits : "", sock,
+		   build_path("services/interop/.libs/interop.so"));
 	daemon_start(&d, conf, NULL);
 	ck_assert(log_wait(&d, "ready: 1 modules"));
 	good = NULL;
@@ -96,15 +96,15 @@ static void finish(const char *name, const char *warning)
 	ck_assert(proc_alive(&d));
 	rss_after = proc_rss_kib(d.pid);
 	fprintf(stderr, "%s: ttrpcd RSS %ld KiB before, %ld KiB after\n", name, rss_before,
-	        rss_after);
+		rss_after);
 	ck_assert_int_lt(rss_after - rss_before, RSS_GROWTH_KIB);
 	ttrpc_client_free(good);
 	good = NULL;
 	kill(d.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&d, 0), 0);
 	ck_assert_msg(count(d.log, "<3>") + count(d.log, "<4>") == (warning ? 1u : 0u) &&
-	              (!warning || count(d.log, warning) == 1),
-	              "expected %s in the log:\n%s", warning ? warning : "no warning", d.log);
+			      (!warning || count(d.log, warning) == 1),
+		      "expected %s in the log:\n%s", warning ? warning : "no warning", d.log);
 }
 
 static size_t count(const char *haystack, const char *needle)
@@ -135,7 +135,7 @@ START_TEST(test_garbage)
 	ck_assert_int_eq(peer_write(fd, http, strlen(http)), 0);
 	/* "GET " read as a length, "/ HT" as the stream id. */
 	peer_expect(fd, 0x2f204854, TTRPC_RESOURCE_EXHAUSTED,
-	            "message length 1195725856 exceed maximum message size of 4194304");
+		    "message length 1195725856 exceed maximum message size of 4194304");
 	good_call("during");
 	ck_assert(peer_wait_eof(fd, WAIT_MS));
 	close(fd);
@@ -157,7 +157,7 @@ START_TEST(test_oversized_length)
 	for (uint32_t id = 1; id <= 7; id += 2) {
 		ck_assert_int_eq(peer_send(fd, (uint32_t)big, id, PEER_REQUEST, 0, junk, big), 0);
 		peer_expect(fd, id, TTRPC_RESOURCE_EXHAUSTED,
-		            "message length 4194305 exceed maximum message size of 4194304");
+			    "message length 4194305 exceed maximum message size of 4194304");
 		good_call("during");
 	}
 	/* The connection is kept. */
@@ -176,7 +176,7 @@ START_TEST(test_reserved_length_byte)
 	fd = peer_connect(sock);
 	ck_assert_int_eq(peer_send(fd, 0x01000000, 1, PEER_REQUEST, 0, NULL, 0), 0);
 	peer_expect(fd, 1, TTRPC_RESOURCE_EXHAUSTED,
-	            "message length 16777216 exceed maximum message size of 4194304");
+		    "message length 16777216 exceed maximum message size of 4194304");
 	ck_assert(peer_wait_eof(fd, WAIT_MS));
 	close(fd);
 	finish("reserved length byte", "not ttrpc (reserved length byte is 0x01)");
@@ -256,10 +256,10 @@ START_TEST(test_even_stream_id)
 	fd = peer_connect(sock);
 	peer_echo(fd, 2, "even");
 	peer_expect(fd, 2, TTRPC_INVALID_ARGUMENT,
-	            "StreamID must be odd for client initiated streams");
+		    "StreamID must be odd for client initiated streams");
 	ck_assert_int_eq(peer_send(fd, 0, 4, PEER_DATA, 0, NULL, 0), 0);
 	peer_expect(fd, 4, TTRPC_INVALID_ARGUMENT,
-	            "StreamID must be odd for client initiated streams");
+		    "StreamID must be odd for client initiated streams");
 	good_call("during");
 	expect_echo(fd, 1);
 	close(fd);
@@ -362,7 +362,7 @@ START_TEST(test_payload_not_protobuf)
 	/* The envelope itself is not a ttrpc.Request. */
 	ck_assert_int_eq(peer_send(fd, sizeof(junk), 1, PEER_REQUEST, 0, junk, sizeof(junk)), 0);
 	peer_expect(fd, 1, TTRPC_INVALID_ARGUMENT,
-	            "unmarshal request error: not a valid ttrpc.Request protobuf message");
+		    "unmarshal request error: not a valid ttrpc.Request protobuf message");
 	/* A good envelope around an input that is not an EchoRequest. */
 	req.service = (char *)INTEROP;
 	req.method = (char *)"Echo";
@@ -371,8 +371,8 @@ START_TEST(test_payload_not_protobuf)
 	n = ttrpc__request__pack(&req, env);
 	ck_assert_int_eq(peer_send(fd, (uint32_t)n, 3, PEER_REQUEST, 0, env, n), 0);
 	peer_expect(fd, 3, TTRPC_INTERNAL,
-	            "ttrpc: error unmarshalling payload: not a valid ttrpc.interop.v1.EchoRequest "
-	            "protobuf message");
+		    "ttrpc: error unmarshalling payload: not a valid ttrpc.interop.v1.EchoRequest "
+		    "protobuf message");
 	good_call("during");
 	expect_echo(fd, 5);
 	close(fd);
@@ -401,7 +401,8 @@ START_TEST(test_pipelined_without_reading)
 	/* 10,000 calls, 100 per write, and not one answer read. */
 	for (uint32_t i = 0; i < 10000; i += 100) {
 		for (uint32_t j = 0; j < 100; j++) {
-			peer_header(batch + j * frame, (uint32_t)n, 2 * (i + j) + 1, PEER_REQUEST, 0);
+			peer_header(batch + j * frame, (uint32_t)n, 2 * (i + j) + 1, PEER_REQUEST,
+				    0);
 			memcpy(batch + j * frame + 10, env, n);
 		}
 		if (peer_write(fd, batch, frame * 100) < 0)
@@ -475,7 +476,7 @@ START_TEST(test_idle_connections)
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2 * N + 100) {
 		fprintf(stderr, "SKIP: RLIMIT_NOFILE hard limit %llu < %d\n",
-		        (unsigned long long)rl.rlim_max, 2 * N + 100);
+			(unsigned long long)rl.rlim_max, 2 * N + 100);
 		free(fds);
 		return;
 	}
@@ -507,7 +508,7 @@ START_TEST(test_limit_calls_per_connection)
 	long_sleep(fd, 3);
 	peer_echo(fd, 5, "third");
 	peer_expect(fd, 5, TTRPC_RESOURCE_EXHAUSTED,
-	            "too many calls in flight on this connection (limit 2)");
+		    "too many calls in flight on this connection (limit 2)");
 	good_call("during");
 	close(fd);
 	finish("calls per connection", NULL);
@@ -542,7 +543,7 @@ START_TEST(test_limit_streams_per_connection)
 	ck_assert_int_eq(peer_call(fd, 1, PEER_REMOTE_CLOSED, "Download", &req.base), 0);
 	ck_assert_int_eq(peer_call(fd, 3, PEER_REMOTE_CLOSED, "Download", &req.base), 0);
 	expect_past_chunks(fd, 3, TTRPC_RESOURCE_EXHAUSTED,
-	                   "too many streams in flight on this connection (limit 1)");
+			   "too many streams in flight on this connection (limit 1)");
 	/* A unary call is no stream. */
 	peer_echo(fd, 5, "unary");
 	expect_past_chunks(fd, 5, TTRPC_OK, "");
@@ -596,9 +597,9 @@ static void log_level_config(const char *conf, const char *level)
 {
 	sock = path_in("sock");
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\nlog-level = %s\n[listener api]\npath = %s\n"
-	           "[module interop]\nfile = %s\n",
-	           tmp, level, sock, build_path("services/interop/.libs/interop.so"));
+		   "[ttrpcd]\nmodule-dir = %s\nlog-level = %s\n[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, level, sock, build_path("services/interop/.libs/interop.so"));
 }
 
 /*

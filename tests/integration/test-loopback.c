@@ -71,7 +71,7 @@ static void on_result(const struct ttrpc_result *r, void *arg)
 }
 
 static int call_echo(struct ttrpc_client *c, const void *data, size_t len, const char *text,
-                     const struct ttrpc_call_opts *opts, struct outcome *o, uint32_t *id)
+		     const struct ttrpc_call_opts *opts, struct outcome *o, uint32_t *id)
 {
 	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
 
@@ -79,29 +79,30 @@ static int call_echo(struct ttrpc_client *c, const void *data, size_t len, const
 	req.payload.len = len;
 	req.text = (char *)text;
 	return ttrpc_client_call(c, SVC, "Echo", &req.base,
-	                         &ttrpc__interop__v1__echo_response__descriptor, opts, on_result, o, id);
+				 &ttrpc__interop__v1__echo_response__descriptor, opts, on_result, o,
+				 id);
 }
 
 static int call_sleep(struct ttrpc_client *c, uint64_t millis, uint64_t timeout_us,
-                      struct outcome *o, uint32_t *id)
+		      struct outcome *o, uint32_t *id)
 {
 	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
 	struct ttrpc_call_opts opts = { .timeout_us = timeout_us };
 
 	req.millis = millis;
 	return ttrpc_client_call(c, SVC, "Sleep", &req.base, &ttrpc__interop__v1__empty__descriptor,
-	                         &opts, on_result, o, id);
+				 &opts, on_result, o, id);
 }
 
 static int call_fail(struct ttrpc_client *c, const char *service, int code, const char *msg,
-                     struct outcome *o)
+		     struct outcome *o)
 {
 	Ttrpc__Interop__V1__FailRequest req = TTRPC__INTEROP__V1__FAIL_REQUEST__INIT;
 
 	req.code = code;
 	req.message = (char *)msg;
-	return ttrpc_client_call(c, service, "Fail", &req.base, &ttrpc__interop__v1__empty__descriptor,
-	                         NULL, on_result, o, NULL);
+	return ttrpc_client_call(c, service, "Fail", &req.base,
+				 &ttrpc__interop__v1__empty__descriptor, NULL, on_result, o, NULL);
 }
 
 /* ---- unary basics ---- */
@@ -143,8 +144,9 @@ START_TEST(test_status_errors)
 	outcome_clear(&o);
 
 	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Nope", &empty.base,
-	                                   &ttrpc__interop__v1__empty__descriptor, NULL, on_result, &o,
-	                                   NULL), 0);
+					   &ttrpc__interop__v1__empty__descriptor, NULL, on_result,
+					   &o, NULL),
+			 0);
 	run_until(&o.done, 5000);
 	ck_assert_int_eq(o.code, TTRPC_UNIMPLEMENTED);
 	ck_assert_str_eq(o.message, "method Nope");
@@ -163,8 +165,9 @@ START_TEST(test_metadata)
 	struct outcome o = { 0 };
 
 	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Metadata", &empty.base,
-	                                   &ttrpc__interop__v1__metadata_response__descriptor, &opts,
-	                                   on_result, &o, NULL), 0);
+					   &ttrpc__interop__v1__metadata_response__descriptor,
+					   &opts, on_result, &o, NULL),
+			 0);
 	run_until(&o.done, 5000);
 	ck_assert_int_eq(o.code, TTRPC_OK);
 	ck_assert_uint_eq(o.n_pairs, 3);
@@ -253,7 +256,8 @@ START_TEST(test_thousand_in_flight)
 	memset(o, 0, sizeof(o));
 	for (int i = 0; i < N_INFLIGHT; i++) {
 		snprintf(text[i], sizeof(text[i]), "call-%d", i);
-		ck_assert_int_eq(call_echo(c, text[i], strlen(text[i]), text[i], NULL, &o[i], NULL), 0);
+		ck_assert_int_eq(call_echo(c, text[i], strlen(text[i]), text[i], NULL, &o[i], NULL),
+				 0);
 	}
 	ck_assert_uint_eq(ttrpc_client_pending(c), N_INFLIGHT);
 	while (!all) {
@@ -447,7 +451,8 @@ START_TEST(test_edge_even_stream_id)
 	struct raw *r = raw_connect();
 
 	raw_request(r, 2, "Echo", NULL, 0);
-	raw_expect_status(r, 2, TTRPC_INVALID_ARGUMENT, "StreamID must be odd for client initiated streams");
+	raw_expect_status(r, 2, TTRPC_INVALID_ARGUMENT,
+			  "StreamID must be odd for client initiated streams");
 	raw_send(r, 0, 4, 3, 0, NULL, 0); /* a Data frame too */
 	raw_expect_status(r, 4, TTRPC_INVALID_ARGUMENT, "StreamID must be odd");
 	raw_expect_echo_works(r, 1);
@@ -461,9 +466,11 @@ START_TEST(test_edge_reused_id)
 
 	raw_expect_echo_works(r, 5);
 	raw_request(r, 5, "Echo", NULL, 0);
-	raw_expect_status(r, 5, TTRPC_INVALID_ARGUMENT, "StreamID cannot be re-used and must increment");
+	raw_expect_status(r, 5, TTRPC_INVALID_ARGUMENT,
+			  "StreamID cannot be re-used and must increment");
 	raw_request(r, 3, "Echo", NULL, 0);
-	raw_expect_status(r, 3, TTRPC_INVALID_ARGUMENT, "StreamID cannot be re-used and must increment");
+	raw_expect_status(r, 3, TTRPC_INVALID_ARGUMENT,
+			  "StreamID cannot be re-used and must increment");
 	raw_expect_echo_works(r, 7);
 	raw_free(r);
 }
@@ -534,7 +541,7 @@ START_TEST(test_edge_oversized_discarded)
 
 	raw_send(r, (uint32_t)n, 1, 1, 0, junk, n);
 	raw_expect_status(r, 1, TTRPC_RESOURCE_EXHAUSTED,
-	                  "message length 4194305 exceed maximum message size of 4194304");
+			  "message length 4194305 exceed maximum message size of 4194304");
 	raw_expect_echo_works(r, 3);
 	free(junk);
 	raw_free(r);
@@ -553,7 +560,10 @@ START_TEST(test_edge_max_size_accepted)
 	frame[1] = (uint8_t)strlen(SVC);
 	memcpy(frame + 2, SVC, strlen(SVC));
 	size_t i = 2 + strlen(SVC);
-	memcpy(frame + i, "\x12\x04" "Echo", 6);
+	memcpy(frame + i,
+	       "\x12\x04"
+	       "Echo",
+	       6);
 	i += 6;
 	size_t rest = n - i - 1 - 4;
 	frame[i++] = 0x7a;
@@ -600,8 +610,12 @@ START_TEST(test_slow_reader_capped)
 	/* Stop reading: the raw peer's input is never drained. */
 	bufferevent_disable(r->bev, EV_READ);
 	/* Echo requests with a 64 KiB payload each: 200 of them are 12.8 MiB of answers. */
-	len += (size_t)snprintf((char *)req, 64, "\x0a%c%s\x12\x04" "Echo", (int)strlen(SVC), SVC);
-	memcpy(req + len, "\x1a\x84\x80\x04\x0a\x80\x80\x04", 8); /* payload{ payload = 65536 bytes } */
+	len += (size_t)snprintf((char *)req, 64,
+				"\x0a%c%s\x12\x04"
+				"Echo",
+				(int)strlen(SVC), SVC);
+	memcpy(req + len, "\x1a\x84\x80\x04\x0a\x80\x80\x04",
+	       8); /* payload{ payload = 65536 bytes } */
 	len += 8;
 	memset(req + len, 'x', 65536);
 	len += 65536;
@@ -646,9 +660,9 @@ static void on_wrong_type(struct ttrpc_call *call, const ProtobufCMessage *msg, 
 
 static const struct ttrpc_method test_methods[] = {
 	TTRPC_UNARY("Big", &ttrpc__interop__v1__empty__descriptor,
-	            &ttrpc__interop__v1__echo_response__descriptor, on_big),
+		    &ttrpc__interop__v1__echo_response__descriptor, on_big),
 	TTRPC_UNARY("WrongType", &ttrpc__interop__v1__empty__descriptor,
-	            &ttrpc__interop__v1__echo_response__descriptor, on_wrong_type),
+		    &ttrpc__interop__v1__echo_response__descriptor, on_wrong_type),
 	TTRPC_METHODS_END,
 };
 
@@ -657,8 +671,8 @@ static int call_test(struct ttrpc_client *c, const char *method, struct outcome 
 	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
 
 	return ttrpc_client_call(c, "test.Service", method, &empty.base,
-	                         &ttrpc__interop__v1__echo_response__descriptor, NULL, on_result, o,
-	                         NULL);
+				 &ttrpc__interop__v1__echo_response__descriptor, NULL, on_result, o,
+				 NULL);
 }
 
 START_TEST(test_response_too_large)
@@ -691,9 +705,9 @@ START_TEST(test_register_rules)
 {
 	static const struct ttrpc_method dup[] = {
 		TTRPC_UNARY("A", &ttrpc__interop__v1__empty__descriptor,
-		            &ttrpc__interop__v1__empty__descriptor, on_wrong_type),
+			    &ttrpc__interop__v1__empty__descriptor, on_wrong_type),
 		TTRPC_UNARY("A", &ttrpc__interop__v1__empty__descriptor,
-		            &ttrpc__interop__v1__empty__descriptor, on_wrong_type),
+			    &ttrpc__interop__v1__empty__descriptor, on_wrong_type),
 		TTRPC_METHODS_END,
 	};
 
@@ -750,8 +764,9 @@ START_TEST(test_interceptors)
 	ck_assert_str_eq(o.message, "interceptor says no");
 	outcome_clear(&o);
 	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Metadata", &empty.base,
-	                                   &ttrpc__interop__v1__metadata_response__descriptor, NULL,
-	                                   on_result, &o, NULL), 0);
+					   &ttrpc__interop__v1__metadata_response__descriptor, NULL,
+					   on_result, &o, NULL),
+			 0);
 	run_until(&o.done, 5000);
 	ck_assert_int_eq(o.code, TTRPC_OK);
 	ck_assert_uint_eq(o.n_pairs, 1);
@@ -845,8 +860,9 @@ START_TEST(test_client_errors)
 	req.payload.len = TTRPC_MAX_MESSAGE_SIZE;
 	req.payload.data = calloc(1, req.payload.len);
 	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Echo", &req.base,
-	                                   &ttrpc__interop__v1__echo_response__descriptor, NULL,
-	                                   on_result, &o, NULL), -EMSGSIZE);
+					   &ttrpc__interop__v1__echo_response__descriptor, NULL,
+					   on_result, &o, NULL),
+			 -EMSGSIZE);
 	free(req.payload.data);
 	ck_assert(!o.done); /* a failed call never calls back */
 	ck_assert_uint_eq(ttrpc_client_pending(c), 0);

@@ -52,7 +52,8 @@ static int echo(const char *sock, const char *text)
 	if (r < 0)
 		return r;
 	r = ttrpc_client_call_sync(c, INTEROP, "Echo", &req.base,
-	                           &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp, NULL);
+				   &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp,
+				   NULL);
 	if (r == 0) {
 		if (strcmp(((Ttrpc__Interop__V1__EchoResponse *)resp)->text, text) != 0)
 			r = -EBADMSG;
@@ -82,12 +83,12 @@ START_TEST(test_socket_mode_and_owner)
 	struct proc p;
 
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\n"
-	           "[listener api]\npath = %s\n"
-	           "[listener private]\npath = %s\nmode = 0600\nowner = %u\ngroup = %u\n"
-	           "[module interop]\nfile = %s\n",
-	           tmp, path_in("api.sock"), path_in("private.sock"), (unsigned)owner,
-	           (unsigned)group, interop_so());
+		   "[ttrpcd]\nmodule-dir = %s\n"
+		   "[listener api]\npath = %s\n"
+		   "[listener private]\npath = %s\nmode = 0600\nowner = %u\ngroup = %u\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, path_in("api.sock"), path_in("private.sock"), (unsigned)owner,
+		   (unsigned)group, interop_so());
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 modules"));
 	/* The default: 0660, the daemon's user and group. */
@@ -112,9 +113,14 @@ END_TEST
 /* Run the probe as uid and gid 65534 against @sock; its line. */
 static const char *probe_as_nobody(const char *sock)
 {
-	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-		               "--clear-groups", build_path("tests/integration/test-robust"),
-		               "--probe", sock, NULL };
+	const char *argv[] = { "/usr/bin/setpriv",
+			       "--reuid=65534",
+			       "--regid=65534",
+			       "--clear-groups",
+			       build_path("tests/integration/test-robust"),
+			       "--probe",
+			       sock,
+			       NULL };
 	struct proc p;
 	char *line;
 
@@ -135,16 +141,15 @@ START_TEST(test_listener_allow_lists)
 	ck_assert_int_eq(chmod(tmp, 0755), 0);
 	/* Both sockets are open to all by mode: only the allow-lists decide. */
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\n"
-	           "[listener admins]\npath = %s\nmode = 0666\nallow-users = root\n"
-	           "[listener nobodies]\npath = %s\nmode = 0666\nallow-groups = %u\n"
-	           "[module interop]\nfile = %s\n",
-	           tmp, path_in("admins.sock"), path_in("nobodies.sock"), NOBODY, interop_so());
+		   "[ttrpcd]\nmodule-dir = %s\n"
+		   "[listener admins]\npath = %s\nmode = 0666\nallow-users = root\n"
+		   "[listener nobodies]\npath = %s\nmode = 0666\nallow-groups = %u\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, path_in("admins.sock"), path_in("nobodies.sock"), NOBODY, interop_so());
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 modules"));
 	/* Refused by the listener: the connection is closed before any call. */
-	ck_assert_str_eq(probe_as_nobody(path_in("admins.sock")),
-	                 "probe: echo=transport error");
+	ck_assert_str_eq(probe_as_nobody(path_in("admins.sock")), "probe: echo=transport error");
 	ck_assert(log_wait(&p, "uid 65534 gid 65534: Operation not permitted"));
 	ck_assert_int_eq(echo(path_in("admins.sock"), "root"), 0);
 	/* Admitted by its group on the other listener, where root is not. */
@@ -180,8 +185,10 @@ static const char *module_config(const char *file)
 {
 	const char *conf = path_in("ttrpcd.conf");
 
-	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
-	           "[module interop]\nfile = %s\n", tmp, path_in("sock"), file);
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, path_in("sock"), file);
 	return conf;
 }
 
@@ -190,7 +197,7 @@ static void expect_refused(const char *file, const char *why)
 {
 	const char *conf = module_config(file);
 	const char *check[] = { build_path("daemon/ttrpcd"), "--check-config", "--config", conf,
-		                NULL };
+				NULL };
 	char *msg;
 	struct proc p;
 
@@ -220,13 +227,15 @@ START_TEST(test_module_in_writable_place)
 	copy_file(interop_so(), path_in("ok/interop.so"), 0644);
 
 	/* A directory anyone may write to. */
-	snprintf(why, sizeof(why), "refused: %s is writable by group or others (mode 0777); a "
-	         "module and every directory above it may be writable only by root or ttrpcd's "
-	         "user", ww);
+	snprintf(why, sizeof(why),
+		 "refused: %s is writable by group or others (mode 0777); a "
+		 "module and every directory above it may be writable only by root or ttrpcd's "
+		 "user",
+		 ww);
 	expect_refused(path_in("ww/interop.so"), why);
 	/* The file itself, writable by its group. */
 	snprintf(why, sizeof(why), "refused: %s is writable by group or others (mode 0664)",
-	         path_in("gw/interop.so"));
+		 path_in("gw/interop.so"));
 	expect_refused(path_in("gw/interop.so"), why);
 	/* A link from a safe place is judged by where it leads. */
 	ck_assert_int_eq(symlink("../ww/interop.so", path_in("ok/link.so")), 0);
@@ -236,8 +245,10 @@ START_TEST(test_module_in_writable_place)
 	if (geteuid() == 0) {
 		copy_file(interop_so(), path_in("ok/theirs.so"), 0644);
 		ck_assert_int_eq(chown(path_in("ok/theirs.so"), NOBODY, NOBODY), 0);
-		snprintf(why, sizeof(why), "refused: %s is owned by uid 65534, neither root nor "
-		         "ttrpcd's user (uid 0)", path_in("ok/theirs.so"));
+		snprintf(why, sizeof(why),
+			 "refused: %s is owned by uid 65534, neither root nor "
+			 "ttrpcd's user (uid 0)",
+			 path_in("ok/theirs.so"));
 		expect_refused(path_in("ok/theirs.so"), why);
 	}
 	/* The same file in a safe place loads, under /tmp (root's, sticky). */
@@ -267,9 +278,11 @@ static void secrets_at(const char *level)
 	size_t n;
 	int fd;
 
-	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n%s%s%s[listener api]\npath = %s\n"
-	           "[module interop]\nfile = %s\n", tmp, level ? "log-level = " : "",
-	           level ? level : "", level ? "\n" : "", path_in("sock"), interop_so());
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\n%s%s%s[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, level ? "log-level = " : "", level ? level : "", level ? "\n" : "",
+		   path_in("sock"), interop_so());
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 modules"));
 	fd = peer_connect(path_in("sock"));
@@ -296,7 +309,7 @@ static void secrets_at(const char *level)
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 	ck_assert_ptr_nonnull(strstr(p.log, "all calls finished"));
 	ck_assert_msg(!strstr(p.log, "SECRET-"), "a secret in the log at level %s:\n%s",
-	              level ? level : "default", p.log);
+		      level ? level : "default", p.log);
 }
 
 START_TEST(test_no_secret_in_log)
@@ -344,8 +357,10 @@ static bool notify_wait(int fd, const char *line, struct store *store)
 	while (now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			             .msg_controllen = sizeof(cbuf) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
 		struct cmsghdr *c;
 		ssize_t n;
 
@@ -364,7 +379,8 @@ static bool notify_wait(int fd, const char *line, struct store *store)
 			ck_assert_uint_lt(store->n, 16);
 			store->fds[store->n] = sent;
 			snprintf(store->names[store->n], sizeof(store->names[0]), "%.*s",
-			         name ? (int)strcspn(name + 7, "\n") : 6, name ? name + 7 : "stored");
+				 name ? (int)strcspn(name + 7, "\n") : 6,
+				 name ? name + 7 : "stored");
 			store->n++;
 		}
 		if (strstr(buf, line))
@@ -504,7 +520,7 @@ START_TEST(test_sigkill_under_load_keeps_listener)
 	spawn(&b, argv, env, store.fds, names, store.n);
 	ck_assert(notify_wait(nfd, "READY=1", &store));
 	ck_assert(strstr(b.log, "serving the socket passed by the service manager") ||
-	          log_wait(&b, "serving the socket passed by the service manager"));
+		  log_wait(&b, "serving the socket passed by the service manager"));
 	progress_drain(progress[0]);
 	ck_assert(progress_wait(progress[0], 200));
 
@@ -522,9 +538,10 @@ START_TEST(test_sigkill_under_load_keeps_listener)
 		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
 		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	fprintf(stderr, "SIGKILL under load: %u calls answered, %u transport errors, %u refused "
-	        "connects, %u silent, %u wrong\n", sum.ok, sum.transport_errors, sum.refused,
-	        sum.silent, sum.wrong);
+	fprintf(stderr,
+		"SIGKILL under load: %u calls answered, %u transport errors, %u refused "
+		"connects, %u silent, %u wrong\n",
+		sum.ok, sum.transport_errors, sum.refused, sum.silent, sum.wrong);
 	ck_assert_uint_eq(sum.refused, 0);
 	ck_assert_uint_eq(sum.silent, 0);
 	ck_assert_uint_eq(sum.wrong, 0);
@@ -557,9 +574,10 @@ START_TEST(test_sigterm_under_load_answers_all)
 	int fds[CONNS];
 	struct proc p;
 
-	write_file(conf, "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 1min\n"
-	           "[listener api]\npath = %s\n[module interop]\nfile = %s\n",
-	           tmp, path_in("sock"), interop_so());
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 1min\n"
+		   "[listener api]\npath = %s\n[module interop]\nfile = %s\n",
+		   tmp, path_in("sock"), interop_so());
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 modules"));
 	/* On each connection a Sleep, and two Echo calls behind it. */
@@ -573,7 +591,8 @@ START_TEST(test_sigterm_under_load_answers_all)
 	/* Every call accepted: the daemon logged each before its handler ran. */
 	end = now_ms() + WAIT_MS;
 	while ((count(p.log, "/Sleep from pid") < CONNS ||
-	        count(p.log, "/Echo from pid") < 2 * CONNS) && now_ms() < end)
+		count(p.log, "/Echo from pid") < 2 * CONNS) &&
+	       now_ms() < end)
 		read_log(&p, 100);
 	ck_assert_uint_eq(count(p.log, "/Sleep from pid"), CONNS);
 	ck_assert_uint_eq(count(p.log, "/Echo from pid"), 2 * CONNS);
@@ -610,8 +629,10 @@ static int probe(const char *sock)
 {
 	int r = echo(sock, "probe");
 
-	fprintf(stderr, "probe: echo=%s\n", r == 0 ? "OK" : r == -EREMOTEIO ? "status"
-	                                                                   : "transport error");
+	fprintf(stderr, "probe: echo=%s\n",
+		r == 0            ? "OK"
+		: r == -EREMOTEIO ? "status"
+				  : "transport error");
 	if (r < 0)
 		fprintf(stderr, "(%s)\n", strerror(-r));
 	return 0;

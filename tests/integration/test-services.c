@@ -45,16 +45,16 @@ static const char *module_sections(const char *testmod_settings)
 	char *s;
 
 	ck_assert_int_ge(asprintf(&s,
-	                          "[module health]\nfile = %s\n"
-	                          "[module interop]\nfile = %s\n"
-	                          "[module example]\nfile = %s\ngreeting = Hi\n"
-	                          "[module testmod]\nfile = %s\n%s",
-	                          build_path("services/health/.libs/health.so"),
-	                          build_path("services/interop/.libs/interop.so"),
-	                          build_path("services/example/.libs/example.so"),
-	                          build_path("tests/modules/.libs/testmod.so"),
-	                          testmod_settings ? testmod_settings : ""),
-	                 0);
+				  "[module health]\nfile = %s\n"
+				  "[module interop]\nfile = %s\n"
+				  "[module example]\nfile = %s\ngreeting = Hi\n"
+				  "[module testmod]\nfile = %s\n%s",
+				  build_path("services/health/.libs/health.so"),
+				  build_path("services/interop/.libs/interop.so"),
+				  build_path("services/example/.libs/example.so"),
+				  build_path("tests/modules/.libs/testmod.so"),
+				  testmod_settings ? testmod_settings : ""),
+			 0);
 	return keep(s);
 }
 
@@ -64,10 +64,9 @@ static const char *services_config(const char *extra, const char *testmod_settin
 	const char *conf = path_in("ttrpcd.conf");
 
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 1min\n"
-	           "[listener api]\npath = %s\nmode = 0666\n%s%s",
-	           tmp, path_in("sock"), extra ? extra : "",
-	           module_sections(testmod_settings));
+		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 1min\n"
+		   "[listener api]\npath = %s\nmode = 0666\n%s%s",
+		   tmp, path_in("sock"), extra ? extra : "", module_sections(testmod_settings));
 	return conf;
 }
 
@@ -242,7 +241,7 @@ static Ttrpcd__V1__ListResponse *list(struct ttrpc_client *c, const char *servic
 }
 
 static const Ttrpcd__V1__ServiceInfo *find_service(const Ttrpcd__V1__ListResponse *l,
-                                                   const char *name)
+						   const char *name)
 {
 	for (size_t i = 0; i < l->n_services; i++)
 		if (strcmp(l->services[i]->name, name) == 0)
@@ -250,8 +249,7 @@ static const Ttrpcd__V1__ServiceInfo *find_service(const Ttrpcd__V1__ListRespons
 	return NULL;
 }
 
-static const Ttrpcd__V1__MethodInfo *find_method(const Ttrpcd__V1__ServiceInfo *s,
-                                                 const char *name)
+static const Ttrpcd__V1__MethodInfo *find_method(const Ttrpcd__V1__ServiceInfo *s, const char *name)
 {
 	for (size_t i = 0; i < s->n_methods; i++)
 		if (strcmp(s->methods[i]->name, name) == 0)
@@ -260,7 +258,7 @@ static const Ttrpcd__V1__MethodInfo *find_method(const Ttrpcd__V1__ServiceInfo *
 }
 
 static void expect_module(const Ttrpcd__V1__ModuleInfo *m, const char *name, const char *so,
-                          const char *service)
+			  const char *service)
 {
 	char real[PATH_MAX];
 
@@ -282,13 +280,13 @@ START_TEST(test_control_list)
 	int code;
 
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\n[listener api]\npath = %s\n"
-	           "[module health]\nfile = %s\n[module interop]\nfile = %s\n"
-	           "[module example]\nfile = %s\n[module abi10]\nfile = %s\n",
-	           tmp, path_in("sock"), build_path("services/health/.libs/health.so"),
-	           build_path("services/interop/.libs/interop.so"),
-	           build_path("services/example/.libs/example.so"),
-	           build_path("tests/modules/.libs/abi10.so"));
+		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\n[listener api]\npath = %s\n"
+		   "[module health]\nfile = %s\n[module interop]\nfile = %s\n"
+		   "[module example]\nfile = %s\n[module abi10]\nfile = %s\n",
+		   tmp, path_in("sock"), build_path("services/health/.libs/health.so"),
+		   build_path("services/interop/.libs/interop.so"),
+		   build_path("services/example/.libs/example.so"),
+		   build_path("tests/modules/.libs/abi10.so"));
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 4 modules"));
 	/* ABI 1.0 loads; it only cannot say what it serves. */
@@ -303,7 +301,7 @@ START_TEST(test_control_list)
 	expect_module(l->modules[0], "health", "services/health/.libs/health.so", HEALTH);
 	expect_module(l->modules[1], "interop", "services/interop/.libs/interop.so", INTEROP);
 	expect_module(l->modules[2], "example", "services/example/.libs/example.so",
-	              "example.v1.Greeter");
+		      "example.v1.Greeter");
 	expect_module(l->modules[3], "abi10", "tests/modules/.libs/abi10.so", "ttrpc.test.v1.Old");
 
 	/* The services: the daemon's own, then the modules'. */
@@ -365,7 +363,7 @@ START_TEST(test_undeclared_service)
 	daemon_start(&p, services_config(NULL, "service = ttrpc.test.v1.Other\n"), NULL);
 	ck_assert(log_wait(&p, "ready: 4 modules"));
 	ck_assert_ptr_nonnull(strstr(p.log, "init registered service 'ttrpc.test.v1.Other', "
-	                                    "which its services list does not declare"));
+					    "which its services list does not declare"));
 	c = client();
 	ck_assert_int_eq(check(c, "ttrpc.test.v1.Other"), SERVING);
 	ttrpc_client_free(c);
@@ -384,7 +382,7 @@ static Ttrpcd__V1__StatsResponse *stats(struct ttrpc_client *c)
 }
 
 static const Ttrpcd__V1__MethodStats *method_stats(const Ttrpcd__V1__StatsResponse *s,
-                                                   const char *service, const char *method)
+						   const char *service, const char *method)
 {
 	for (size_t i = 0; i < s->n_methods; i++)
 		if (strcmp(s->methods[i]->service, service) == 0 &&
@@ -422,13 +420,13 @@ START_TEST(test_control_stats)
 	for (int i = 0; i < 3; i++) {
 		echo.text = (char *)"counted";
 		ck_assert_int_eq(ttrpc__interop__v1__interop_echo_sync(c, &echo, NULL, &er, NULL),
-		                 0);
+				 0);
 		protobuf_c_message_free_unpacked(&er->base, NULL);
 	}
 	fail.code = TTRPC_ABORTED;
 	fail.message = (char *)"as asked";
 	ck_assert_int_eq(ttrpc__interop__v1__interop_fail_sync(c, &fail, NULL, &fr, &status),
-	                 -EREMOTEIO);
+			 -EREMOTEIO);
 	ttrpc_status_clear(&status);
 	after = stats(c);
 
@@ -483,9 +481,9 @@ static char *greet(struct ttrpc_client *c, const char *service)
 	char *text;
 
 	ck_assert_int_eq(ttrpc_client_call_sync(c, service, "Echo", &req.base,
-	                                        &ttrpc__interop__v1__echo_response__descriptor,
-	                                        NULL, &resp, NULL),
-	                 0);
+						&ttrpc__interop__v1__echo_response__descriptor,
+						NULL, &resp, NULL),
+			 0);
 	text = strdup(((Ttrpc__Interop__V1__EchoResponse *)resp)->text);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return (char *)keep(text);
@@ -512,7 +510,7 @@ START_TEST(test_control_reload)
 	services_config("[control]\nallow-users = nobody-at-all-here\n", NULL);
 	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_FAILED_PRECONDITION);
 	ck_assert_ptr_nonnull(strstr(why, "bad value 'nobody-at-all-here' for key 'allow-users' "
-	                                  "in [control]"));
+					  "in [control]"));
 	ttrpc_client_free(c);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
@@ -537,16 +535,21 @@ static bool log_wait_count(struct proc *p, const char *text, size_t n)
 		read_log(p, (int)(end - now_ms()));
 	if (count(p->log, text) < n)
 		fprintf(stderr, "expected '%s' %zu times in the daemon's log:\n%s\n", text, n,
-		        p->log);
+			p->log);
 	return count(p->log, text) >= n;
 }
 
 /* Run the probe as uid and gid 65534; its line of status codes. */
 static const char *probe_as_nobody(void)
 {
-	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-		               "--clear-groups", build_path("tests/integration/test-services"),
-		               "--probe", path_in("sock"), NULL };
+	const char *argv[] = { "/usr/bin/setpriv",
+			       "--reuid=65534",
+			       "--regid=65534",
+			       "--clear-groups",
+			       build_path("tests/integration/test-services"),
+			       "--probe",
+			       path_in("sock"),
+			       NULL };
 	struct proc p;
 	char *line;
 
@@ -646,7 +649,7 @@ static int run(const char *fmt, ...)
 	va_end(ap);
 	/* A make that runs the suite passes its jobserver, which is not ours. */
 	ck_assert_int_ge(asprintf(&full, "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL sh -c '%s'", cmd),
-	                 0);
+			 0);
 	fprintf(stderr, "+ %s\n", cmd);
 	r = system(full);
 	free(cmd);
@@ -669,21 +672,21 @@ START_TEST(test_example_out_of_tree)
 	ck_assert_ptr_nonnull(srcdir);
 	ck_assert_ptr_nonnull(libdir);
 	ck_assert_int_eq(run("make -s -C %s install DESTDIR=%s >%s/install.log 2>&1 || "
-	                     "{ tail -n 30 %s/install.log; exit 1; }",
-	                     builddir, dest, tmp, tmp),
-	                 0);
+			     "{ tail -n 30 %s/install.log; exit 1; }",
+			     builddir, dest, tmp, tmp),
+			 0);
 	ck_assert_int_eq(run("mkdir %s && cp %s/services/example/example.c "
-	                     "%s/services/example/example.proto %s/services/example/Makefile %s",
-	                     ex, srcdir, srcdir, srcdir, ex),
-	                 0);
+			     "%s/services/example/example.proto %s/services/example/Makefile %s",
+			     ex, srcdir, srcdir, srcdir, ex),
+			 0);
 	ck_assert_int_eq(run("PKG_CONFIG_PATH=%s%s/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s "
-	                     "make -C %s CFLAGS=\"-O2 -Wall -Wextra -Werror\"",
-	                     dest, libdir, dest, ex),
-	                 0);
+			     "make -C %s CFLAGS=\"-O2 -Wall -Wextra -Werror\"",
+			     dest, libdir, dest, ex),
+			 0);
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
-	           "[module example]\nfile = %s/example.so\ngreeting = Out of tree\n",
-	           tmp, path_in("sock"), ex);
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module example]\nfile = %s/example.so\ngreeting = Out of tree\n",
+		   tmp, path_in("sock"), ex);
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 modules"));
 	ck_assert_str_eq(hello(path_in("sock"), "author"), "Out of tree, author!");
@@ -723,7 +726,7 @@ static int probe(const char *sock)
 	er = ttrpc__interop__v1__interop_echo_sync(c, &ereq, NULL, &eresp, &es);
 	hr = grpc__health__v1__health_check_sync(c, &hreq, NULL, &hresp, &hs);
 	fprintf(stderr, "probe: list=%s echo=%s health=%s\n", call_code(lr, &ls),
-	        call_code(er, &es), call_code(hr, &hs));
+		call_code(er, &es), call_code(hr, &hs));
 	if (lresp)
 		protobuf_c_message_free_unpacked(&lresp->base, NULL);
 	if (eresp)

@@ -26,7 +26,7 @@ static void on_hold(struct ttrpc_call *call, const ProtobufCMessage *req, void *
 /* Download, Upload and Chat are the interop service's; Hold is this suite's. */
 static const struct ttrpc_method stream_methods[] = {
 	TTRPC_BIDI_STREAM("Hold", &ttrpc__interop__v1__chunk__descriptor,
-	                  &ttrpc__interop__v1__chunk__descriptor, on_hold),
+			  &ttrpc__interop__v1__chunk__descriptor, on_hold),
 	TTRPC_METHODS_END,
 };
 
@@ -129,7 +129,7 @@ static const struct ttrpc_stream_handlers sink_handlers = {
 };
 
 static struct ttrpc_client_stream *download(struct ttrpc_client *c, uint32_t count, uint32_t size,
-                                            struct sink *k)
+					    struct sink *k)
 {
 	Ttrpc__Interop__V1__StreamRequest req = TTRPC__INTEROP__V1__STREAM_REQUEST__INIT;
 	struct ttrpc_client_stream *s;
@@ -137,8 +137,9 @@ static struct ttrpc_client_stream *download(struct ttrpc_client *c, uint32_t cou
 	req.count = count;
 	req.size = size;
 	ck_assert_int_eq(ttrpc_client_stream_open(c, SVC, "Download", TTRPC_METHOD_SERVER_STREAM,
-	                                          &req.base, &ttrpc__interop__v1__chunk__descriptor,
-	                                          NULL, &sink_handlers, k, &s), 0);
+						  &req.base, &ttrpc__interop__v1__chunk__descriptor,
+						  NULL, &sink_handlers, k, &s),
+			 0);
 	return s;
 }
 
@@ -157,13 +158,25 @@ static void check_download(uint32_t count, uint32_t size)
 	ttrpc_client_free(c);
 }
 
-START_TEST(test_download_0) { check_download(0, 1024); }
+START_TEST(test_download_0)
+{
+	check_download(0, 1024);
+}
 END_TEST
-START_TEST(test_download_1) { check_download(1, 1024); }
+START_TEST(test_download_1)
+{
+	check_download(1, 1024);
+}
 END_TEST
-START_TEST(test_download_1000) { check_download(1000, 1024); }
+START_TEST(test_download_1000)
+{
+	check_download(1000, 1024);
+}
 END_TEST
-START_TEST(test_download_10_mib) { check_download(10, 1 << 20); }
+START_TEST(test_download_10_mib)
+{
+	check_download(10, 1 << 20);
+}
 END_TEST
 
 static void check_upload(uint32_t count)
@@ -175,8 +188,9 @@ static void check_upload(uint32_t count)
 	struct sink k = { 0 };
 
 	ck_assert_int_eq(ttrpc_client_stream_open(c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM,
-	                                          NULL, &ttrpc__interop__v1__summary__descriptor,
-	                                          NULL, &sink_handlers, &k, &s), 0);
+						  NULL, &ttrpc__interop__v1__summary__descriptor,
+						  NULL, &sink_handlers, &k, &s),
+			 0);
 	chunk.payload.data = data;
 	chunk.payload.len = sizeof(data);
 	for (uint32_t i = 0; i < count; i++) {
@@ -197,23 +211,33 @@ static void check_upload(uint32_t count)
 	ttrpc_client_free(c);
 }
 
-START_TEST(test_upload_0) { check_upload(0); }
+START_TEST(test_upload_0)
+{
+	check_upload(0);
+}
 END_TEST
-START_TEST(test_upload_1) { check_upload(1); }
+START_TEST(test_upload_1)
+{
+	check_upload(1);
+}
 END_TEST
-START_TEST(test_upload_1000) { check_upload(1000); }
+START_TEST(test_upload_1000)
+{
+	check_upload(1000);
+}
 END_TEST
 
 static struct ttrpc_client_stream *open_chat(struct ttrpc_client *c, const char *method,
-                                             const struct ttrpc_call_opts *opts, struct sink *k)
+					     const struct ttrpc_call_opts *opts, struct sink *k)
 {
 	struct ttrpc_client_stream *s;
 
 	const char *service = strcmp(method, "Hold") == 0 ? STREAMS : SVC;
 
-	ck_assert_int_eq(ttrpc_client_stream_open(c, service, method, TTRPC_METHOD_BIDI_STREAM, NULL,
-	                                          &ttrpc__interop__v1__chunk__descriptor, opts,
-	                                          &sink_handlers, k, &s), 0);
+	ck_assert_int_eq(ttrpc_client_stream_open(c, service, method, TTRPC_METHOD_BIDI_STREAM,
+						  NULL, &ttrpc__interop__v1__chunk__descriptor,
+						  opts, &sink_handlers, k, &s),
+			 0);
 	return s;
 }
 
@@ -290,8 +314,9 @@ static void echo(struct ttrpc_client *c, struct echo_done *e)
 	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
 
 	ck_assert_int_eq(ttrpc_client_call(c, SVC, "Echo", &req.base,
-	                                   &ttrpc__interop__v1__echo_response__descriptor, NULL,
-	                                   on_echo, e, NULL), 0);
+					   &ttrpc__interop__v1__echo_response__descriptor, NULL,
+					   on_echo, e, NULL),
+			 0);
 }
 
 START_TEST(test_streams_and_unary_interleaved)
@@ -303,8 +328,9 @@ START_TEST(test_streams_and_unary_interleaved)
 
 	download(c, 2000, 1024, &d1);
 	ck_assert_int_eq(ttrpc_client_stream_open(c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM,
-	                                          NULL, &ttrpc__interop__v1__summary__descriptor,
-	                                          NULL, &sink_handlers, &up, &u), 0);
+						  NULL, &ttrpc__interop__v1__summary__descriptor,
+						  NULL, &sink_handlers, &up, &u),
+			 0);
 	for (int i = 0; i < 50; i++) {
 		echo(c, &e[i]);
 		ck_assert_int_eq(send_chunk(u, (uint32_t)i, 10), 0);
@@ -416,7 +442,9 @@ END_TEST
 
 START_TEST(test_reader_that_stops_bounds_writer_memory)
 {
-	static const uint8_t req[] = { 0x08, 0xa0, 0x8d, 0x06, 0x10, 0x80, 0x08 }; /* 100000 x 1 KiB */
+	static const uint8_t req[] = {
+		0x08, 0xa0, 0x8d, 0x06, 0x10, 0x80, 0x08
+	}; /* 100000 x 1 KiB */
 	struct raw *r = raw_connect();
 	struct ttrpc_client *c = connect_client();
 	struct sink k = { 0 };
@@ -429,7 +457,10 @@ START_TEST(test_reader_that_stops_bounds_writer_memory)
 	buf[n++] = (uint8_t)strlen(SVC);
 	memcpy(buf + n, SVC, strlen(SVC));
 	n += strlen(SVC);
-	memcpy(buf + n, "\x12\x08" "Download\x1a\x07", 12);
+	memcpy(buf + n,
+	       "\x12\x08"
+	       "Download\x1a\x07",
+	       12);
 	n += 12;
 	memcpy(buf + n, req, sizeof(req));
 	n += sizeof(req);
@@ -499,7 +530,7 @@ static size_t put_request(uint8_t *buf, const char *method, const void *payload,
 }
 
 static void expect_frame(struct raw *r, uint32_t id, uint8_t type, uint8_t flags, const void *p,
-                         size_t n)
+			 size_t n)
 {
 	struct frame f;
 
@@ -541,7 +572,7 @@ START_TEST(test_wire_client_stream)
 	 * empty first message may be invented from it */
 	raw_send(r, (uint32_t)n, 1, 1, 0x2, buf, n);
 	raw_send(r, 3, 1, 3, 0, "\x12\x01x", 3);
-	raw_send(r, 0, 1, 3, 0, NULL, 0); /* an empty message counts */
+	raw_send(r, 0, 1, 3, 0, NULL, 0);   /* an empty message counts */
 	raw_send(r, 0, 1, 3, 0x4, NULL, 0); /* no data: nothing */
 	raw_send(r, 0, 1, 3, 0x5, NULL, 0); /* CloseSend */
 	/* Response{status OK, payload Summary{count 2, bytes 1}} */
@@ -572,7 +603,8 @@ START_TEST(test_wire_bidi_and_data_after_close)
 	raw_send(r, (uint32_t)n, 3, 1, 0x2, buf, n);
 	raw_send(r, 0, 3, 3, 0x5, NULL, 0);
 	raw_send(r, 2, 3, 3, 0, "\x08\x01", 2);
-	raw_expect_status(r, 3, TTRPC_INVALID_ARGUMENT, "data handling error: ttrpc: stream closed");
+	raw_expect_status(r, 3, TTRPC_INVALID_ARGUMENT,
+			  "data handling error: ttrpc: stream closed");
 	ck_assert_int_eq(hold.ends, 1);
 	ck_assert_int_eq(hold.messages, 0);
 	ck_assert_int_eq(hold.cancels, 1);
@@ -624,10 +656,10 @@ START_TEST(test_blocking_streams)
 	ck_assert_int_eq(ttrpc_client_open(sock_path, &c), 0);
 	req.count = 300;
 	req.size = 1000;
-	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, SVC, "Download",
-	                                               TTRPC_METHOD_SERVER_STREAM, &req.base,
-	                                               &ttrpc__interop__v1__chunk__descriptor, NULL,
-	                                               &s), 0);
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(
+				 c, SVC, "Download", TTRPC_METHOD_SERVER_STREAM, &req.base,
+				 &ttrpc__interop__v1__chunk__descriptor, NULL, &s),
+			 0);
 	while ((r = ttrpc_client_stream_recv_sync(s, &m, NULL)) == 1) {
 		ck_assert_uint_eq(((Ttrpc__Interop__V1__Chunk *)m)->index, got);
 		got++;
@@ -637,10 +669,10 @@ START_TEST(test_blocking_streams)
 	ck_assert_uint_eq(got, 300);
 	ttrpc_client_stream_free_sync(s);
 
-	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, SVC, "Upload",
-	                                               TTRPC_METHOD_CLIENT_STREAM, NULL,
-	                                               &ttrpc__interop__v1__summary__descriptor, NULL,
-	                                               &s), 0);
+	ck_assert_int_eq(
+		ttrpc_client_stream_open_sync(c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM, NULL,
+					      &ttrpc__interop__v1__summary__descriptor, NULL, &s),
+		0);
 	chunk.payload.data = (uint8_t *)"abc";
 	chunk.payload.len = 3;
 	for (int i = 0; i < 500; i++)
@@ -660,8 +692,9 @@ START_TEST(test_blocking_streams)
 	struct ttrpc_status st = { 0 };
 
 	ck_assert_int_eq(ttrpc_client_stream_open_sync(c, STREAMS, "Hold", TTRPC_METHOD_BIDI_STREAM,
-	                                               NULL, &ttrpc__interop__v1__chunk__descriptor,
-	                                               &opts, &s), 0);
+						       NULL, &ttrpc__interop__v1__chunk__descriptor,
+						       &opts, &s),
+			 0);
 	ck_assert_int_eq(ttrpc_client_stream_recv_sync(s, &m, &st), -EREMOTEIO);
 	ck_assert_int_eq(st.code, TTRPC_DEADLINE_EXCEEDED);
 	ttrpc_status_clear(&st);

@@ -74,8 +74,10 @@ static bool notify_wait(int fd, const char *prefix, char *msg, size_t size, stru
 	while (now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			             .msg_controllen = sizeof(cbuf) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
 		struct cmsghdr *c;
 		ssize_t n;
 
@@ -100,8 +102,8 @@ static bool notify_wait(int fd, const char *prefix, char *msg, size_t size, stru
 				}
 				store->fds[store->n] = sent;
 				snprintf(store->names[store->n], sizeof(store->names[0]), "%.*s",
-				         name ? (int)strcspn(name + 7, "\n") : 7,
-				         name ? name + 7 : "stored");
+					 name ? (int)strcspn(name + 7, "\n") : 7,
+					 name ? name + 7 : "stored");
 				store->n++;
 			}
 		}
@@ -131,7 +133,8 @@ static int echo(const char *sock, const char *service, const char *text, char *o
 	if (r < 0)
 		return r;
 	r = ttrpc_client_call_sync(c, service, "Echo", &req.base,
-	                           &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp, &st);
+				   &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp,
+				   &st);
 	if (r == 0) {
 		snprintf(out, size, "%s", ((Ttrpc__Interop__V1__EchoResponse *)resp)->text);
 		protobuf_c_message_free_unpacked(resp, NULL);
@@ -209,7 +212,8 @@ static int raw_recv(int fd, uint32_t id)
 	n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
 	ck_assert_uint_le(n, sizeof(payload));
 	ck_assert_uint_eq((uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 |
-	                  hdr[7], id);
+				  hdr[7],
+			  id);
 	ck_assert_uint_eq(hdr[8], 2); /* response */
 	if (!read_full(fd, payload, n, end))
 		return -1;
@@ -234,11 +238,11 @@ static const char *interop_config(const char *extra)
 	const char *conf = path_in("ttrpcd.conf");
 
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 5s\n"
-	           "[listener api]\npath = %s\n"
-	           "[module interop]\nfile = %s\n%s",
-	           tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
-	           extra ? extra : "");
+		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 5s\n"
+		   "[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n%s",
+		   tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
+		   extra ? extra : "");
 	return conf;
 }
 
@@ -304,9 +308,9 @@ static const char *testmod_config(const char *settings)
 	const char *conf = path_in("ttrpcd.conf");
 
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
-	           "[module testmod]\nfile = %s\n%s",
-	           tmp, path_in("sock"), build_path("tests/modules/.libs/testmod.so"), settings);
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module testmod]\nfile = %s\n%s",
+		   tmp, path_in("sock"), build_path("tests/modules/.libs/testmod.so"), settings);
 	return conf;
 }
 
@@ -402,7 +406,7 @@ START_TEST(test_activation_by_env)
 	struct proc p;
 
 	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\n[module interop]\nfile = %s\n",
-	           tmp, build_path("services/interop/.libs/interop.so"));
+		   tmp, build_path("services/interop/.libs/interop.so"));
 	fds[0] = listen_at(path_in("named.sock"));
 	fds[1] = listen_at(path_in("unnamed.sock"));
 	spawn(&p, argv, NULL, fds, names, 2);
@@ -478,11 +482,11 @@ START_TEST(test_systemd_socket_activate)
 	}
 	/* Named: matched to [listener api], which has no path of its own. */
 	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\n[module interop]\nfile = %s\n",
-	           tmp, build_path("services/interop/.libs/interop.so"));
+		   tmp, build_path("services/interop/.libs/interop.so"));
 	socket_activate("--fdname=api", conf);
 	/* Unnamed, with no listener configured: served with the defaults. */
 	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[module interop]\nfile = %s\n", tmp,
-	           build_path("services/interop/.libs/interop.so"));
+		   build_path("services/interop/.libs/interop.so"));
 	socket_activate(NULL, conf);
 }
 END_TEST
@@ -559,9 +563,9 @@ static const char *module_config(const char *file)
 	const char *conf = path_in("bad.conf");
 
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
-	           "[module interop]\nfile = %s\n[module bad]\nfile = %s\n",
-	           tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"), file);
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n[module bad]\nfile = %s\n",
+		   tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"), file);
 	return conf;
 }
 
@@ -569,16 +573,18 @@ START_TEST(test_module_failures)
 {
 	char msg[1024];
 
-	snprintf(msg, sizeof(msg), "module 'bad' (%s): cannot load: %s: cannot open shared object "
-	         "file: No such file or directory", path_in("missing.so"), path_in("missing.so"));
+	snprintf(msg, sizeof(msg),
+		 "module 'bad' (%s): cannot load: %s: cannot open shared object "
+		 "file: No such file or directory",
+		 path_in("missing.so"), path_in("missing.so"));
 	expect_failure(module_config(path_in("missing.so")), msg);
 	expect_failure(module_config(build_path("tests/modules/.libs/nosymbol.so")),
-	               "no symbol 'ttrpcd_module': not a ttrpcd module");
+		       "no symbol 'ttrpcd_module': not a ttrpcd module");
 	expect_failure(module_config(build_path("tests/modules/.libs/wrongabi.so")),
-	               "built for module ABI 2.0; this ttrpcd loads 1.0 to 1.1");
+		       "built for module ABI 2.0; this ttrpcd loads 1.0 to 1.1");
 	/* The section's name must be the module's. */
 	expect_failure(module_config(build_path("tests/modules/.libs/testmod.so")),
-	               "the file holds module 'testmod', not 'bad'");
+		       "the file holds module 'testmod', not 'bad'");
 }
 END_TEST
 
@@ -587,10 +593,10 @@ static const char *testmod_pair(const char *settings)
 	const char *conf = path_in("pair.conf");
 
 	write_file(conf,
-	           "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
-	           "[module interop]\nfile = %s\n[module testmod]\nfile = %s\n%s",
-	           tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
-	           build_path("tests/modules/.libs/testmod.so"), settings);
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n[module testmod]\nfile = %s\n%s",
+		   tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
+		   build_path("tests/modules/.libs/testmod.so"), settings);
 	return conf;
 }
 
@@ -600,14 +606,15 @@ START_TEST(test_module_init_failures)
 	struct proc p;
 
 	snprintf(msg, sizeof(msg), "module 'testmod' (%s): init failed: Input/output error",
-	         build_path("tests/modules/.libs/testmod.so"));
+		 build_path("tests/modules/.libs/testmod.so"));
 	expect_failure(testmod_pair("fail-init = yes\n"), msg);
-	expect_failure(testmod_pair("fail-init = yes\n"), "testmod: failing init, as fail-init asks");
+	expect_failure(testmod_pair("fail-init = yes\n"),
+		       "testmod: failing init, as fail-init asks");
 	expect_failure(testmod_pair("service = " INTEROP "\n"),
-	               "init failed: service '" INTEROP "' is already registered by module "
-	               "'interop'");
+		       "init failed: service '" INTEROP "' is already registered by module "
+		       "'interop'");
 	expect_failure(testmod_pair("colour = blue\n"),
-	               "pair.conf:9: unknown key 'colour' in [module testmod]");
+		       "pair.conf:9: unknown key 'colour' in [module testmod]");
 	/* Optional: a warning, and the rest runs. */
 	daemon_start(&p, testmod_pair("fail-init = yes\noptional = yes\n"), NULL);
 	ck_assert(log_wait(&p, "skipped, as it is optional"));
@@ -621,7 +628,7 @@ START_TEST(test_config_errors)
 {
 	const char *conf = path_in("ttrpcd.conf");
 	const char *check[] = { build_path("daemon/ttrpcd"), "--check-config", "--config", conf,
-		                NULL };
+				NULL };
 	char line[400];
 	struct proc p;
 
@@ -642,9 +649,10 @@ START_TEST(test_config_errors)
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 	ck_assert_int_eq(access(path_in("sock"), F_OK), -1);
 	/* --check-config opens the modules too. */
-	spawn(&p, (const char *[]){ build_path("daemon/ttrpcd"), "--check-config", "--config",
-	                            module_config(build_path("tests/modules/.libs/wrongabi.so")),
-	                            NULL },
+	spawn(&p,
+	      (const char *[]){ build_path("daemon/ttrpcd"), "--check-config", "--config",
+				module_config(build_path("tests/modules/.libs/wrongabi.so")),
+				NULL },
 	      NULL, NULL, NULL, 0);
 	ck_assert_int_eq(proc_wait(&p, 1), 1);
 	ck_assert_ptr_nonnull(strstr(p.log, "built for module ABI 2.0"));

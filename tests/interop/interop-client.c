@@ -19,10 +19,10 @@
 static struct ttrpc_client *client;
 static char reason[512];
 
-#define FAILF(...)                                                                                 \
-	do {                                                                                       \
-		snprintf(reason, sizeof(reason), __VA_ARGS__);                                     \
-		return -1;                                                                         \
+#define FAILF(...)                                             \
+	do {                                                   \
+		snprintf(reason, sizeof(reason), __VA_ARGS__); \
+		return -1;                                     \
 	} while (0)
 
 static uint8_t *pattern(size_t n)
@@ -48,13 +48,14 @@ static int echo(size_t size, const char *text)
 	free(req.payload.data);
 	if (r < 0) {
 		snprintf(reason, sizeof(reason), "Echo(%zu): %s %s %s", size, strerror(-r),
-		         ttrpc_code_name(st.code), st.message ? st.message : "");
+			 ttrpc_code_name(st.code), st.message ? st.message : "");
 		ttrpc_status_clear(&st);
 		return -1;
 	}
 	uint8_t *want = pattern(size);
-	int ok = resp->payload.len == size && (size == 0 || memcmp(resp->payload.data, want, size) == 0) &&
-	         strcmp(resp->text, text) == 0;
+	int ok = resp->payload.len == size &&
+		 (size == 0 || memcmp(resp->payload.data, want, size) == 0) &&
+		 strcmp(resp->text, text) == 0;
 	free(want);
 	ttrpc__interop__v1__echo_response__free_unpacked(resp, NULL);
 	if (!ok)
@@ -62,10 +63,22 @@ static int echo(size_t size, const char *text)
 	return 0;
 }
 
-static int case_echo_empty(void) { return echo(0, ""); }
-static int case_echo_1b(void) { return echo(1, "a"); }
-static int case_echo_64k(void) { return echo(65536, "64k"); }
-static int case_echo_max(void) { return echo(TTRPC_MAX_MESSAGE_SIZE - 64, "max"); }
+static int case_echo_empty(void)
+{
+	return echo(0, "");
+}
+static int case_echo_1b(void)
+{
+	return echo(1, "a");
+}
+static int case_echo_64k(void)
+{
+	return echo(65536, "64k");
+}
+static int case_echo_max(void)
+{
+	return echo(TTRPC_MAX_MESSAGE_SIZE - 64, "max");
+}
 
 static int case_echo_oversize(void)
 {
@@ -88,7 +101,7 @@ static int case_fail_codes(void)
 		int code;
 		const char *message;
 	} cases[] = {
-		{ 3, "bad argument" }, { 5, "not found: x" }, { 7, "denied" },
+		{ 3, "bad argument" },      { 5, "not found: x" }, { 7, "denied" },
 		{ 13, "internal ünïcödé" }, { 14, "unavailable" },
 	};
 
@@ -104,8 +117,9 @@ static int case_fail_codes(void)
 		ok = r == -EREMOTEIO && st.code == cases[i].code && st.message &&
 		     strcmp(st.message, cases[i].message) == 0;
 		if (!ok) {
-			snprintf(reason, sizeof(reason), "Fail(%d, %s): got %d %s \"%s\"", cases[i].code,
-			         cases[i].message, r, ttrpc_code_name(st.code), st.message ? st.message : "");
+			snprintf(reason, sizeof(reason), "Fail(%d, %s): got %d %s \"%s\"",
+				 cases[i].code, cases[i].message, r, ttrpc_code_name(st.code),
+				 st.message ? st.message : "");
 			ttrpc_status_clear(&st);
 			if (r == 0)
 				ttrpc__interop__v1__empty__free_unpacked(resp, NULL);
@@ -136,7 +150,8 @@ static int case_sleep_ok(void)
 	int r = sleep_call(50, 5000000, &st);
 
 	if (r != 0) {
-		snprintf(reason, sizeof(reason), "Sleep(50ms): %d %s", r, st.message ? st.message : "");
+		snprintf(reason, sizeof(reason), "Sleep(50ms): %d %s", r,
+			 st.message ? st.message : "");
 		ttrpc_status_clear(&st);
 		return -1;
 	}
@@ -197,28 +212,26 @@ static int case_peer(void)
 		FAILF("Peer: %d", r);
 	r = resp->pid == getpid() && resp->uid == getuid() && resp->gid == getgid();
 	if (!r)
-		snprintf(reason, sizeof(reason), "Peer: got pid %lld uid %u gid %u", (long long)resp->pid,
-		         resp->uid, resp->gid);
+		snprintf(reason, sizeof(reason), "Peer: got pid %lld uid %u gid %u",
+			 (long long)resp->pid, resp->uid, resp->gid);
 	ttrpc__interop__v1__peer_response__free_unpacked(resp, NULL);
 	return r ? 0 : -1;
 }
 
-static int case_after_all(void) { return echo(16, "after all"); }
+static int case_after_all(void)
+{
+	return echo(16, "after all");
+}
 
 static const struct {
 	const char *name;
 	int (*run)(void);
 } cases[] = {
-	{ "echo_empty", case_echo_empty },
-	{ "echo_1b", case_echo_1b },
-	{ "echo_64k", case_echo_64k },
-	{ "echo_max", case_echo_max },
-	{ "echo_oversize", case_echo_oversize },
-	{ "fail_codes", case_fail_codes },
-	{ "sleep_ok", case_sleep_ok },
-	{ "sleep_deadline", case_sleep_deadline },
-	{ "metadata", case_metadata },
-	{ "peer", case_peer },
+	{ "echo_empty", case_echo_empty },       { "echo_1b", case_echo_1b },
+	{ "echo_64k", case_echo_64k },           { "echo_max", case_echo_max },
+	{ "echo_oversize", case_echo_oversize }, { "fail_codes", case_fail_codes },
+	{ "sleep_ok", case_sleep_ok },           { "sleep_deadline", case_sleep_deadline },
+	{ "metadata", case_metadata },           { "peer", case_peer },
 	{ "after_all", case_after_all },
 };
 

@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'h':
-			printf("usage: %s [--socket PATH]  (default %s)\n", argv[0], DEFAULT_SOCKET);
+			printf("usage: %s [--socket PATH]  (default %s)\n", argv[0],
+			       DEFAULT_SOCKET);
 			return 0;
 		default:
 			return 2;

@@ -9,7 +9,7 @@
 #include "interop.ttrpc-c.h"
 
 static void on_echo(struct ttrpc_call *call, const Ttrpc__Interop__V1__EchoRequest *req,
-                    void *userdata)
+		    void *userdata)
 {
 	Ttrpc__Interop__V1__EchoResponse resp = TTRPC__INTEROP__V1__ECHO_RESPONSE__INIT;
 
@@ -47,10 +47,10 @@ static void on_sleep_cancel(struct ttrpc_call *call, int code, void *arg)
 }
 
 static void on_sleep(struct ttrpc_call *call, const Ttrpc__Interop__V1__SleepRequest *req,
-                     void *userdata)
+		     void *userdata)
 {
 	struct timeval tv = { .tv_sec = (time_t)(req->millis / 1000),
-		              .tv_usec = (suseconds_t)(req->millis % 1000) * 1000 };
+			      .tv_usec = (suseconds_t)(req->millis % 1000) * 1000 };
 	struct sleeper *s = calloc(1, sizeof(*s));
 
 	if (!s || !(s->timer = evtimer_new(ttrpc_call_base(call), on_sleep_done, s)) ||
@@ -66,13 +66,13 @@ static void on_sleep(struct ttrpc_call *call, const Ttrpc__Interop__V1__SleepReq
 }
 
 static void on_fail(struct ttrpc_call *call, const Ttrpc__Interop__V1__FailRequest *req,
-                    void *userdata)
+		    void *userdata)
 {
 	ttrpc_call_fail(call, req->code, "%s", req->message);
 }
 
 static void on_metadata(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty *req,
-                        void *userdata)
+			void *userdata)
 {
 	Ttrpc__Interop__V1__MetadataResponse resp = TTRPC__INTEROP__V1__METADATA_RESPONSE__INIT;
 	size_t n = ttrpc_call_metadata_count(call);
@@ -101,8 +101,7 @@ static void on_metadata(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty
 	free(kvp);
 }
 
-static void on_peer(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty *req,
-                    void *userdata)
+static void on_peer(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty *req, void *userdata)
 {
 	const struct ttrpc_peer *peer = ttrpc_call_peer(call);
 	Ttrpc__Interop__V1__PeerResponse resp = TTRPC__INTEROP__V1__PEER_RESPONSE__INIT;
@@ -115,7 +114,7 @@ static void on_peer(struct ttrpc_call *call, const Ttrpc__Interop__V1__Empty *re
 
 /* The streaming methods live in interop-streams.c, typed there for any table. */
 static void on_download(struct ttrpc_call *call, const Ttrpc__Interop__V1__StreamRequest *req,
-                        void *userdata)
+			void *userdata)
 {
 	interop_download(call, &req->base, userdata);
 }

@@ -19,7 +19,7 @@ static void on_echo(struct ttrpc_call *call, const ProtobufCMessage *msg, void *
 
 static const struct ttrpc_method abi10_methods[] = {
 	TTRPC_UNARY("Echo", &ttrpc__interop__v1__echo_request__descriptor,
-	            &ttrpc__interop__v1__echo_response__descriptor, on_echo),
+		    &ttrpc__interop__v1__echo_response__descriptor, on_echo),
 	TTRPC_METHODS_END,
 };
 

@@ -34,7 +34,7 @@ static void on_echo(struct ttrpc_call *call, const ProtobufCMessage *msg, void *
 
 static const struct ttrpc_method testmod_methods[] = {
 	TTRPC_UNARY("Echo", &ttrpc__interop__v1__echo_request__descriptor,
-	            &ttrpc__interop__v1__echo_response__descriptor, on_echo),
+		    &ttrpc__interop__v1__echo_response__descriptor, on_echo),
 	TTRPC_METHODS_END,
 };
 
@@ -91,7 +91,7 @@ static int check_refusals(struct ttrpcd_host *host)
 	    ttrpcd_host_set_serving(host, service, TTRPCD_SERVICE_UNKNOWN) != -EINVAL ||
 	    ttrpcd_host_get_serving(host, "no.such.Service") != -ENOENT) {
 		ttrpcd_host_log(host, TTRPC_LOG_ERR,
-		                "ttrpcd_host_set_serving() took a bad request");
+				"ttrpcd_host_set_serving() took a bad request");
 		return -EPROTO;
 	}
 	return 0;
@@ -139,8 +139,8 @@ static void testmod_fini(struct ttrpcd_host *host)
 	free(t);
 }
 
-static const char *const testmod_keys[] = { "service", "greeting", "fail-init", "fail-reload",
-	                                    "serving", NULL };
+static const char *const testmod_keys[] = { "service",     "greeting", "fail-init",
+					    "fail-reload", "serving",  NULL };
 
 /* Not what "service = ..." registers: the daemon warns about that. */
 static const struct ttrpcd_service_decl testmod_services[] = {
@@ -148,12 +148,6 @@ static const struct ttrpcd_service_decl testmod_services[] = {
 	TTRPCD_SERVICES_END,
 };
 
-TTRPCD_MODULE_DEFINE(
-	.name = "testmod",
-	.flags = TTRPCD_MODULE_UNLOAD_SAFE,
-	.config_keys = testmod_keys,
-	.init = testmod_init,
-	.reload = testmod_reload,
-	.fini = testmod_fini,
-	.services = testmod_services,
-);
+TTRPCD_MODULE_DEFINE(.name = "testmod", .flags = TTRPCD_MODULE_UNLOAD_SAFE,
+		     .config_keys = testmod_keys, .init = testmod_init, .reload = testmod_reload,
+		     .fini = testmod_fini, .services = testmod_services, );

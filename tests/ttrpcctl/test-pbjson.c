@@ -56,7 +56,7 @@ static char *print(const ProtobufCMessage *msg)
 
 	ck_assert_ptr_nonnull(j);
 	s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 	return s;
 }
@@ -93,17 +93,17 @@ static void roundtrip(const char *in, const char *want)
 }
 
 static const char every_field[] =
-    "{\"fDouble\":1.5,\"fFloat\":0.1,\"fInt32\":-7,\"fInt64\":\"-9007199254740993\","
-    "\"fUint32\":4294967295,\"fUint64\":\"18446744073709551615\",\"fSint32\":-2147483648,"
-    "\"fSint64\":\"-9223372036854775808\",\"fFixed32\":7,\"fFixed64\":\"8\","
-    "\"fSfixed32\":-9,\"fSfixed64\":\"-10\",\"fBool\":true,\"fString\":\"héllo \\\"x\\\"\","
-    "\"fBytes\":\"AAEC/w==\",\"color\":\"GREEN\",\"inner\":{\"name\":\"in\",\"values\":[1,-2]},"
-    "\"rDouble\":[0.25,-1e+100],\"rInt64\":[\"1\",\"-2\"],\"rUint32\":[0,3],"
-    "\"rBool\":[true,false],\"rString\":[\"a\",\"\"],\"rBytes\":[\"YQ==\",\"\"],"
-    "\"rColor\":[\"RED\",\"COLOR_UNSPECIFIED\"],\"rInner\":[{},{\"name\":\"b\"}],"
-    "\"mStringInt32\":{\"one\":1,\"zero\":0},\"mInt64String\":{\"-5\":\"minus five\"},"
-    "\"mBoolInner\":{\"true\":{\"name\":\"t\"}},\"mUint32Color\":{\"4\":\"RED\"},"
-    "\"cText\":\"chosen\"}";
+	"{\"fDouble\":1.5,\"fFloat\":0.1,\"fInt32\":-7,\"fInt64\":\"-9007199254740993\","
+	"\"fUint32\":4294967295,\"fUint64\":\"18446744073709551615\",\"fSint32\":-2147483648,"
+	"\"fSint64\":\"-9223372036854775808\",\"fFixed32\":7,\"fFixed64\":\"8\","
+	"\"fSfixed32\":-9,\"fSfixed64\":\"-10\",\"fBool\":true,\"fString\":\"héllo \\\"x\\\"\","
+	"\"fBytes\":\"AAEC/w==\",\"color\":\"GREEN\",\"inner\":{\"name\":\"in\",\"values\":[1,-2]},"
+	"\"rDouble\":[0.25,-1e+100],\"rInt64\":[\"1\",\"-2\"],\"rUint32\":[0,3],"
+	"\"rBool\":[true,false],\"rString\":[\"a\",\"\"],\"rBytes\":[\"YQ==\",\"\"],"
+	"\"rColor\":[\"RED\",\"COLOR_UNSPECIFIED\"],\"rInner\":[{},{\"name\":\"b\"}],"
+	"\"mStringInt32\":{\"one\":1,\"zero\":0},\"mInt64String\":{\"-5\":\"minus five\"},"
+	"\"mBoolInner\":{\"true\":{\"name\":\"t\"}},\"mUint32Color\":{\"4\":\"RED\"},"
+	"\"cText\":\"chosen\"}";
 
 START_TEST(test_every_field)
 {
@@ -162,7 +162,7 @@ START_TEST(test_print_generated)
 	Ttrpcctl__Test__V1__All a = TTRPCCTL__TEST__V1__ALL__INIT;
 	Ttrpcctl__Test__V1__Inner in = TTRPCCTL__TEST__V1__INNER__INIT;
 	Ttrpcctl__Test__V1__All__MUint32ColorEntry e =
-	    TTRPCCTL__TEST__V1__ALL__MUINT32_COLOR_ENTRY__INIT;
+		TTRPCCTL__TEST__V1__ALL__MUINT32_COLOR_ENTRY__INIT;
 	Ttrpcctl__Test__V1__All__MUint32ColorEntry *entries[] = { &e };
 	int64_t r_int64[] = { INT64_MAX };
 	char *s;
@@ -215,8 +215,8 @@ START_TEST(test_names_and_forms_accepted)
 	roundtrip("{\"rBytes\":[\"YWI\",\"YWJj\"]}", "{\"rBytes\":[\"YWI=\",\"YWJj\"]}");
 	/* map keys in their string forms */
 	roundtrip(
-	    "{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}",
-	    "{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}");
+		"{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}",
+		"{\"mInt64String\":{\"9223372036854775807\":\"max\"},\"mBoolInner\":{\"false\":{}}}");
 }
 END_TEST
 

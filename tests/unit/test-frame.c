@@ -39,9 +39,11 @@ static uint8_t *random_bytes(size_t len, uint64_t seed)
 }
 
 static void add_frame(struct evbuffer *b, uint32_t len, uint32_t id, uint8_t type, uint8_t flags,
-                      const uint8_t *payload)
+		      const uint8_t *payload)
 {
-	struct ttrpc__frame_header h = { .length = len, .stream_id = id, .type = type, .flags = flags };
+	struct ttrpc__frame_header h = {
+		.length = len, .stream_id = id, .type = type, .flags = flags
+	};
 	uint8_t raw[TTRPC__HEADER_SIZE];
 
 	ttrpc__frame_header_encode(&h, raw);
@@ -52,7 +54,7 @@ static void add_frame(struct evbuffer *b, uint32_t len, uint32_t id, uint8_t typ
 
 /* Expects a whole frame next, checks it and consumes it. */
 static void expect_frame(struct ttrpc__frame_reader *r, struct evbuffer *b, uint32_t len,
-                         uint32_t id, uint8_t type, uint8_t flags, const uint8_t *payload)
+			 uint32_t id, uint8_t type, uint8_t flags, const uint8_t *payload)
 {
 	struct ttrpc__frame_header h;
 	const uint8_t *p = (const uint8_t *)"sentinel";
@@ -88,7 +90,10 @@ START_TEST(test_header_encode_bytes)
 		0x01, 0x02, 0x03, 0x04, 0x0a, 0x0b, 0x0c, 0x0d, 0x03, 0x05,
 	};
 	struct ttrpc__frame_header h = {
-		.length = 0x01020304, .stream_id = 0x0a0b0c0d, .type = 3, .flags = 5,
+		.length = 0x01020304,
+		.stream_id = 0x0a0b0c0d,
+		.type = 3,
+		.flags = 5,
 	};
 	uint8_t out[TTRPC__HEADER_SIZE];
 
@@ -129,9 +134,11 @@ START_TEST(test_header_encode_each_field)
 
 		memset(&back, 0xee, sizeof(back));
 		ttrpc__frame_header_decode(cases[i].raw, &back);
-		ck_assert_msg(back.length == cases[i].h.length && back.stream_id == cases[i].h.stream_id &&
-		              back.type == cases[i].h.type && back.flags == cases[i].h.flags,
-		              "decode case %zu", i);
+		ck_assert_msg(back.length == cases[i].h.length &&
+				      back.stream_id == cases[i].h.stream_id &&
+				      back.type == cases[i].h.type &&
+				      back.flags == cases[i].h.flags,
+			      "decode case %zu", i);
 	}
 }
 END_TEST
@@ -205,7 +212,9 @@ START_TEST(test_next_max_length_incomplete)
 	struct ttrpc__frame_reader r;
 	struct evbuffer *b = evbuffer_new();
 	uint8_t *payload = random_bytes(TTRPC_MAX_MESSAGE_SIZE, 2);
-	struct ttrpc__frame_header h = { .length = TTRPC_MAX_MESSAGE_SIZE, .stream_id = 3, .type = 1 };
+	struct ttrpc__frame_header h = { .length = TTRPC_MAX_MESSAGE_SIZE,
+					 .stream_id = 3,
+					 .type = 1 };
 	uint8_t raw[TTRPC__HEADER_SIZE];
 
 	ttrpc__frame_reader_init(&r, TTRPC_MAX_MESSAGE_SIZE);
@@ -268,7 +277,7 @@ START_TEST(test_next_oversized_skipped_in_chunks)
 	ck_assert_uint_eq(evbuffer_get_length(b), 3);
 	evbuffer_add(b, tail + 3, TTRPC__HEADER_SIZE + next_len - 3);
 	expect_frame(&r, b, next_len, 79, TTRPC__TYPE_REQUEST, TTRPC__FLAG_REMOTE_CLOSED,
-	             next_payload);
+		     next_payload);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	expect_need_more(&r, b);
 
@@ -512,8 +521,10 @@ static void run_random_stream(uint64_t seed, size_t n, uint32_t max, uint32_t lo
 	ck_assert_ptr_nonnull(stream);
 	for (size_t i = 0; i < n; i++) {
 		struct ttrpc__frame_header h = {
-			.length = fd[i].length, .stream_id = fd[i].stream_id,
-			.type = fd[i].type, .flags = fd[i].flags,
+			.length = fd[i].length,
+			.stream_id = fd[i].stream_id,
+			.type = fd[i].type,
+			.flags = fd[i].flags,
 		};
 
 		ttrpc__frame_header_encode(&h, stream + fd[i].offset);
@@ -551,20 +562,22 @@ static void run_random_stream(uint64_t seed, size_t n, uint32_t max, uint32_t lo
 			if (h.length != want->length || h.stream_id != want->stream_id ||
 			    h.type != want->type || h.flags != want->flags)
 				ck_abort_msg("frame %zu: header %u/%u/%u/%u, want %u/%u/%u/%u", got,
-				             h.length, h.stream_id, h.type, h.flags, want->length,
-				             want->stream_id, want->type, want->flags);
+					     h.length, h.stream_id, h.type, h.flags, want->length,
+					     want->stream_id, want->type, want->flags);
 			if (want->length > max) {
 				if (ev != TTRPC__FRAME_OVERSIZED)
-					ck_abort_msg("frame %zu of %u bytes: event %d, want OVERSIZED",
-					             got, want->length, ev);
+					ck_abort_msg(
+						"frame %zu of %u bytes: event %d, want OVERSIZED",
+						got, want->length, ev);
 				oversized++;
 			} else {
 				const uint8_t *exp = stream + want->offset + TTRPC__HEADER_SIZE;
 
 				if (ev != TTRPC__FRAME_OK)
 					ck_abort_msg("frame %zu: event %d, want OK", got, ev);
-				if (want->length == 0 ? p != NULL
-				                      : (p == NULL || memcmp(p, exp, want->length) != 0))
+				if (want->length == 0
+					    ? p != NULL
+					    : (p == NULL || memcmp(p, exp, want->length) != 0))
 					ck_abort_msg("frame %zu: payload differs", got);
 				ttrpc__frame_consume(&r, b);
 			}
@@ -613,17 +626,19 @@ static void fill_copy(uint8_t *dst, size_t len, void *ctx)
 START_TEST(test_append)
 {
 	static const uint8_t want[] = {
-		'p', 'r', 'e',
-		0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x01, 0x07, 0x03, 0x06,
-		'w', 'o', 'r', 'l', 'd',
-		0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x02, 0x01,
+		'p', 'r', 'e', 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x01, 0x07, 0x03, 0x06, 'w',
+		'o', 'r', 'l', 'd',  0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x02, 0x01,
 	};
 	struct ttrpc__frame_header h1 = {
-		.length = 5, .stream_id = 0x107, .type = TTRPC__TYPE_DATA,
+		.length = 5,
+		.stream_id = 0x107,
+		.type = TTRPC__TYPE_DATA,
 		.flags = TTRPC__FLAG_REMOTE_OPEN | TTRPC__FLAG_NO_DATA,
 	};
 	struct ttrpc__frame_header h2 = {
-		.length = 0, .stream_id = 0xffffffff, .type = TTRPC__TYPE_RESPONSE,
+		.length = 0,
+		.stream_id = 0xffffffff,
+		.type = TTRPC__TYPE_RESPONSE,
 		.flags = TTRPC__FLAG_REMOTE_CLOSED,
 	};
 	struct fill_ctx f = { .src = (const uint8_t *)"world" };
@@ -648,7 +663,8 @@ START_TEST(test_append_roundtrip_max)
 {
 	uint8_t *payload = random_bytes(TTRPC_MAX_MESSAGE_SIZE, 6);
 	struct ttrpc__frame_header h = {
-		.length = TTRPC_MAX_MESSAGE_SIZE, .stream_id = 0x7fffffff,
+		.length = TTRPC_MAX_MESSAGE_SIZE,
+		.stream_id = 0x7fffffff,
 		.type = TTRPC__TYPE_RESPONSE,
 	};
 	struct fill_ctx f = { .src = payload };
@@ -661,7 +677,8 @@ START_TEST(test_append_roundtrip_max)
 	h.stream_id = 2;
 	f.src = (const uint8_t *)"z";
 	ck_assert_int_eq(ttrpc__frame_append(b, &h, fill_copy, &f), 0);
-	ck_assert_uint_eq(evbuffer_get_length(b), 2 * TTRPC__HEADER_SIZE + TTRPC_MAX_MESSAGE_SIZE + 1);
+	ck_assert_uint_eq(evbuffer_get_length(b),
+			  2 * TTRPC__HEADER_SIZE + TTRPC_MAX_MESSAGE_SIZE + 1);
 	expect_frame(&r, b, TTRPC_MAX_MESSAGE_SIZE, 0x7fffffff, TTRPC__TYPE_RESPONSE, 0, payload);
 	expect_frame(&r, b, 1, 2, TTRPC__TYPE_RESPONSE, 0, (const uint8_t *)"z");
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);

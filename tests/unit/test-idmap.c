@@ -238,9 +238,10 @@ START_TEST(test_remove_wrapping_cluster)
 		ck_assert_uint_eq(m.cap, 16);
 		ck_assert_ptr_eq(ttrpc__idmap_remove(&m, keys[victim]), val(victim));
 		for (size_t i = 0; i < nkeys; i++)
-			ck_assert_msg(ttrpc__idmap_get(&m, keys[i]) == (i == victim ? NULL : val(i)),
-			              "victim %zu: key %u (home %zu) lost", victim, keys[i],
-			              home_of(keys[i], 16));
+			ck_assert_msg(ttrpc__idmap_get(&m, keys[i]) ==
+					      (i == victim ? NULL : val(i)),
+				      "victim %zu: key %u (home %zu) lost", victim, keys[i],
+				      home_of(keys[i], 16));
 		/* and then everything else, in reverse, still one by one */
 		for (size_t i = nkeys; i-- > 0;) {
 			if (i == victim)
@@ -291,7 +292,8 @@ static void run_random_ops(uint64_t seed, uint32_t nkeys, size_t nops)
 
 			if (ref[i]) {
 				if (r != -EEXIST)
-					ck_abort_msg("op %zu: put of present %u gave %d", op, key, r);
+					ck_abort_msg("op %zu: put of present %u gave %d", op, key,
+						     r);
 			} else {
 				if (r != 0)
 					ck_abort_msg("op %zu: put of %u gave %d", op, key, r);
@@ -302,7 +304,8 @@ static void run_random_ops(uint64_t seed, uint32_t nkeys, size_t nops)
 			void *v = ttrpc__idmap_remove(&m, key);
 
 			if (v != ref[i])
-				ck_abort_msg("op %zu: remove %u gave %p, want %p", op, key, v, ref[i]);
+				ck_abort_msg("op %zu: remove %u gave %p, want %p", op, key, v,
+					     ref[i]);
 			if (ref[i])
 				len--;
 			ref[i] = NULL;

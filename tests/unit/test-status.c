@@ -29,7 +29,7 @@ static const char *const want_names[] = {
 	"UNAUTHENTICATED",
 };
 _Static_assert(sizeof(want_names) / sizeof(want_names[0]) == TTRPC_UNAUTHENTICATED + 1,
-               "one name per google.rpc.Code");
+	       "one name per google.rpc.Code");
 
 START_TEST(test_code_name_every_code)
 {

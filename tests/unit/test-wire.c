@@ -46,7 +46,8 @@ static uint8_t *pack_msg(const ProtobufCMessage *m, size_t *len)
 }
 
 /* Frame length the library produced for a request, measured with no limit in the way. */
-static size_t request_frame_length(const struct ttrpc__request_head *head, const ProtobufCMessage *msg)
+static size_t request_frame_length(const struct ttrpc__request_head *head,
+				   const ProtobufCMessage *msg)
 {
 	struct evbuffer *b = evbuffer_new();
 	size_t n;
@@ -120,8 +121,9 @@ START_TEST(test_request_fields)
 	msg.value = "payload value";
 	packed = pack_msg(&msg.base, &packed_len);
 
-	ck_assert_int_eq(ttrpc__wire_request(b, 0x1234567, TTRPC__FLAG_REMOTE_CLOSED, &head, &msg.base,
-	                                     TTRPC_MAX_MESSAGE_SIZE), 0);
+	ck_assert_int_eq(ttrpc__wire_request(b, 0x1234567, TTRPC__FLAG_REMOTE_CLOSED, &head,
+					     &msg.base, TTRPC_MAX_MESSAGE_SIZE),
+			 0);
 	raw = take_frame(b, &h);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	ck_assert_uint_eq(h.stream_id, 0x1234567);
@@ -158,15 +160,16 @@ START_TEST(test_request_exact_bytes)
 {
 	static const struct ttrpc_kv md[] = { { "a", "b" } };
 	static const uint8_t want[] = {
-		0x00, 0x00, 0x00, 0x15, 0x00, 0x00, 0x00, 0x05, 0x01, 0x00,
-		0x0a, 0x01, 's',
-		0x12, 0x01, 'm',
-		0x20, 0x01,
-		0x2a, 0x06, 0x0a, 0x01, 'a', 0x12, 0x01, 'b',
-		0x1a, 0x03, 0x0a, 0x01, 'k',
+		0x00, 0x00, 0x00, 0x15, 0x00, 0x00, 0x00, 0x05, 0x01, 0x00, 0x0a,
+		0x01, 's',  0x12, 0x01, 'm',  0x20, 0x01, 0x2a, 0x06, 0x0a, 0x01,
+		'a',  0x12, 0x01, 'b',  0x1a, 0x03, 0x0a, 0x01, 'k',
 	};
 	const struct ttrpc__request_head head = {
-		.service = "s", .method = "m", .timeout_nano = 1, .metadata = md, .n_metadata = 1,
+		.service = "s",
+		.method = "m",
+		.timeout_nano = 1,
+		.metadata = md,
+		.n_metadata = 1,
 	};
 	Ttrpc__KeyValue msg = TTRPC__KEY_VALUE__INIT;
 	struct evbuffer *b = evbuffer_new();
@@ -186,7 +189,10 @@ START_TEST(test_request_many_metadata)
 	struct ttrpc_kv md[N];
 	char keys[N][16], vals[N][16];
 	const struct ttrpc__request_head head = {
-		.service = "svc", .method = "M", .metadata = md, .n_metadata = N,
+		.service = "svc",
+		.method = "M",
+		.metadata = md,
+		.n_metadata = N,
 	};
 	struct evbuffer *b = evbuffer_new();
 	struct ttrpc__frame_header h;
@@ -225,14 +231,17 @@ START_TEST(test_request_timeouts)
 
 	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
 		const struct ttrpc__request_head head = {
-			.service = "s", .method = "m", .timeout_nano = timeouts[i],
+			.service = "s",
+			.method = "m",
+			.timeout_nano = timeouts[i],
 		};
 		struct evbuffer *b = evbuffer_new();
 		struct ttrpc__frame_header h;
 		Ttrpc__Request *req;
 		uint8_t *raw;
 
-		ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, NULL, TTRPC_MAX_MESSAGE_SIZE), 0);
+		ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, NULL, TTRPC_MAX_MESSAGE_SIZE),
+				 0);
 		raw = take_frame(b, &h);
 		req = ttrpc__request__unpack(NULL, h.length, raw);
 		ck_assert_ptr_nonnull(req);
@@ -250,7 +259,11 @@ START_TEST(test_request_limit)
 {
 	static const struct ttrpc_kv md[] = { { "k", "v" } };
 	const struct ttrpc__request_head head = {
-		.service = "svc", .method = "Method", .timeout_nano = 5, .metadata = md, .n_metadata = 1,
+		.service = "svc",
+		.method = "Method",
+		.timeout_nano = 5,
+		.metadata = md,
+		.n_metadata = 1,
 	};
 	Ttrpc__KeyValue msg = TTRPC__KEY_VALUE__INIT;
 	struct evbuffer *b = evbuffer_new();
@@ -262,7 +275,8 @@ START_TEST(test_request_limit)
 	msg.value = big;
 	len = request_frame_length(&head, &msg.base);
 	evbuffer_add(b, "q", 1);
-	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, (uint32_t)len - 1), -EMSGSIZE);
+	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, (uint32_t)len - 1),
+			 -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 1);
 	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, (uint32_t)len), 0);
 	evbuffer_drain(b, 1);
@@ -275,7 +289,7 @@ START_TEST(test_request_limit)
 	big = repeat("y", TTRPC_MAX_MESSAGE_SIZE);
 	msg.value = big;
 	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, TTRPC_MAX_MESSAGE_SIZE),
-	                 -EMSGSIZE);
+			 -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	free(big);
 
@@ -303,7 +317,8 @@ START_TEST(test_request_empty_payload)
 		Ttrpc__Request *req;
 		uint8_t *raw;
 
-		ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, msgs[i], TTRPC_MAX_MESSAGE_SIZE), 0);
+		ck_assert_int_eq(
+			ttrpc__wire_request(b, 1, 0, &head, msgs[i], TTRPC_MAX_MESSAGE_SIZE), 0);
 		raw = take_frame(b, &h);
 		ck_assert_uint_eq(h.length, ttrpc__request__get_packed_size(&expect));
 		req = ttrpc__request__unpack(NULL, h.length, raw);
@@ -358,7 +373,8 @@ START_TEST(test_response_ok_fields)
 	msg.code = TTRPC_NOT_FOUND;
 	msg.message = "payload, not the status";
 	packed = pack_msg(&msg.base, &packed_len);
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 0xfffffffd, &msg.base, TTRPC_MAX_MESSAGE_SIZE), 0);
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 0xfffffffd, &msg.base, TTRPC_MAX_MESSAGE_SIZE),
+			 0);
 	raw = take_frame(b, &h);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	ck_assert_uint_eq(h.stream_id, 0xfffffffd);
@@ -383,13 +399,11 @@ END_TEST
 START_TEST(test_response_ok_exact_bytes)
 {
 	static const uint8_t want[] = {
-		0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x02, 0x00,
-		0x0a, 0x00,
-		0x12, 0x03, 0x0a, 0x01, 'k',
+		0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x02,
+		0x00, 0x0a, 0x00, 0x12, 0x03, 0x0a, 0x01, 'k',
 	};
 	static const uint8_t want_empty[] = {
-		0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00,
-		0x0a, 0x00,
+		0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x0a, 0x00,
 	};
 	Ttrpc__KeyValue msg = TTRPC__KEY_VALUE__INIT;
 	Ttrpc__KeyValue empty = TTRPC__KEY_VALUE__INIT;
@@ -406,7 +420,8 @@ START_TEST(test_response_ok_exact_bytes)
 	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, NULL, TTRPC_MAX_MESSAGE_SIZE), 0);
 	ck_assert_uint_eq(evbuffer_get_length(b), 2 * sizeof(want_empty));
 	ck_assert_mem_eq(evbuffer_pullup(b, -1), want_empty, sizeof(want_empty));
-	ck_assert_mem_eq(evbuffer_pullup(b, -1) + sizeof(want_empty), want_empty, sizeof(want_empty));
+	ck_assert_mem_eq(evbuffer_pullup(b, -1) + sizeof(want_empty), want_empty,
+			 sizeof(want_empty));
 	evbuffer_free(b);
 }
 END_TEST
@@ -429,7 +444,8 @@ START_TEST(test_response_ok_limit)
 
 	big = repeat("z", TTRPC_MAX_MESSAGE_SIZE);
 	msg.value = big;
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, TTRPC_MAX_MESSAGE_SIZE), -EMSGSIZE);
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, TTRPC_MAX_MESSAGE_SIZE),
+			 -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 1 + TTRPC__HEADER_SIZE + len);
 	free(big);
 	evbuffer_free(b);
@@ -437,7 +453,7 @@ START_TEST(test_response_ok_limit)
 END_TEST
 
 static Ttrpc__Response *status_frame(int code, const char *message, uint32_t max,
-                                     struct ttrpc__frame_header *h)
+				     struct ttrpc__frame_header *h)
 {
 	struct evbuffer *b = evbuffer_new();
 	Ttrpc__Response *resp;
@@ -476,10 +492,10 @@ START_TEST(test_response_status)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct ttrpc__frame_header h;
 		Ttrpc__Response *resp = status_frame(cases[i].code, cases[i].message,
-		                                     TTRPC_MAX_MESSAGE_SIZE, &h);
+						     TTRPC_MAX_MESSAGE_SIZE, &h);
 
 		ck_assert_msg(resp->status->code == cases[i].code, "case %zu: code %d", i,
-		              resp->status->code);
+			      resp->status->code);
 		ck_assert_str_eq(resp->status->message, cases[i].want);
 		ttrpc__response__free_unpacked(resp, NULL);
 	}
@@ -522,11 +538,11 @@ START_TEST(test_response_status_cut)
 				resp = status_frame(codes[c], msg, max, &h);
 				got = strlen(resp->status->message);
 				ck_assert_msg(h.length <= max, "max %u, message %zu: frame %u", max,
-				              lens[l], h.length);
+					      lens[l], h.length);
 				ck_assert_int_eq(resp->status->code, codes[c]);
 				ck_assert_uint_lt(got, lens[l]);
 				ck_assert_msg(strncmp(resp->status->message, msg, got) == 0,
-				              "max %u: not a prefix", max);
+					      "max %u: not a prefix", max);
 				/* cut no shorter than needed to leave room for the envelope */
 				if (max > 64)
 					ck_assert_uint_ge(got, max - 64);
@@ -573,10 +589,11 @@ START_TEST(test_response_status_cut_keeps_utf8)
 			ttrpc__response__free_unpacked(resp, NULL);
 			free(msg);
 			ck_assert_uint_le(h.length, max);
-			ck_assert_msg(valid,
-			              "max %u: cut inside a %zu-byte character leaves invalid UTF-8 "
-			              "(%zu bytes kept)",
-			              max, strlen(units[u]), kept);
+			ck_assert_msg(
+				valid,
+				"max %u: cut inside a %zu-byte character leaves invalid UTF-8 "
+				"(%zu bytes kept)",
+				max, strlen(units[u]), kept);
 		}
 	}
 }
@@ -605,8 +622,9 @@ START_TEST(test_data_frames)
 	free(take_frame(b, &h));
 	ck_assert_uint_eq(h.length, 0);
 	ck_assert_uint_eq(h.flags, 0);
-	ck_assert_int_eq(ttrpc__wire_data(b, 7, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL,
-	                                  1024), 0);
+	ck_assert_int_eq(
+		ttrpc__wire_data(b, 7, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 1024),
+		0);
 	free(take_frame(b, &h));
 	ck_assert_uint_eq(h.length, 0);
 	ck_assert_uint_eq(h.flags, 0x5);
@@ -623,11 +641,11 @@ START_TEST(test_request_has_payload)
 	/* service "s", then payload present but empty */
 	static const uint8_t empty_payload[] = { 0x0a, 0x01, 's', 0x1a, 0x00 };
 	/* service, method, timeout (varint), metadata: no payload */
-	static const uint8_t none[] = { 0x0a, 0x01, 's', 0x12, 0x01, 'm', 0x20, 0x96, 0x01,
-		                        0x2a, 0x02, 0x0a, 0x00 };
+	static const uint8_t none[] = { 0x0a, 0x01, 's',  0x12, 0x01, 'm', 0x20,
+					0x96, 0x01, 0x2a, 0x02, 0x0a, 0x00 };
 	/* unknown fixed64 and fixed32 fields before the payload */
-	static const uint8_t fixed[] = { 0x79, 1, 2, 3, 4, 5, 6, 7, 8, 0x85, 0x01, 1, 2, 3, 4,
-		                         0x1a, 0x01, 'x' };
+	static const uint8_t fixed[] = { 0x79, 1,    2, 3, 4, 5, 6,    7,    8,
+					 0x85, 0x01, 1, 2, 3, 4, 0x1a, 0x01, 'x' };
 	/* truncated: a length beyond the end */
 	static const uint8_t cut[] = { 0x0a, 0x09, 's' };
 

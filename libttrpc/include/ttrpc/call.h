@@ -56,7 +56,7 @@ TTRPC_EXPORT size_t ttrpc_call_metadata_count(const struct ttrpc_call *call);
  * Return: 0, or -ERANGE when @index is out of range.
  */
 TTRPC_EXPORT int ttrpc_call_metadata_at(const struct ttrpc_call *call, size_t index,
-                                        struct ttrpc_kv *kv);
+					struct ttrpc_kv *kv);
 
 /*
  * ttrpc_call_metadata_get() - the first value of a metadata key.
@@ -131,7 +131,7 @@ TTRPC_EXPORT enum ttrpc_method_kind ttrpc_call_kind(const struct ttrpc_call *cal
 
 /* One message from the client, borrowed for the duration of the callback. */
 typedef void (*ttrpc_message_fn)(struct ttrpc_call *call, const ProtobufCMessage *msg,
-                                 void *userdata);
+				 void *userdata);
 /* The client closed its sending side: no more messages will come. */
 typedef void (*ttrpc_end_fn)(struct ttrpc_call *call, void *userdata);
 
@@ -144,7 +144,7 @@ typedef void (*ttrpc_end_fn)(struct ttrpc_call *call, void *userdata);
  * @on_end: once, when the client has closed its side (CloseSend).
  */
 TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_fn on_message,
-                                        ttrpc_end_fn on_end, void *userdata);
+					ttrpc_end_fn on_end, void *userdata);
 
 /*
  * ttrpc_call_send() - send one message of a server-streaming or bidirectional
@@ -168,7 +168,7 @@ typedef void (*ttrpc_writable_fn)(struct ttrpc_call *call, void *userdata);
  * call is finished or cancelled.
  */
 TTRPC_EXPORT void ttrpc_call_on_writable(struct ttrpc_call *call, ttrpc_writable_fn cb,
-                                         void *userdata);
+					 void *userdata);
 
 /*
  * ttrpc_call_end() - finish a server-streaming or bidirectional call with OK:

@@ -62,7 +62,7 @@ typedef void (*ttrpc_client_cb)(const struct ttrpc_result *result, void *userdat
 struct ttrpc_client_interceptor {
 	int (*on_call)(struct ttrpc_client_call *cc, void *userdata);
 	void (*on_done)(struct ttrpc_client_call *cc, const struct ttrpc_result *result,
-	                void *userdata);
+			void *userdata);
 	void *userdata;
 };
 
@@ -75,7 +75,7 @@ TTRPC_EXPORT const char *ttrpc_client_call_method(const struct ttrpc_client_call
  * Return: 0 or -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_client_call_add_metadata(struct ttrpc_client_call *cc, const char *key,
-                                                const char *value);
+						const char *value);
 
 /*
  * ttrpc_client_new() - a client over a connected unix stream socket.
@@ -93,7 +93,7 @@ TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_
  * -ENAMETOOLONG; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_client_connect(struct event_base *base, const char *path,
-                                      struct ttrpc_client **ret);
+				      struct ttrpc_client **ret);
 
 /*
  * ttrpc_client_free() - close the connection and free the client. Calls in
@@ -103,7 +103,7 @@ TTRPC_EXPORT void ttrpc_client_free(struct ttrpc_client *client);
 
 /* ttrpc_client_set_log() - route the client's log lines; NULL restores the default. */
 TTRPC_EXPORT void ttrpc_client_set_log(struct ttrpc_client *client, ttrpc_log_fn fn,
-                                       void *userdata);
+				       void *userdata);
 
 /* ttrpc_client_set_log_level() - the highest level logged, as for servers. */
 TTRPC_EXPORT void ttrpc_client_set_log_level(struct ttrpc_client *client, int level);
@@ -113,7 +113,7 @@ TTRPC_EXPORT void ttrpc_client_set_log_level(struct ttrpc_client *client, int le
  * Return: 0 or -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_client_add_interceptor(struct ttrpc_client *client,
-                                              const struct ttrpc_client_interceptor *ic);
+					      const struct ttrpc_client_interceptor *ic);
 
 /* Whether the connection is still open (false after the peer closed it). */
 TTRPC_EXPORT bool ttrpc_client_is_connected(const struct ttrpc_client *client);
@@ -132,10 +132,10 @@ TTRPC_EXPORT bool ttrpc_client_is_connected(const struct ttrpc_client *client);
  * connection is kept); -ENOMEM; an interceptor's refusal.
  */
 TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *client, const char *service,
-                                   const char *method, const ProtobufCMessage *request,
-                                   const ProtobufCMessageDescriptor *response_type,
-                                   const struct ttrpc_call_opts *opts, ttrpc_client_cb cb,
-                                   void *userdata, uint32_t *id);
+				   const char *method, const ProtobufCMessage *request,
+				   const ProtobufCMessageDescriptor *response_type,
+				   const struct ttrpc_call_opts *opts, ttrpc_client_cb cb,
+				   void *userdata, uint32_t *id);
 
 /*
  * ttrpc_client_cancel() - give up on a call. Its callback runs before this
@@ -172,10 +172,10 @@ TTRPC_EXPORT int ttrpc_client_open(const char *path, struct ttrpc_client **ret);
  * ttrpc_client_call().
  */
 TTRPC_EXPORT int ttrpc_client_call_sync(struct ttrpc_client *client, const char *service,
-                                        const char *method, const ProtobufCMessage *request,
-                                        const ProtobufCMessageDescriptor *response_type,
-                                        const struct ttrpc_call_opts *opts,
-                                        ProtobufCMessage **response, struct ttrpc_status *status);
+					const char *method, const ProtobufCMessage *request,
+					const ProtobufCMessageDescriptor *response_type,
+					const struct ttrpc_call_opts *opts,
+					ProtobufCMessage **response, struct ttrpc_status *status);
 
 /* ---- streams (ttrpc protocol 1.2) ---- */
 
@@ -185,12 +185,12 @@ struct ttrpc_client_stream;
 struct ttrpc_stream_handlers {
 	/* One message from the server, borrowed for the duration of the call. */
 	void (*on_message)(struct ttrpc_client_stream *s, const ProtobufCMessage *msg,
-	                   void *userdata);
+			   void *userdata);
 	/* The end, exactly once: OK when the server ended the stream, its
 	 * status otherwise; result->response is the reply of a
 	 * client-streaming call. The stream is freed when this returns. */
 	void (*on_done)(struct ttrpc_client_stream *s, const struct ttrpc_result *result,
-	                void *userdata);
+			void *userdata);
 	/* Room again in the output queue after ttrpc_client_stream_send()
 	 * returned -EAGAIN. May be NULL. */
 	void (*on_writable)(struct ttrpc_client_stream *s, void *userdata);
@@ -211,12 +211,12 @@ struct ttrpc_stream_handlers {
  * refusal. On error no handler is ever called.
  */
 TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *client, const char *service,
-                                          const char *method, enum ttrpc_method_kind kind,
-                                          const ProtobufCMessage *request,
-                                          const ProtobufCMessageDescriptor *response_type,
-                                          const struct ttrpc_call_opts *opts,
-                                          const struct ttrpc_stream_handlers *handlers,
-                                          void *userdata, struct ttrpc_client_stream **ret);
+					  const char *method, enum ttrpc_method_kind kind,
+					  const ProtobufCMessage *request,
+					  const ProtobufCMessageDescriptor *response_type,
+					  const struct ttrpc_call_opts *opts,
+					  const struct ttrpc_stream_handlers *handlers,
+					  void *userdata, struct ttrpc_client_stream **ret);
 
 /*
  * ttrpc_client_stream_send() - send one message (a Data frame) of a
@@ -227,7 +227,7 @@ TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *client, const cha
  * for a server-streaming call; -EMSGSIZE; -ENOTCONN.
  */
 TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
-                                          const ProtobufCMessage *msg);
+					  const ProtobufCMessage *msg);
 
 /*
  * ttrpc_client_stream_close_send() - no more messages from this side (a Data
@@ -257,15 +257,15 @@ TTRPC_EXPORT uint32_t ttrpc_client_stream_id(const struct ttrpc_client_stream *s
  * handlers; the stream stays valid after its end until
  * ttrpc_client_stream_free_sync(). */
 TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *client, const char *service,
-                                               const char *method, enum ttrpc_method_kind kind,
-                                               const ProtobufCMessage *request,
-                                               const ProtobufCMessageDescriptor *response_type,
-                                               const struct ttrpc_call_opts *opts,
-                                               struct ttrpc_client_stream **ret);
+					       const char *method, enum ttrpc_method_kind kind,
+					       const ProtobufCMessage *request,
+					       const ProtobufCMessageDescriptor *response_type,
+					       const struct ttrpc_call_opts *opts,
+					       struct ttrpc_client_stream **ret);
 
 /* ttrpc_client_stream_send_sync() - send, waiting for room. Return: as send, never -EAGAIN. */
 TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
-                                               const ProtobufCMessage *msg);
+					       const ProtobufCMessage *msg);
 
 /*
  * ttrpc_client_stream_recv_sync() - wait for the next message or the end.
@@ -279,7 +279,7 @@ TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
  * transport failure.
  */
 TTRPC_EXPORT int ttrpc_client_stream_recv_sync(struct ttrpc_client_stream *s,
-                                               ProtobufCMessage **msg, struct ttrpc_status *status);
+					       ProtobufCMessage **msg, struct ttrpc_status *status);
 
 /* ttrpc_client_stream_free_sync() - cancel if still open, then free. NULL is accepted. */
 TTRPC_EXPORT void ttrpc_client_stream_free_sync(struct ttrpc_client_stream *s);

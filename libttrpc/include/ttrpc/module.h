@@ -94,7 +94,10 @@ struct ttrpcd_service_decl {
 	const struct ttrpc_method *methods;
 };
 
-#define TTRPCD_SERVICES_END { .name = NULL, .methods = NULL }
+#define TTRPCD_SERVICES_END                   \
+	{                                     \
+		.name = NULL, .methods = NULL \
+	}
 
 /* grpc.health.v1.HealthCheckResponse.ServingStatus, by the same numbers. */
 enum ttrpcd_serving_status {
@@ -150,12 +153,12 @@ struct ttrpcd_module {
  * TTRPCD_MODULE_DEFINE() - define the exported module symbol, with the ABI
  * fields filled in; the arguments are designated initialisers of the rest.
  */
-#define TTRPCD_MODULE_DEFINE(...)                                                                  \
-	TTRPCD_MODULE_EXPORT const struct ttrpcd_module ttrpcd_module = {                          \
-		.abi_major = TTRPCD_MODULE_ABI_MAJOR,                                              \
-		.abi_minor = TTRPCD_MODULE_ABI_MINOR,                                              \
-		.struct_size = sizeof(struct ttrpcd_module),                                       \
-		__VA_ARGS__                                                                        \
+#define TTRPCD_MODULE_DEFINE(...)                                         \
+	TTRPCD_MODULE_EXPORT const struct ttrpcd_module ttrpcd_module = { \
+		.abi_major = TTRPCD_MODULE_ABI_MAJOR,                     \
+		.abi_minor = TTRPCD_MODULE_ABI_MINOR,                     \
+		.struct_size = sizeof(struct ttrpcd_module),              \
+		__VA_ARGS__                                               \
 	}
 
 /*
@@ -177,7 +180,7 @@ struct ttrpcd_module {
  * name or table; -EBUSY outside init(); -ENOMEM.
  */
 int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
-                         const struct ttrpc_method *methods, void *userdata);
+			 const struct ttrpc_method *methods, void *userdata);
 
 /*
  * ttrpcd_host_config() - a setting of the module's config section.
@@ -236,7 +239,7 @@ int ttrpcd_host_get_serving(const struct ttrpcd_host *host, const char *service)
  * ttrpcd_host_set_serving() of a module or from the daemon's own changes.
  */
 typedef void (*ttrpcd_serving_fn)(struct ttrpcd_host *host, const char *service, int status,
-                                  void *userdata);
+				  void *userdata);
 
 /*
  * ttrpcd_host_watch_serving() - be told of every change of a serving status

@@ -34,7 +34,7 @@ struct ttrpc_server;
  * ttrpc_call_request()); @userdata is the pointer given at registration.
  */
 typedef void (*ttrpc_unary_fn)(struct ttrpc_call *call, const ProtobufCMessage *request,
-                               void *userdata);
+			       void *userdata);
 
 /*
  * A streaming handler. For a server-streaming method @request is the decoded
@@ -45,7 +45,7 @@ typedef void (*ttrpc_unary_fn)(struct ttrpc_call *call, const ProtobufCMessage *
  * (client-streaming) or ttrpc_call_fail() (any), now or later.
  */
 typedef void (*ttrpc_stream_fn)(struct ttrpc_call *call, const ProtobufCMessage *request,
-                                void *userdata);
+				void *userdata);
 
 /* One method of a service. Tables end with TTRPC_METHODS_END. */
 struct ttrpc_method {
@@ -57,19 +57,30 @@ struct ttrpc_method {
 	ttrpc_stream_fn stream; /* for the three streaming kinds */
 };
 
-#define TTRPC_UNARY(name_, input_, output_, fn_)                                                   \
-	{ .name = (name_), .input = (input_), .output = (output_), .kind = TTRPC_METHOD_UNARY,      \
-	  .unary = (fn_) }
-#define TTRPC_SERVER_STREAM(name_, input_, output_, fn_)                                           \
-	{ .name = (name_), .input = (input_), .output = (output_),                                  \
-	  .kind = TTRPC_METHOD_SERVER_STREAM, .stream = (fn_) }
-#define TTRPC_CLIENT_STREAM(name_, input_, output_, fn_)                                           \
-	{ .name = (name_), .input = (input_), .output = (output_),                                  \
-	  .kind = TTRPC_METHOD_CLIENT_STREAM, .stream = (fn_) }
-#define TTRPC_BIDI_STREAM(name_, input_, output_, fn_)                                             \
-	{ .name = (name_), .input = (input_), .output = (output_), .kind = TTRPC_METHOD_BIDI_STREAM, \
-	  .stream = (fn_) }
-#define TTRPC_METHODS_END { .name = NULL }
+#define TTRPC_UNARY(name_, input_, output_, fn_)                         \
+	{                                                                \
+		.name = (name_), .input = (input_), .output = (output_), \
+		.kind = TTRPC_METHOD_UNARY, .unary = (fn_)               \
+	}
+#define TTRPC_SERVER_STREAM(name_, input_, output_, fn_)                 \
+	{                                                                \
+		.name = (name_), .input = (input_), .output = (output_), \
+		.kind = TTRPC_METHOD_SERVER_STREAM, .stream = (fn_)      \
+	}
+#define TTRPC_CLIENT_STREAM(name_, input_, output_, fn_)                 \
+	{                                                                \
+		.name = (name_), .input = (input_), .output = (output_), \
+		.kind = TTRPC_METHOD_CLIENT_STREAM, .stream = (fn_)      \
+	}
+#define TTRPC_BIDI_STREAM(name_, input_, output_, fn_)                   \
+	{                                                                \
+		.name = (name_), .input = (input_), .output = (output_), \
+		.kind = TTRPC_METHOD_BIDI_STREAM, .stream = (fn_)        \
+	}
+#define TTRPC_METHODS_END    \
+	{                    \
+		.name = NULL \
+	}
 
 /* Tunable limits; see ttrpc_server_set_limit(). */
 enum ttrpc_limit {
@@ -171,7 +182,7 @@ TTRPC_EXPORT void ttrpc_server_set_log_level(struct ttrpc_server *srv, int level
  * Return: 0, or -EINVAL for an unknown limit or a value out of range.
  */
 TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_limit limit,
-                                        uint64_t value);
+					uint64_t value);
 
 /*
  * ttrpc_server_register() - serve a service.
@@ -184,7 +195,7 @@ TTRPC_EXPORT int ttrpc_server_set_limit(struct ttrpc_server *srv, enum ttrpc_lim
  * name; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_server_register(struct ttrpc_server *srv, const char *name,
-                                       const struct ttrpc_method *methods, void *userdata);
+				       const struct ttrpc_method *methods, void *userdata);
 
 /*
  * ttrpc_server_unregister() - stop serving a service. Calls in flight finish;
@@ -219,7 +230,7 @@ TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *
  * at @path.
  */
 TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, gid_t group,
-                                   int *fd);
+				   int *fd);
 
 /*
  * ttrpc_server_adopt_listener() - serve an already listening socket, as
@@ -246,7 +257,7 @@ TTRPC_EXPORT int ttrpc_server_adopt_conn(struct ttrpc_server *srv, int fd);
  * @userdata: borrowed for the server's life.
  */
 TTRPC_EXPORT void ttrpc_server_set_admission(struct ttrpc_server *srv, ttrpc_admit_fn fn,
-                                             void *userdata);
+					     void *userdata);
 
 /*
  * ttrpc_server_add_interceptor() - append an interceptor; @ic is copied,
@@ -255,7 +266,7 @@ TTRPC_EXPORT void ttrpc_server_set_admission(struct ttrpc_server *srv, ttrpc_adm
  * Return: 0 or -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_server_add_interceptor(struct ttrpc_server *srv,
-                                              const struct ttrpc_server_interceptor *ic);
+					      const struct ttrpc_server_interceptor *ic);
 
 /* Called when a graceful shutdown has finished (@drained: no call was cut off). */
 typedef void (*ttrpc_shutdown_fn)(struct ttrpc_server *srv, bool drained, void *userdata);
@@ -273,7 +284,7 @@ typedef void (*ttrpc_shutdown_fn)(struct ttrpc_server *srv, bool drained, void *
  * Return: 0, or -EALREADY when a shutdown is under way (@cb is not called).
  */
 TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeout_ms,
-                                       ttrpc_shutdown_fn cb, void *userdata);
+				       ttrpc_shutdown_fn cb, void *userdata);
 
 /*
  * Called during a graceful shutdown for each connection that has become idle
@@ -284,26 +295,26 @@ TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeou
  * socket.
  */
 typedef void (*ttrpc_handoff_fn)(struct ttrpc_server *srv, int fd, const struct ttrpc_peer *peer,
-                                 void *userdata);
+				 void *userdata);
 
 /* ttrpc_server_set_handoff() - install the hand-off hook (NULL: none). */
 TTRPC_EXPORT void ttrpc_server_set_handoff(struct ttrpc_server *srv, ttrpc_handoff_fn fn,
-                                           void *userdata);
+					   void *userdata);
 
 /* Counters, for status lines and tests. */
 struct ttrpc_server_stats {
-	uint64_t connections;        /* open now */
-	uint64_t connections_total;  /* accepted or adopted since start */
-	uint64_t connections_refused;/* by admission or the connection limit */
-	uint64_t calls_in_flight;    /* dispatched and not yet answered */
-	uint64_t calls_total;        /* answered, whatever the status */
-	uint64_t calls_failed;       /* answered with a status other than OK */
-	uint64_t bytes_queued;       /* in the output queues of all connections now */
+	uint64_t connections;         /* open now */
+	uint64_t connections_total;   /* accepted or adopted since start */
+	uint64_t connections_refused; /* by admission or the connection limit */
+	uint64_t calls_in_flight;     /* dispatched and not yet answered */
+	uint64_t calls_total;         /* answered, whatever the status */
+	uint64_t calls_failed;        /* answered with a status other than OK */
+	uint64_t bytes_queued;        /* in the output queues of all connections now */
 };
 
 /* ttrpc_server_get_stats() - copy the current counters into @stats. */
 TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
-                                         struct ttrpc_server_stats *stats);
+					 struct ttrpc_server_stats *stats);
 
 #ifdef __cplusplus
 }
