@@ -80,4 +80,30 @@ bool proc_alive(const struct proc *p);
 /* under_wrapper() - whether ttrpcd runs under $TTRPCD_WRAPPER (valgrind). */
 bool under_wrapper(void);
 
+/* ---- the notify socket, with the test as the service manager ---- */
+
+/* Fds ttrpcd sent to the fd store (FDSTORE=1), with their FDNAME=. */
+struct store {
+	int fds[16];
+	char names[16][64];
+	size_t n;
+};
+
+/* has_line() - whether a line of @msg starts with @prefix. */
+bool has_line(const char *msg, const char *prefix);
+
+/* notify_bind() - bind the test's notify socket (SO_PASSCRED on). */
+int notify_bind(void);
+
+/* notify_env() - "NOTIFY_SOCKET=<that socket>", kept until the end of the test. */
+const char *notify_env(void);
+
+/*
+ * notify_wait() - read datagrams until one has a line starting with @prefix;
+ * fds sent with FDSTORE=1 on the way go to @store (closed when it is NULL or
+ * full). @msg, when not NULL, receives that datagram.
+ * Return: whether it came within WAIT_MS.
+ */
+bool notify_wait(int fd, const char *prefix, char *msg, size_t size, struct store *store);
+
 #endif

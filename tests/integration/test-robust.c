@@ -323,72 +323,6 @@ END_TEST
 /* ---- faults ---- */
 
 /* The fds the test, as service manager, keeps in its fd store. */
-struct store {
-	int fds[16];
-	char names[16][64];
-	size_t n;
-};
-
-static int notify_bind(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path_in("notify"));
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
-static const char *notify_env(void)
-{
-	char *s;
-
-	ck_assert_int_ge(asprintf(&s, "NOTIFY_SOCKET=%s", path_in("notify")), 0);
-	return keep(s);
-}
-
-/* Read datagrams until one holds @line; fds sent with FDSTORE=1 go to @store. */
-static bool notify_wait(int fd, const char *line, struct store *store)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-	char buf[4096], cbuf[CMSG_SPACE(sizeof(int) * 16)];
-
-	while (now_ms() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
-		struct msghdr mh = { .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *c;
-		ssize_t n;
-
-		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
-			continue;
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-		ck_assert_int_ge(n, 0);
-		buf[n] = '\0';
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			const char *name = strstr(buf, "FDNAME=");
-			int sent;
-
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			memcpy(&sent, CMSG_DATA(c), sizeof(int));
-			ck_assert_uint_lt(store->n, 16);
-			store->fds[store->n] = sent;
-			snprintf(store->names[store->n], sizeof(store->names[0]), "%.*s",
-				 name ? (int)strcspn(name + 7, "\n") : 6,
-				 name ? name + 7 : "stored");
-			store->n++;
-		}
-		if (strstr(buf, line))
-			return true;
-	}
-	return false;
-}
-
 /* What a load client saw; never a refused connect, never silence. */
 struct tally {
 	unsigned ok, transport_errors, refused, silent, wrong;
@@ -491,7 +425,7 @@ START_TEST(test_sigkill_under_load_keeps_listener)
 	struct proc a, b;
 
 	daemon_start(&a, conf, env);
-	ck_assert(notify_wait(nfd, "READY=1", &store));
+	ck_assert(notify_wait(nfd, "READY=1", NULL, 0, &store));
 	ck_assert_int_eq(store.n, 1);
 	ck_assert_str_eq(store.names[0], "api");
 
@@ -518,7 +452,7 @@ START_TEST(test_sigkill_under_load_keeps_listener)
 	for (size_t i = 0; i < store.n; i++)
 		names[i] = store.names[i];
 	spawn(&b, argv, env, store.fds, names, store.n);
-	ck_assert(notify_wait(nfd, "READY=1", &store));
+	ck_assert(notify_wait(nfd, "READY=1", NULL, 0, &store));
 	ck_assert(strstr(b.log, "serving the socket passed by the service manager") ||
 		  log_wait(&b, "serving the socket passed by the service manager"));
 	progress_drain(progress[0]);

@@ -32,89 +32,6 @@
 #define GREETER "ttrpc.test.v1.Greeter"
 
 /* The fds the test, as service manager, keeps in its fd store. */
-struct store {
-	int fds[16];
-	char names[16][64];
-	size_t n;
-};
-
-/* ---- the notify socket ---- */
-
-static int notify_bind(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
-
-	ck_assert_int_ge(fd, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path_in("notify"));
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
-	return fd;
-}
-
-static bool has_line(const char *msg, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	for (const char *l = msg; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strncmp(l, prefix, n) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Read datagrams until one has a line starting with @prefix; fds sent with
- * FDSTORE=1 on the way go to @store. Return: whether it came in time.
- */
-static bool notify_wait(int fd, const char *prefix, char *msg, size_t size, struct store *store)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-	char buf[4096], cbuf[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
-
-	while (now_ms() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
-		struct msghdr mh = { .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *c;
-		ssize_t n;
-
-		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
-			continue;
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-		ck_assert_int_ge(n, 0);
-		buf[n] = '\0';
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			const char *name = strstr(buf, "FDNAME=");
-
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			for (size_t i = 0; i < nfds; i++) {
-				int sent;
-
-				memcpy(&sent, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (!store || store->n == 16) {
-					close(sent);
-					continue;
-				}
-				store->fds[store->n] = sent;
-				snprintf(store->names[store->n], sizeof(store->names[0]), "%.*s",
-					 name ? (int)strcspn(name + 7, "\n") : 7,
-					 name ? name + 7 : "stored");
-				store->n++;
-			}
-		}
-		if (has_line(buf, prefix)) {
-			if (msg)
-				snprintf(msg, size, "%s", buf);
-			return true;
-		}
-	}
-	return false;
-}
 
 /* ---- the daemon process ---- */
 
@@ -244,14 +161,6 @@ static const char *interop_config(const char *extra)
 		   tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
 		   extra ? extra : "");
 	return conf;
-}
-
-static const char *notify_env(void)
-{
-	char *s;
-
-	ck_assert_int_ge(asprintf(&s, "NOTIFY_SOCKET=%s", path_in("notify")), 0);
-	return keep(s);
 }
 
 /* ---- tests ---- */
