@@ -462,8 +462,6 @@ struct method_gen {
 	void (*declare)(struct gen *g, FILE *h, const struct service *svc, const struct method *m);
 	/* Their definitions and the server trampoline, in the source. */
 	void (*define)(struct gen *g, FILE *c, const struct service *svc, const struct method *m);
-	/* Its entry of the struct ttrpc_method table. */
-	void (*table_entry)(struct gen *g, FILE *c, const struct method *m);
 };
 
 /* Whether the handler gets a request: not when the client streams its messages. */
@@ -700,9 +698,17 @@ static void unary_define(struct gen *g, FILE *c, const struct service *svc, cons
 		m->out_type);
 }
 
-static void unary_table_entry(struct gen *g, FILE *c, const struct method *m)
+/* A method's entry in the method table: one macro per kind of method. */
+static void table_entry(struct gen *g, FILE *c, const struct method *m)
 {
-	print_args(c, "\tTTRPC_UNARY(", "),\n", fmt(g, "\"%s\"", m->proto->name),
+	static const char *const macros[] = {
+		[KIND_UNARY] = "\tTTRPC_UNARY(",
+		[KIND_SERVER_STREAMING] = "\tTTRPC_SERVER_STREAM(",
+		[KIND_CLIENT_STREAMING] = "\tTTRPC_CLIENT_STREAM(",
+		[KIND_BIDI_STREAMING] = "\tTTRPC_BIDI_STREAM(",
+	};
+
+	print_args(c, macros[m->kind], "),\n", fmt(g, "\"%s\"", m->proto->name),
 		   fmt(g, "&%s", m->in_desc), fmt(g, "&%s", m->out_desc), fmt(g, "%s_serve", m->fn),
 		   NULL);
 }
@@ -712,7 +718,6 @@ static const struct method_gen unary_gen = {
 	.handler = unary_handler,
 	.declare = unary_declare,
 	.define = unary_define,
-	.table_entry = unary_table_entry,
 };
 
 /*
@@ -1230,25 +1235,11 @@ static void stream_define(struct gen *g, FILE *c, const struct service *svc, con
 	define_client_stream(g, c, svc, m);
 }
 
-static void stream_table_entry(struct gen *g, FILE *c, const struct method *m)
-{
-	static const char *const macros[] = {
-		[KIND_SERVER_STREAMING] = "\tTTRPC_SERVER_STREAM(",
-		[KIND_CLIENT_STREAMING] = "\tTTRPC_CLIENT_STREAM(",
-		[KIND_BIDI_STREAMING] = "\tTTRPC_BIDI_STREAM(",
-	};
-
-	print_args(c, macros[m->kind], "),\n", fmt(g, "\"%s\"", m->proto->name),
-		   fmt(g, "&%s", m->in_desc), fmt(g, "&%s", m->out_desc), fmt(g, "%s_serve", m->fn),
-		   NULL);
-}
-
 static const struct method_gen stream_gen = {
 	.claim = stream_claim,
 	.handler = stream_handler,
 	.declare = stream_declare,
 	.define = stream_define,
-	.table_entry = stream_table_entry,
 };
 
 static const struct method_gen *const method_gens[] = {
@@ -1371,7 +1362,7 @@ static void service_source(struct gen *g, FILE *c, const struct service *svc)
 	for (size_t i = 0; i < svc->n_methods; i++) {
 		const struct method *m = &svc->methods[i];
 
-		gen_of(m)->table_entry(g, c, m);
+		table_entry(g, c, m);
 	}
 	fputs("\tTTRPC_METHODS_END,\n};\n\n", c);
 
