@@ -1,7 +1,8 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark of `make bench`: libttrpc against containerd's Go ttrpc
 # (v1.1.1, Debian) and against the raw socket, on the same machine, in one
-# run, and one table of the figures, the ratios and the targets of issue 6.
+# run, and one table of the figures, the ratios and the targets.
 #
 # Usage (from the build tree, which `make bench` does):
 #   tests/bench/run-bench.sh
@@ -118,7 +119,7 @@ start_go() {
 
 : >"$work/none.conf"
 c_server=interop-server
-ttrpcd_module=$top_builddir/services/interop/.libs/interop.so
+ttrpcd_module=$top_builddir/tests/interop/.libs/interop.so
 if [ -x "$top_builddir/daemon/ttrpcd" ] && [ -f "$ttrpcd_module" ]; then
 	c_server=ttrpcd
 	if start_c probe && "$bench" -s "$work/probe.sock" -n 1 >/dev/null 2>&1; then
@@ -289,7 +290,7 @@ echo "| per idle connection ($idle_conns held: C ${held[c]}, Go ${held[go]}) | n
 	"| ${perconn[c]:-?} KiB | ${perconn[go]:-?} KiB | | |" \
 	"$(ratio "${perconn[c]:-0}" "${perconn[go]:-0}") | | | | |"
 echo
-echo "Targets of issue 6 (ratios with the C load generator on both servers):"
+echo "Targets (ratios with the C load generator on both servers):"
 r=1x1x64
 echo "- 1x1x64 B p50 within 1.3x raw: $(us "${p50[$r,c-c]}") / $(us "${p50[$r,raw]}") =" \
 	"$(ratio "${p50[$r,c-c]}" "${p50[$r,raw]}")x:" \
@@ -320,7 +321,7 @@ echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(uname -r);" \
 	"load average before the run: $load_before"
 
-# Issue 8: the containerd shim row, ttrpcd's against containerd-shim-runc-v2
+# The containerd shim row, ttrpcd's against containerd-shim-runc-v2
 # (needs root and containerd; it says so and passes otherwise).
 echo
 bash "$top_srcdir/tests/bench/shim-bench.sh" || echo "containerd shim: failed"

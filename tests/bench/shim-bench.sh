@@ -1,5 +1,6 @@
 #!/bin/bash
-# The containerd shim row of `make bench` (issue 8): a private containerd
+# SPDX-License-Identifier: Apache-2.0
+# The containerd shim row of `make bench`: a private containerd
 # (as tests/shim/ctr-shim.sh starts it), and for containerd-shim-ttrpcd-v2
 # and the stock io.containerd.runc.v2 in the same run:
 #   - the memory of the shim per running container, 10 containers of sleep:
@@ -137,6 +138,6 @@ printf '| %-38s | %-12s | %-12s | %-6s |\n' "USS per running container" "$(mib "
 printf '| %-38s | %-12s | %-12s | %-6s |\n' "ctr run --rm /bin/true (median of $RUNS)" \
 	"${runms[ttrpcd]} ms" "${runms[runc]} ms" "$(ratio "${runms[ttrpcd]}" "${runms[runc]}")"
 fifth() { awk -v a="$1" -v b="$2" 'BEGIN { print (a * 5 <= b) ? "met" : "MISSED" }'; }
-echo "- shim memory at most a fifth of the runc shim's (issue 8): RSS" \
+echo "- shim memory at most a fifth of the runc shim's: RSS" \
 	"$(fifth "${rss[ttrpcd]}" "${rss[runc]}"), PSS $(fifth "${pss[ttrpcd]}" "${pss[runc]}")," \
 	"USS $(fifth "${uss[ttrpcd]}" "${uss[runc]}")"

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Hostile peers against the real ttrpcd (issue 7): each case sends the
+ * Hostile peers against the real ttrpcd: each case sends the
  * daemon, on a raw socket, what no well-behaved client sends, and checks
  * that ttrpcd stays up, that a well-behaved client on another connection is
  * served before, during and after, that the daemon's RSS grows by less than
@@ -69,8 +70,7 @@ static void serve(const char *limits, bool persistent)
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\n[limits]\n%s\n[listener api]\npath = %s\n"
 		   "[module interop]\nfile = %s\n",
-		   tmp, limits ? limits : "", sock,
-		   build_path("services/interop/.libs/interop.so"));
+		   tmp, limits ? limits : "", sock, build_path("tests/interop/.libs/interop.so"));
 	daemon_start(&d, conf, NULL);
 	ck_assert(log_wait(&d, "ready: 1 modules"));
 	good = NULL;
@@ -599,7 +599,7 @@ static void log_level_config(const char *conf, const char *level)
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\nlog-level = %s\n[listener api]\npath = %s\n"
 		   "[module interop]\nfile = %s\n",
-		   tmp, level, sock, build_path("services/interop/.libs/interop.so"));
+		   tmp, level, sock, build_path("tests/interop/.libs/interop.so"));
 }
 
 /*

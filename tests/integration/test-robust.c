@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Security and faults of the real ttrpcd (issue 7): socket files with their
+ * Security and faults of the real ttrpcd: socket files with their
  * configured mode and owner, per-listener peer-credential allow-lists
  * against a client under another uid, modules refused from places others
  * can write to, nothing of a call's payload or metadata in the log; a
@@ -36,7 +37,7 @@
 
 static const char *interop_so(void)
 {
-	return build_path("services/interop/.libs/interop.so");
+	return build_path("tests/interop/.libs/interop.so");
 }
 
 /* An Echo of @text: 0, or a negative errno. No ck_assert: the probe runs it outside a test. */

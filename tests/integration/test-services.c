@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bundled services through a real ttrpcd: the health module (Check and
  * Watch), the control service (List, Stats, Reload, and who may call it),
@@ -50,7 +51,7 @@ static const char *module_sections(const char *testmod_settings)
 				  "[module example]\nfile = %s\ngreeting = Hi\n"
 				  "[module testmod]\nfile = %s\n%s",
 				  build_path("services/health/.libs/health.so"),
-				  build_path("services/interop/.libs/interop.so"),
+				  build_path("tests/interop/.libs/interop.so"),
 				  build_path("services/example/.libs/example.so"),
 				  build_path("tests/modules/.libs/testmod.so"),
 				  testmod_settings ? testmod_settings : ""),
@@ -284,7 +285,7 @@ START_TEST(test_control_list)
 		   "[module health]\nfile = %s\n[module interop]\nfile = %s\n"
 		   "[module example]\nfile = %s\n[module abi10]\nfile = %s\n",
 		   tmp, path_in("sock"), build_path("services/health/.libs/health.so"),
-		   build_path("services/interop/.libs/interop.so"),
+		   build_path("tests/interop/.libs/interop.so"),
 		   build_path("services/example/.libs/example.so"),
 		   build_path("tests/modules/.libs/abi10.so"));
 	daemon_start(&p, conf, NULL);
@@ -299,7 +300,7 @@ START_TEST(test_control_list)
 	/* The modules, in load order, with their absolute paths. */
 	ck_assert_uint_eq(l->n_modules, 4);
 	expect_module(l->modules[0], "health", "services/health/.libs/health.so", HEALTH);
-	expect_module(l->modules[1], "interop", "services/interop/.libs/interop.so", INTEROP);
+	expect_module(l->modules[1], "interop", "tests/interop/.libs/interop.so", INTEROP);
 	expect_module(l->modules[2], "example", "services/example/.libs/example.so",
 		      "example.v1.Greeter");
 	expect_module(l->modules[3], "abi10", "tests/modules/.libs/abi10.so", "ttrpc.test.v1.Old");

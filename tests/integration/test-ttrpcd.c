@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcd as a real process: the test binds the NOTIFY_SOCKET and reads the
  * datagrams the daemon sends, passes sockets the way systemd does, plays
@@ -158,7 +159,7 @@ static const char *interop_config(const char *extra)
 		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 5s\n"
 		   "[listener api]\npath = %s\n"
 		   "[module interop]\nfile = %s\n%s",
-		   tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
+		   tmp, path_in("sock"), build_path("tests/interop/.libs/interop.so"),
 		   extra ? extra : "");
 	return conf;
 }
@@ -315,7 +316,7 @@ START_TEST(test_activation_by_env)
 	struct proc p;
 
 	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\n[module interop]\nfile = %s\n",
-		   tmp, build_path("services/interop/.libs/interop.so"));
+		   tmp, build_path("tests/interop/.libs/interop.so"));
 	fds[0] = listen_at(path_in("named.sock"));
 	fds[1] = listen_at(path_in("unnamed.sock"));
 	spawn(&p, argv, NULL, fds, names, 2);
@@ -391,11 +392,11 @@ START_TEST(test_systemd_socket_activate)
 	}
 	/* Named: matched to [listener api], which has no path of its own. */
 	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\n[module interop]\nfile = %s\n",
-		   tmp, build_path("services/interop/.libs/interop.so"));
+		   tmp, build_path("tests/interop/.libs/interop.so"));
 	socket_activate("--fdname=api", conf);
 	/* Unnamed, with no listener configured: served with the defaults. */
 	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[module interop]\nfile = %s\n", tmp,
-		   build_path("services/interop/.libs/interop.so"));
+		   build_path("tests/interop/.libs/interop.so"));
 	socket_activate(NULL, conf);
 }
 END_TEST
@@ -474,7 +475,7 @@ static const char *module_config(const char *file)
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
 		   "[module interop]\nfile = %s\n[module bad]\nfile = %s\n",
-		   tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"), file);
+		   tmp, path_in("sock"), build_path("tests/interop/.libs/interop.so"), file);
 	return conf;
 }
 
@@ -504,7 +505,7 @@ static const char *testmod_pair(const char *settings)
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
 		   "[module interop]\nfile = %s\n[module testmod]\nfile = %s\n%s",
-		   tmp, path_in("sock"), build_path("services/interop/.libs/interop.so"),
+		   tmp, path_in("sock"), build_path("tests/interop/.libs/interop.so"),
 		   build_path("tests/modules/.libs/testmod.so"), settings);
 	return conf;
 }

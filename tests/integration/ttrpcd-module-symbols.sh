@@ -1,10 +1,11 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A module exports exactly one symbol, ttrpcd_module; the daemon exports
 # only the host API of <ttrpc/module.h>.
 set -eu
 
 : "${top_builddir:=.}"
-module="$top_builddir/services/interop/.libs/interop.so"
+module="$top_builddir/tests/interop/.libs/interop.so"
 daemon="$top_builddir/daemon/.libs/ttrpcd"
 [ -x "$daemon" ] || daemon="$top_builddir/daemon/ttrpcd"
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Interop with the real Go peer (containerd/ttrpc v1.1.1 from Debian), both
 # directions: the Go client against the C server, the C client against the
 # Go server. Each side runs every unary case of interop.proto. Then the Go
@@ -59,7 +60,7 @@ echo "== Go health client -> ttrpcd with the health and interop modules"
 : >"$tmp/ttrpcd.conf"
 "$top_builddir/daemon/ttrpcd" --config "$tmp/ttrpcd.conf" --socket "$tmp/ttrpcd.sock" \
 	--module "$top_builddir/services/health/.libs/health.so" \
-	--module "$top_builddir/services/interop/.libs/interop.so" >"$tmp/ttrpcd.log" 2>&1 &
+	--module "$top_builddir/tests/interop/.libs/interop.so" >"$tmp/ttrpcd.log" 2>&1 &
 ttrpcd=$!
 pids="$pids $ttrpcd"
 for _ in $(seq 100); do

@@ -1,5 +1,6 @@
 #!/bin/sh
-# make soak (issue 7): SOAK_SECONDS (default 600) of mixed unary and
+# SPDX-License-Identifier: Apache-2.0
+# make soak: SOAK_SECONDS (default 600) of mixed unary and
 # streaming load against ttrpcd with the interop module, from ttrpc-bench
 # runs of 10 s in loops (so connections come and go too), with ttrpcd's
 # VmRSS sampled every second. PASS when no call failed, ttrpcd stayed up,
@@ -34,7 +35,7 @@ module-dir = $dir
 [listener api]
 path = $dir/sock
 [module interop]
-file = $top_builddir/services/interop/.libs/interop.so
+file = $top_builddir/tests/interop/.libs/interop.so
 CONF
 "$top_builddir/daemon/ttrpcd" --config "$dir/ttrpcd.conf" 2>"$dir/ttrpcd.log" &
 pid=$!

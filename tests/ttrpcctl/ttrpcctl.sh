@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ttrpcctl against a real ttrpcd on a real socket: every command, JSON calls
 # of every interop method (streams too), the raw protoc pipeline and the
 # error exits. The health parts need services/health built; without it they
@@ -9,7 +10,7 @@ set -u
 PROTOC=${PROTOC:-protoc}
 CTL=$top_builddir/daemon/ttrpcctl/ttrpcctl
 TTRPCD=$top_builddir/daemon/ttrpcd
-INTEROP_SO=$top_builddir/services/interop/.libs/interop.so
+INTEROP_SO=$top_builddir/tests/interop/.libs/interop.so
 HEALTH_SO=$top_builddir/services/health/.libs/health.so
 PROTO_DIR=$top_srcdir/tests/interop
 SVC=ttrpc.interop.v1.Interop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The interop module: ttrpc.interop.v1.Interop, the service every peer of
  * the interop tests calls, served by ttrpcd.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ttrpcd module ABI: what a shared object loaded by ttrpcd exports, and
  * what the daemon offers it in return.
