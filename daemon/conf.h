@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcd's configuration: the INI file, its drop-ins, and the values they
  * set, checked as they are read.

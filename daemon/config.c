@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The config file: INI parsed by libinih, checked against one table of
  * sections and keys. Every error names the file, the line and the key.

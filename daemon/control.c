@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcd.v1.Control on the generated handler table. The daemon's services
  * never change after start-up, so the per-method counters are one sorted

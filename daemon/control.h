@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The daemon's built-in control service, ttrpcd.v1.Control
  * (daemon/control/control.proto): List the modules and services, Stats of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sockets in and out of ttrpcd. Inherited fds arrive blocking and already
  * listening; ttrpc_server_adopt_listener() makes them non-blocking and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcd's sockets: those it binds, those systemd passes (socket activation
  * and the fd store), and the client connections it hands to the fd store

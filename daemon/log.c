@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The log sinks. sd_journal_send() drops messages silently when no journald
  * runs, so the journal is used only when stderr is known to be connected to

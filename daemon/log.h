@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcd's log: native journal entries with structured fields when stderr
  * is connected to the journal, otherwise lines on stderr with the "<N>"

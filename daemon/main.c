@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcd: serves the services of its modules over ttrpc on unix sockets, in
  * the foreground, under systemd or not. This file holds the command line,

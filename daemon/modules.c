@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Modules, as Knot DNS and Varnish load theirs: dlopen(RTLD_NOW |
  * RTLD_LOCAL), one exported constant whose version fields are checked before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Loaded modules: dlopen, the ABI check, init/reload/fini, and the table of
  * services each module owns.

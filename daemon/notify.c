@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sd_notify(3) messages. unset_environment is always 0: later messages
  * (WATCHDOG, STOPPING) need $NOTIFY_SOCKET still set.

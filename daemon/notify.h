@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What ttrpcd tells its service manager through sd_notify(3): readiness,
  * reloads, shutdown, a status line, watchdog pings and fds to keep across a

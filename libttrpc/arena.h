@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A bump allocator for protobuf-c: a call's envelope and messages are
  * decoded into it and released together when the call ends, so a small call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The life of one server call: created when its Request is read, answered
  * once (by its handler, its deadline, or the server), freed once its

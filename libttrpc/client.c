@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client: the mirror image of the server connection. Requests are
  * serialized into the connection's output; responses are matched to

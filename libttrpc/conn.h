@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One connection's socket, its input and output buffers, and the events
  * that move bytes between them; shared by server connections and clients.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Frame codec. Oversized frames are skipped as their bytes arrive, never
  * buffered, so a peer announcing 4 GiB costs nothing but the skipping.

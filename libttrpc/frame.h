@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ttrpc frame: a 10-byte big-endian header (length, stream id, type,
  * flags) followed by length bytes. This file does no I/O: it encodes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A map from stream id (non-zero uint32) to pointer: the stream table of a
  * connection. Open addressing with linear probing and backward-shift

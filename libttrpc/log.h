@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where the library's log lines go: a sink per server or client. */
 #ifndef TTRPC_LOG_H
 #define TTRPC_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Server internals shared by server.c (connections, dispatch) and call.c. */
 #ifndef TTRPC_SERVER_PRIVATE_H
 #define TTRPC_SERVER_PRIVATE_H

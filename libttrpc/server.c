@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The server: listeners, connections, the per-connection stream table and
  * the dispatcher. Frames are cut out of each connection's input buffer and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The state of one stream, as PROTOCOL.md of containerd/ttrpc defines it:
  * each side is "local closed" once it sends nothing more and "remote closed"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Envelope encoding. The envelope is packed by protobuf-c without its
  * payload field; the payload field (tag, length, message) is then written

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ttrpc envelopes (Request, Response) on top of frames. Payload messages
  * are serialized straight into the output buffer, inside the envelope.

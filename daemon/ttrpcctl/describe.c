@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Learning a method's shape and message types from the running daemon; see
  * describe.h.

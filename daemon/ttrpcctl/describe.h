@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What ttrpcctl knows of a method before calling it in JSON: its shape and
  * the protobuf-c descriptors of its messages, learnt from the running

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON <-> protobuf-c by walking the descriptors; see pbjson.h for the
  * mapping. json-c parses and prints; this file only maps values.

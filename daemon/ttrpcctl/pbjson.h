@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON <-> protobuf-c messages in the proto3 JSON mapping, for any message
  * whose descriptor is at hand: the descriptors are walked, nothing is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protoc-gen-ttrpc-c: the protoc plugin that writes, for each NAME.proto,
  * NAME.ttrpc-c.h and NAME.ttrpc-c.c: per service a typed handler table, a

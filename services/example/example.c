@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The example module: example.v1.Greeter on the generated code. Copy it. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The health module: grpc.health.v1.Health over ttrpc, for every service
  * the daemon serves and for "" (the daemon as a whole). The statuses live

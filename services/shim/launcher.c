@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * containerd-shim-ttrpcd-v2: the shim binary protocol of containerd's
  * runtime v2 in front of ttrpcd and its shim module.

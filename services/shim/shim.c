@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The shim module: containerd.task.v2.Task for one container, run through
  * runc the way containerd-shim-runc-v2 drives it (create, start, kill, ps,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Build the Go side of the benchmark, offline, in GOPATH mode: the interop
 # peer of tests/interop/build-go.sh (its server is the Go server under test)
 # plus interop-go-loadgen, compiled against the same generated package.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The log-linear histogram of hist.h. */
 #include <math.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A log-linear latency histogram: 64 buckets per power of two, so any
  * quantile is within 1.6% of the recorded value, in 30 KiB, with no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * raw-pingpong: the physical limit of the benchmark. Frames with ttrpc's
  * 10-byte header (length, stream id, type, flags) go back and forth over a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test of the benchmark's load generator, for make check: a second of
 # Echo and a few Downloads against interop-server, every call completed
 # without an error. No timing is asserted.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpc-bench: a load generator on libttrpc's async client. C connections on
  * one event loop, K calls in flight on each, payload S bytes, for a duration

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Golden files of protoc-gen-ttrpc-c: generate the C of sample.proto and
 # sample_types.proto with the built generator and compare it with golden/.
 # After an intended change of the generated code, update them with

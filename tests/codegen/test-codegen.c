@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The code protoc-gen-ttrpc-c generates for sample.proto, compiled and run:
  * a server and a client in one process, over a real unix socket, on one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c: every kind of value, drop-ins, and the errors, each naming its
  * file, line and key. Files are real files in a temporary directory.

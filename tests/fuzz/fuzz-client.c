@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the client's response path. A ttrpc_client on one end
  * of a socketpair has unary calls, a stream of each kind and two blocking

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: ttrpcd's config loader (daemon/config.c) on arbitrary
  * file contents. The loader reads files only, so the input goes into a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the frame decoder (frame.c) fed in chunks that the
  * input chooses, its events handled as server.c handles them, and checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The in-memory transport of the connection fuzzers: a socketpair whose
  * one end the library owns, the other written with the fuzz input by the

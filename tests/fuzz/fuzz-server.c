@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: a whole server connection fed arbitrary bytes. A
  * ttrpc_server serves the interop service, a streaming service of every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Writes the seeds of the frame, server and client fuzz targets into
  * DIR/fuzz-frame, DIR/fuzz-server and DIR/fuzz-client: real frames,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Run one libFuzzer target for a bounded time: its seeds are read from the
 # source tree, what it finds goes to WORKDIR/corpus, crashing inputs to
 # WORKDIR/crashes. Exit status 1 on any crash, leak, timeout or OOM.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the daemon's process tests share: a temporary directory per test,
  * ttrpcd started as a real process with its stderr captured, and bounded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The process harness of the daemon's tests (test-ttrpcd, test-services).
  * Every wait is bounded by WAIT_MS; nothing asserts on timing.

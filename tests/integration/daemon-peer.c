@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A raw ttrpc peer over a blocking unix socket: frames written as the test
  * wants them, right or wrong, and read back with bounded waits.

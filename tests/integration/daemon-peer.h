@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A raw ttrpc peer on a blocking unix socket, for the tests that send ttrpcd
  * what no well-behaved client sends (test-hostile, test-robust). Every read

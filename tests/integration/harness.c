@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The test harness of the loopback suites: one libevent loop, a server with
  * the interop service on a fresh socket, and a raw peer that writes and reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The test harness of the loopback suites (harness.c). */
 #ifndef TTRPC_TEST_HARNESS_H
 #define TTRPC_TEST_HARNESS_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every man page of man/ renders without a warning: "man --warnings -l"
 # prints nothing on stderr (man-db; groff's warnings of every category it
 # enables by default).

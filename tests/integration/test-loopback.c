@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Loopback: a libttrpc server and its clients on one real libevent loop,
  * talking over real unix sockets. Raw sockets play misbehaving peers, so the

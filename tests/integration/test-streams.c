@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Streams (ttrpc protocol 1.2) over real unix sockets on one libevent loop:
  * the interop streaming methods through the client API, the exact framing

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The systemd units: systemd-analyze verify prints nothing (it exits 0 even
 # on unknown keys, so any output fails), and the service's exposure is at
 # most 1.0 (--threshold is in tenths).

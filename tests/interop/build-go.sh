@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Build the Go interop peer (interop-go-server, interop-go-client) and the
 # Go health client (health-go-client, for ttrpcd's health module) against
 # containerd's ttrpc as packaged by Debian, fully offline, in GOPATH mode.

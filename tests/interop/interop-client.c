@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * interop-client: runs every unary interop case against a server (the Go
  * peer in the interop tests) with libttrpc's blocking client, one line per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * interop-server: serves ttrpc.interop.v1.Interop on a unix socket until
  * SIGINT or SIGTERM, then shuts down gracefully. The peer used by the Go

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ttrpc.interop.v1.Interop: every method, each as the contract says. */
 #include <errno.h>
 #include <stdlib.h>

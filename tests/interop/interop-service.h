@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The C side of the interop contract (interop.proto), shared by the test
  * server program and the loopback tests. */
 #ifndef TTRPC_INTEROP_SERVICE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The streaming methods of ttrpc.interop.v1.Interop. Each keeps a small state
  * per call, freed when the call ends, however it ends.

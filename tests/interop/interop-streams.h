@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The streaming methods of the interop contract: Download, Upload, Chat. */
 #ifndef TTRPC_INTEROP_STREAMS_H
 #define TTRPC_INTEROP_STREAMS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A module as ABI 1.0 built it: its struct ends with fini, so it has no
  * services list, and the daemon must read no byte past its struct_size.

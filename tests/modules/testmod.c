@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A module for the daemon's tests, driven by its settings:
  *   service      the service it registers (default ttrpc.test.v1.Greeter),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A module built for an ABI major this ttrpcd does not know. */
 #include <ttrpc/module.h>
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ttrpcd as a containerd shim, driven by the real containerd and ctr: a
 # private containerd (CRI disabled, root, state and unix sockets in a
 # temporary directory), a busybox rootfs, and the same cases run through

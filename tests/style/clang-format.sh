@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every C file of the tree is formatted by the project's .clang-format
 # (the generator's golden files are its output, not ours to format).
 set -eu

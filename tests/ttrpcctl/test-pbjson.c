@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The proto3 JSON mapping of ttrpcctl (daemon/ttrpcctl/pbjson.c) over
  * jsontest.proto: every scalar type, enums, nested and repeated messages,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The protobuf-c arena (arena.c): bump allocation, spills, release. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the frame codec: header bytes, length limits, reassembly from chunks. */
 #include "config.h"
 

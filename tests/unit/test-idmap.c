@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the stream-id map: put/get/remove/pop, growth, backward-shift deletion. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the public status helpers: ttrpc_code_name() and ttrpc_status_clear(). */
 #include "config.h"
 

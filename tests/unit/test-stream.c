@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The stream state machine (stream.c): every flag sequence of the protocol
  * document, legal and illegal, for both roles and the four method kinds.

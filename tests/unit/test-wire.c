@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the Request/Response envelopes: fields, payload placement, size limits. */
 #include "config.h"
 

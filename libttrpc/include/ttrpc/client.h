@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A ttrpc client: many calls in flight on one connection, matched by stream
  * id, on a caller-supplied libevent loop; and a small blocking API on top.

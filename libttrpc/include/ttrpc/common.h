@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Definitions shared by every part of the libttrpc API: export macro,
  * status codes, log levels, peer credentials and metadata pairs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A ttrpc server on a caller-supplied libevent loop.
  *

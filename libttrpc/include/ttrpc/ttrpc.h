@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libttrpc: containerd's ttrpc protocol in C, on libevent and protobuf-c. */
 #ifndef TTRPC_TTRPC_H
 #define TTRPC_TTRPC_H

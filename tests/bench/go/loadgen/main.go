@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command interop-go-loadgen is the Go counterpart of ttrpc-bench: it calls
 // Echo of ttrpc.interop.v1.Interop with containerd's Go ttrpc client, from
 // conns connections with inflight goroutines each, for a duration, and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command interop-go-client runs the interop cases against a server of the
 // ttrpc.interop.v1.Interop service (tests/interop/interop.proto) using
 // containerd's Go ttrpc client, over a single connection.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command health-go-client asks a grpc.health.v1.Health server over ttrpc
 // (services/health/health.proto, served by ttrpcd's health module) for the
 // status of services, with containerd's Go ttrpc client: unary Check only,

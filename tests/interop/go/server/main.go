@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command interop-go-server serves the ttrpc.interop.v1.Interop service
 // (tests/interop/interop.proto) with containerd's Go ttrpc, so that other
 // ttrpc implementations can be tested against the reference one.
