@@ -21,6 +21,7 @@
 #include <ttrpc/common.h>
 
 #include "daemon/conf.h"
+#include "daemon/duration.h"
 #include "daemon/log.h"
 
 /* What a value parser writes; one parser per kind of value. */
@@ -72,40 +73,11 @@ static int parse_u64(const char *value, void *dst)
 	return 0;
 }
 
-/* "50us", "500ms", "10s", "2min", or a bare number of seconds. */
-static int duration_us(const char *value, uint64_t *us)
-{
-	static const struct {
-		const char *suffix;
-		unsigned long long us;
-	} units[] = {
-		{ "", 1000000 }, { "s", 1000000 }, { "ms", 1000 }, { "us", 1 }, { "min", 60000000 },
-	};
-	char *end;
-	unsigned long long v;
-
-	if (!isdigit((unsigned char)value[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].suffix) == 0) {
-			if (v > UINT64_MAX / units[i].us)
-				return -EINVAL;
-			*us = v * units[i].us;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 /* A duration in whole milliseconds, at most UINT32_MAX of them. */
 static int duration_ms(const char *value, unsigned *ms)
 {
 	uint64_t us;
-	int r = duration_us(value, &us);
+	int r = ttrpcd_duration_parse(value, &us);
 
 	if (r < 0)
 		return r;
@@ -117,7 +89,7 @@ static int duration_ms(const char *value, unsigned *ms)
 
 static int parse_duration_us(const char *value, void *dst)
 {
-	return duration_us(value, dst);
+	return ttrpcd_duration_parse(value, dst);
 }
 
 static int parse_duration_ms(const char *value, void *dst)

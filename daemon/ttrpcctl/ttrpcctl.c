@@ -29,6 +29,7 @@
 #include <ttrpc/ttrpc.h>
 
 #include "control.ttrpc-c.h"
+#include "daemon/duration.h"
 #include "health.ttrpc-c.h"
 #include "pbjson.h"
 #include "ttrpcctl.h"
@@ -78,7 +79,7 @@ static void usage(FILE *f)
 		"  -d, --data JSON     call: the request; for client streams, one or more\n"
 		"                      objects (default: {}; client streams read stdin, one\n"
 		"                      object per line); @ reads stdin\n"
-		"  -t, --timeout D     deadline of the call: 500ms, 10s, 2m, or seconds\n"
+		"  -t, --timeout D     deadline of the call: 500ms, 1.5s, 2min, or seconds\n"
 		"  -H, --header K=V    call: a metadata pair (repeatable)\n"
 		"  -r, --raw           call: protobuf bytes on stdin and stdout, no JSON\n"
 		"  -h, --help          this text\n"
@@ -514,34 +515,6 @@ static int cmd_reload(struct ctl *ctl, int argc, char **argv)
 
 /* ---- the command line ---- */
 
-/* 500ms, 10s, 1.5m, 2h, 100us; a bare number is seconds, as grpcurl's -max-time. */
-static int parse_duration(const char *s, uint64_t *us)
-{
-	static const struct {
-		const char *suffix;
-		double us;
-	} units[] = {
-		{ "", 1e6 }, { "s", 1e6 },  { "ms", 1e3 },
-		{ "us", 1 }, { "m", 60e6 }, { "h", 3600e6 },
-	};
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !(v >= 0))
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].suffix) != 0)
-			continue;
-		if (v * units[i].us >= 1.8e19)
-			return -ERANGE;
-		*us = (uint64_t)(v * units[i].us);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 /* KEY=VALUE, or KEY: VALUE as grpcurl writes headers. */
 static int parse_header(struct ctl *ctl, char *arg)
 {
@@ -607,8 +580,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			ctl.given |= OPT_TIMEOUT;
-			if (parse_duration(optarg, &ctl.timeout_us) < 0) {
-				fprintf(stderr, "ttrpcctl: bad duration %s (e.g. 500ms, 10s, 2m)\n",
+			if (ttrpcd_duration_parse(optarg, &ctl.timeout_us) < 0) {
+				fprintf(stderr,
+					"ttrpcctl: bad duration %s (e.g. 500ms, 10s, 1.5min)\n",
 					optarg);
 				return EXIT_USAGE;
 			}

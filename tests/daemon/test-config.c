@@ -102,8 +102,8 @@ START_TEST(test_values)
 		"module-dir = /opt/mods\nbusy-poll = 120us\n"
 		"[limits]\nconnections = 10\nmessage-size = 1024\n"
 		"calls-per-connection = 4\noutput-queue = 65536\n"
-		"streams-per-connection = 2\nframe-timeout = 750ms\n"
-		"idle-timeout = 5min\n"
+		"streams-per-connection = 2\nframe-timeout = 0.75s\n"
+		"idle-timeout = 0.1h\n"
 		"[listener api]\npath = /run/x.sock\nmode = 0600\nowner = 0\n"
 		"group = root\nallow-users = root 1000\nallow-groups = 0\n"
 		"[module echo]\nfile = echo.so\noptional = yes\ngreeting = hi there\n");
@@ -120,7 +120,7 @@ START_TEST(test_values)
 	ck_assert_uint_eq(cfg.limits.output_queue, 65536);
 	ck_assert_uint_eq(cfg.limits.streams_per_connection, 2);
 	ck_assert_uint_eq(cfg.limits.frame_timeout_ms, 750);
-	ck_assert_uint_eq(cfg.limits.idle_timeout_ms, 300000);
+	ck_assert_uint_eq(cfg.limits.idle_timeout_ms, 360000);
 	ck_assert_uint_eq(cfg.n_listeners, 1);
 	ck_assert_str_eq(cfg.listeners[0].name, "api");
 	ck_assert_str_eq(cfg.listeners[0].path, "/run/x.sock");
@@ -230,8 +230,8 @@ START_TEST(test_errors)
 		{ "[ttrpcd]\nlog-level = loud\n",
 		  "2: bad value 'loud' for key 'log-level' in [ttrpcd]: expected err, warning, "
 		  "notice, info or debug" },
-		{ "[ttrpcd]\n\ndrain-timeout = 3h\n",
-		  "3: bad value '3h' for key 'drain-timeout' in [ttrpcd]: expected a duration such "
+		{ "[ttrpcd]\n\ndrain-timeout = 3d\n",
+		  "3: bad value '3d' for key 'drain-timeout' in [ttrpcd]: expected a duration such "
 		  "as 10s or 500ms" },
 		{ "[limits]\nconnections = -1\n",
 		  "2: bad value '-1' for key 'connections' in [limits]: expected a number, 0 for none" },
@@ -239,8 +239,8 @@ START_TEST(test_errors)
 		{ "[limits]\nframe-timeout = soon\n",
 		  "2: bad value 'soon' for key 'frame-timeout' in [limits]: expected a duration "
 		  "such as 10s or 500ms, 0 for none" },
-		{ "[limits]\nidle-timeout = 1h\n",
-		  "2: bad value '1h' for key 'idle-timeout' in [limits]: expected a duration such "
+		{ "[limits]\nidle-timeout = 1 h\n",
+		  "2: bad value '1 h' for key 'idle-timeout' in [limits]: expected a duration such "
 		  "as 10min or 30s, 0 for none" },
 		{ "[limits]\nstreams-per-connection = x\n",
 		  "2: bad value 'x' for key 'streams-per-connection' in [limits]: expected a "
