@@ -13,64 +13,17 @@ set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
-LAUNCHER=$top_builddir/services/shim/containerd-shim-ttrpcd-v2
-export TTRPCD_SHIM_DAEMON=$top_builddir/daemon/ttrpcd
-export TTRPCD_SHIM_MODULE=$top_builddir/services/shim/.libs/shim.so
+# shellcheck source=../shim/containerd.sh
+. "$top_srcdir/tests/shim/containerd.sh"
 N=10
 RUNS=${BENCH_SHIM_RUNS:-7}
 
 skip() { echo "containerd shim: skipped: $*"; exit 0; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-for c in containerd ctr runc containerd-shim-runc-v2 busybox; do
-	command -v $c >/dev/null || skip "no $c"
-done
+ctd_require
 [ -x "$LAUNCHER" ] || skip "no $LAUNCHER"
-
-T=$(mktemp -d /tmp/shim-bench.XXXXXX)
-NS=shim-bench-$$
-SOCK=$T/containerd.sock
-CTD_PID=
-
-cleanup() {
-	if [ -n "$CTD_PID" ]; then
-		for c in $(ctr -a "$SOCK" -n "$NS" container ls -q 2>/dev/null); do
-			ctr -a "$SOCK" -n "$NS" task kill -s SIGKILL "$c" >/dev/null 2>&1
-			ctr -a "$SOCK" -n "$NS" task delete -f "$c" >/dev/null 2>&1
-			ctr -a "$SOCK" -n "$NS" container rm "$c" >/dev/null 2>&1
-		done
-		kill "$CTD_PID" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$CTD_PID" 2>/dev/null
-	fi
-	rmdir "/run/containerd/runc/$NS" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+trap ctd_stop EXIT
 trap 'exit 1' INT TERM
-ctr_() { timeout 60 ctr -a "$SOCK" -n "$NS" "$@"; }
-
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$T/debug.sock"
-EOF
-mkdir -p "$T/rootfs/bin"
-cp "$(command -v busybox)" "$T/rootfs/bin/busybox"
-for c in sh sleep true; do ln -s busybox "$T/rootfs/bin/$c"; done
-containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CTD_PID=$!
-for _ in $(seq 200); do
-	ctr -a "$SOCK" version >/dev/null 2>&1 && break
-	sleep 0.1
-done
-ctr -a "$SOCK" version >/dev/null 2>&1 || skip "containerd did not start"
+ctd_start shim-bench sh sleep true || skip "containerd did not start"
 
 # KiB of the fields $2 (Rss, Pss, Private_Clean|Private_Dirty) summed over the pids in $1.
 sum_kib() {

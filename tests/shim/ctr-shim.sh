@@ -15,74 +15,32 @@
 set -u
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-LAUNCHER=$top_builddir/services/shim/containerd-shim-ttrpcd-v2
-export TTRPCD_SHIM_DAEMON=$top_builddir/daemon/ttrpcd
-export TTRPCD_SHIM_MODULE=$top_builddir/services/shim/.libs/shim.so
+# shellcheck source=containerd.sh
+. "$(dirname "$0")/containerd.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-for c in containerd ctr runc containerd-shim-runc-v2; do
-	command -v $c >/dev/null || skip "no $c (apt-get install containerd runc)"
-done
-BUSYBOX=$(command -v busybox) || skip "no busybox (apt-get install busybox-static)"
+ctd_require
 [ -x "$LAUNCHER" ] && [ -f "$TTRPCD_SHIM_MODULE" ] || { echo "FAIL: build first"; exit 1; }
 
-T=$(mktemp -d /tmp/ctr-shim.XXXXXX)
-NS=ttrpcd-test-$$
-SOCK=$T/containerd.sock
-CTD_PID=
 EV_PIDS=
 failures=0
 
 cleanup() {
 	for p in $EV_PIDS; do kill "$p" 2>/dev/null; done
-	# Whatever a failed case left: tasks, then containers, as ctr removes them.
-	if [ -n "$CTD_PID" ] && kill -0 "$CTD_PID" 2>/dev/null; then
-		for c in $(ctr -a "$SOCK" -n "$NS" container ls -q 2>/dev/null); do
-			ctr -a "$SOCK" -n "$NS" task kill -s SIGKILL "$c" >/dev/null 2>&1
-			ctr -a "$SOCK" -n "$NS" task delete -f "$c" >/dev/null 2>&1
-			ctr -a "$SOCK" -n "$NS" container rm "$c" >/dev/null 2>&1
-		done
-		kill "$CTD_PID"
-		for _ in $(seq 100); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$CTD_PID" 2>/dev/null
-	fi
-	grep -q " $T" /proc/self/mountinfo && awk -v t="$T" '$5 ~ "^"t {print $5}' \
-		/proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
-	rmdir "/run/containerd/runc/$NS" 2>/dev/null
-	rm -rf "$T"
+	ctd_stop
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
-ctr_() { timeout 60 ctr -a "$SOCK" -n "$NS" "$@"; }
 
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$T/debug.sock"
-EOF
-mkdir -p "$T/rootfs/bin"
-cp "$BUSYBOX" "$T/rootfs/bin/busybox"
-for c in sh echo sleep cat; do ln -s busybox "$T/rootfs/bin/$c"; done
-
-ls -A /run/containerd/s 2>/dev/null | sort >"$T/sockets.before"
-containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CTD_PID=$!
-for _ in $(seq 200); do
-	ctr -a "$SOCK" version >/dev/null 2>&1 && break
-	sleep 0.1
-done
-ctr -a "$SOCK" version >/dev/null 2>&1 || { cat "$T/containerd.log"; echo "FAIL: containerd"; exit 1; }
+sockets_before=$(ls -A /run/containerd/s 2>/dev/null | sort)
+ctd_start ctr-shim sh echo sleep cat || {
+	cat "$T/containerd.log"
+	echo "FAIL: containerd"
+	exit 1
+}
 
 # Processes of the test's namespace: shims, ttrpcd, the sleep. pgrep
 # leaves itself out; containerd and this script match none of the patterns.
@@ -166,11 +124,11 @@ run_cases() {
 run_cases io.containerd.runc.v2 runc
 run_cases "$LAUNCHER" ttrpcd
 
-ls -A /run/containerd/s 2>/dev/null | sort >"$T/sockets.after"
-if cmp -s "$T/sockets.before" "$T/sockets.after"; then
+sockets_after=$(ls -A /run/containerd/s 2>/dev/null | sort)
+if [ "$sockets_before" = "$sockets_after" ]; then
 	ok "no socket left in /run/containerd/s"
 else
-	fail "sockets left: $(comm -13 "$T/sockets.before" "$T/sockets.after" | tr '\n' ' ')"
+	fail "sockets left: $(comm -13 <(echo "$sockets_before") <(echo "$sockets_after") | tr '\n' ' ')"
 fi
 
 # ttrpcd logs into containerd's log (the bundle's log fifo): a sanitizer
