@@ -37,6 +37,7 @@ struct listener {
 
 struct ttrpcd_listeners {
 	struct event_base *base;
+	struct ttrpcd_notify *notify;
 	struct listener **v;
 	size_t n;
 	ttrpcd_prepare_fn prepare;
@@ -53,7 +54,13 @@ struct inherited {
 	const char *name;
 	bool listening;
 	bool connection;
-	bool used;
+	bool used; /* taken, or closed, by a listener */
+};
+
+struct ttrpcd_inherited {
+	struct inherited *v;
+	int n;
+	char **names;
 };
 
 static const struct {
@@ -214,7 +221,7 @@ static int open_configured(struct ttrpcd_listeners *ls, const struct ttrpcd_list
 		unlink(conf->path);
 		return -ENOMEM;
 	}
-	l->stored = ttrpcd_notify_fdstore(fd, conf->name) > 0;
+	l->stored = ttrpcd_notify_fdstore(ls->notify, fd, conf->name) > 0;
 	ttrpcd_log(TTRPC_LOG_INFO, "listener %s: listening on %s", conf->name, conf->path);
 	return 0;
 }
@@ -259,33 +266,66 @@ static void resume_connection(struct ttrpcd_listeners *ls, struct inherited *in)
 		ttrpcd_log(TTRPC_LOG_DEBUG, "listener %s: resumed a stored connection", l->name);
 }
 
-int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
-		       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret)
+int ttrpcd_listen_inherit(struct ttrpcd_inherited **ret)
 {
-	struct ttrpcd_listeners *ls = calloc(1, sizeof(*ls));
-	struct inherited *in = NULL;
-	char **names = NULL;
-	int n, r = 0;
+	struct ttrpcd_inherited *set = calloc(1, sizeof(*set));
+	int n;
 
-	if (!ls)
+	if (!set)
 		return -ENOMEM;
-	ls->base = base;
-	ls->prepare = prepare;
-	ls->prepare_userdata = userdata;
-	n = sd_listen_fds_with_names(1, &names);
+	/* Unset as well: no child may think the fds were meant for it. */
+	n = sd_listen_fds_with_names(1, &set->names);
 	if (n < 0) {
 		ttrpcd_log(TTRPC_LOG_WARNING, "ignoring $LISTEN_FDS: %s", strerror(-n));
 		n = 0;
 	}
-	if (n > 0 && !(in = calloc((size_t)n, sizeof(*in))))
-		r = -ENOMEM;
-	for (int i = 0; i < n && in; i++) {
-		in[i].fd = SD_LISTEN_FDS_START + i;
-		in[i].name = names && names[i] ? names[i] : "unknown";
-		in[i].listening = sd_is_socket(in[i].fd, AF_UNIX, SOCK_STREAM, 1) > 0;
-		in[i].connection = !in[i].listening &&
-				   sd_is_socket(in[i].fd, AF_UNIX, SOCK_STREAM, 0) > 0;
+	if (n > 0 && !(set->v = calloc((size_t)n, sizeof(*set->v)))) {
+		for (int i = 0; i < n; i++)
+			close(SD_LISTEN_FDS_START + i);
+		n = 0;
 	}
+	set->n = n;
+	for (int i = 0; i < n; i++) {
+		struct inherited *in = &set->v[i];
+
+		in->fd = SD_LISTEN_FDS_START + i;
+		in->name = set->names && set->names[i] ? set->names[i] : "unknown";
+		in->listening = sd_is_socket(in->fd, AF_UNIX, SOCK_STREAM, 1) > 0;
+		in->connection = !in->listening &&
+				 sd_is_socket(in->fd, AF_UNIX, SOCK_STREAM, 0) > 0;
+	}
+	*ret = set;
+	return 0;
+}
+
+void ttrpcd_inherited_free(struct ttrpcd_inherited *set)
+{
+	if (!set)
+		return;
+	for (int i = 0; i < set->n; i++)
+		if (!set->v[i].used)
+			close(set->v[i].fd);
+	for (int i = 0; set->names && i < set->n; i++)
+		free(set->names[i]);
+	free(set->names);
+	free(set->v);
+	free(set);
+}
+
+int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
+		       struct ttrpcd_inherited *inherited, struct ttrpcd_notify *notify,
+		       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret)
+{
+	struct ttrpcd_listeners *ls = calloc(1, sizeof(*ls));
+	struct inherited *in = inherited->v;
+	int n = inherited->n, r = 0;
+
+	if (!ls)
+		return -ENOMEM;
+	ls->base = base;
+	ls->notify = notify;
+	ls->prepare = prepare;
+	ls->prepare_userdata = userdata;
 	for (size_t i = 0; i < cfg->n_listeners && r == 0; i++)
 		r = open_configured(ls, &cfg->listeners[i], in, n);
 	for (int i = 0; i < n && r == 0; i++)
@@ -294,19 +334,11 @@ int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
 	for (int i = 0; i < n && r == 0; i++)
 		if (in[i].connection)
 			resume_connection(ls, &in[i]);
-	for (int i = 0; i < n && in; i++) {
-		if (in[i].used)
-			continue;
-		if (r == 0)
+	for (int i = 0; i < n && r == 0; i++)
+		if (!in[i].used)
 			ttrpcd_log(TTRPC_LOG_NOTICE,
 				   "closing inherited fd %d named '%s': nothing takes it", in[i].fd,
 				   in[i].name);
-		close(in[i].fd);
-	}
-	for (int i = 0; names && i < n; i++)
-		free(names[i]);
-	free(names);
-	free(in);
 	if (r == 0 && ls->n == 0) {
 		ttrpcd_log(TTRPC_LOG_ERR, "no listener: configure one or pass --socket");
 		r = -ENOENT;
@@ -364,7 +396,7 @@ static void on_handoff(struct ttrpc_server *srv, int fd, const struct ttrpc_peer
 	int r;
 
 	snprintf(name, sizeof(name), CONN_PREFIX "%s", l->name);
-	r = ttrpcd_notify_fdstore(fd, name);
+	r = ttrpcd_notify_fdstore(l->ls->notify, fd, name);
 	if (r < 0)
 		ttrpcd_log(TTRPC_LOG_WARNING,
 			   "listener %s: cannot store the connection of pid %d: %s", l->name,
@@ -386,7 +418,7 @@ static void on_server_done(struct ttrpc_server *srv, bool drained, void *arg)
 int ttrpcd_listen_shutdown(struct ttrpcd_listeners *ls, unsigned timeout_ms, ttrpcd_drained_fn done,
 			   void *userdata)
 {
-	bool store = getenv("NOTIFY_SOCKET") != NULL;
+	bool store = ttrpcd_notify_managed(ls->notify);
 
 	ls->done = done;
 	ls->done_userdata = userdata;

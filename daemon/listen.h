@@ -16,6 +16,7 @@
 
 struct event_base;
 struct ttrpcd_listeners;
+struct ttrpcd_notify;
 
 /*
  * Sets up a new server before it serves anything: log, limits, services.
@@ -23,22 +24,41 @@ struct ttrpcd_listeners;
  */
 typedef int (*ttrpcd_prepare_fn)(struct ttrpc_server *srv, void *userdata);
 
+/* The fds the service manager passed in $LISTEN_FDS; opaque. */
+struct ttrpcd_inherited;
+
+/*
+ * ttrpcd_listen_inherit() - take the fds of $LISTEN_FDS ($LISTEN_PID must
+ * be this process) with their $LISTEN_FDNAMES, once, before any module
+ * loads; the three variables are removed from the environment and the fds
+ * are close-on-exec, so that no child takes them for its own. A bad
+ * $LISTEN_FDS is logged and ignored.
+ *
+ * Return: 0 or -ENOMEM; free the set with ttrpcd_inherited_free().
+ */
+int ttrpcd_listen_inherit(struct ttrpcd_inherited **ret);
+
+/* ttrpcd_inherited_free() - close the fds nobody took; NULL is accepted. */
+void ttrpcd_inherited_free(struct ttrpcd_inherited *set);
+
 /*
  * ttrpcd_listen_open() - make every listener of @cfg serve.
  *
- * Inherited fds ($LISTEN_FDS) come first: a listening socket named like a
+ * Inherited fds (@inherited) come first: a listening socket named like a
  * listener of @cfg is adopted for it (never unlinked); an unnamed one is
  * served with default settings; "conn.NAME" is a client connection stored
- * by the previous process, served by listener NAME; anything else is closed.
- * A configured listener with a path that was not inherited is bound here
- * (a stale socket file is replaced), chmod'ed and chown'ed, and handed to
- * the fd store. The built-in default listener is not bound when sockets
- * were inherited.
+ * by the previous process, served by listener NAME; anything else is
+ * logged, and closed by ttrpcd_inherited_free(). A configured listener with
+ * a path that was not inherited is bound here (a stale socket file is
+ * replaced), chmod'ed and chown'ed, and handed to @notify's fd store. The
+ * built-in default listener is not bound when sockets were inherited.
+ * @notify: borrowed for the life of the listeners.
  * @prepare: called once per server before it gets any socket.
  *
  * Return: 0, or the first error (logged, naming the listener).
  */
 int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
+		       struct ttrpcd_inherited *inherited, struct ttrpcd_notify *notify,
 		       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret);
 
 /* ttrpcd_listen_set_limits() - apply @limits to every server. Return: 0 or -EINVAL. */
@@ -58,8 +78,9 @@ typedef void (*ttrpcd_drained_fn)(bool drained, void *userdata);
 
 /*
  * ttrpcd_listen_shutdown() - stop accepting, let calls in flight finish for
- * up to @timeout_ms (0: forever), and, under a service manager, hand every
- * connection that becomes idle to its fd store as "conn.NAME".
+ * up to @timeout_ms (0: forever), and, while a service manager listens
+ * (ttrpcd_notify_managed()), hand every connection that becomes idle to its
+ * fd store as "conn.NAME".
  *
  * Return: 0 or a negative errno (then @done is not called).
  */

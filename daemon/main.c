@@ -37,6 +37,8 @@ struct options {
 	const char **modules;
 	size_t n_modules;
 	bool check_config;
+	char *runtime_dir; /* $RUNTIME_DIRECTORY at start-up, or NULL */
+	char *config_abs;  /* config, made absolute at start-up */
 };
 
 struct daemon {
@@ -47,13 +49,13 @@ struct daemon {
 	struct ttrpcd_control *control;
 	struct ttrpcd_listeners *listeners;
 	struct ttrpcd_notify *notify;
+	struct ttrpcd_inherited *inherited; /* until the listeners took theirs */
 	struct event *signals[3];
 	bool stopping;
 };
 
-static int add_default_listener(struct ttrpcd_config *cfg)
+static int add_default_listener(struct ttrpcd_config *cfg, const char *rt)
 {
-	const char *rt = getenv("RUNTIME_DIRECTORY");
 	char *path;
 	int r;
 
@@ -99,7 +101,7 @@ static int build_config(const struct options *opts, struct ttrpcd_config *cfg, c
 		r = ttrpcd_config_add_listener(cfg, name, opts->sockets[i]);
 	}
 	if (r == 0 && cfg->n_listeners == 0)
-		r = add_default_listener(cfg);
+		r = add_default_listener(cfg, opts->runtime_dir);
 	for (size_t i = 0; i < opts->n_modules && r == 0; i++)
 		r = ttrpcd_config_add_module(cfg, NULL, opts->modules[i]);
 	if (r == 0 && !cfg->from_file && opts->n_modules == 0)
@@ -395,6 +397,29 @@ static int parse_args(int argc, char **argv, struct options *opts)
 	return -1;
 }
 
+/*
+ * What reloads read again, fixed at start-up: the config's path against the
+ * directory ttrpcd started in, and $RUNTIME_DIRECTORY (the default socket's
+ * directory), whatever a module does to the working directory or the
+ * environment later.
+ */
+static int anchor_options(struct options *opts)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	char cwd[4096];
+
+	if (rt && !(opts->runtime_dir = strdup(rt)))
+		return -ENOMEM;
+	if (opts->config[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	if (asprintf(&opts->config_abs, "%s/%s", cwd, opts->config) < 0)
+		return -ENOMEM;
+	opts->config = opts->config_abs;
+	return 0;
+}
+
 static int check_config(struct daemon *d)
 {
 	int r = ttrpcd_modules_check(&d->cfg);
@@ -422,14 +447,17 @@ static int start(struct daemon *d)
 	if (r == 0)
 		r = ttrpcd_modules_load(d->modules, &d->cfg);
 	if (r == 0)
-		r = ttrpcd_listen_open(d->base, &d->cfg, prepare_server, d, &d->listeners);
+		r = ttrpcd_listen_open(d->base, &d->cfg, d->inherited, d->notify, prepare_server, d,
+				       &d->listeners);
+	ttrpcd_inherited_free(d->inherited);
+	d->inherited = NULL;
 	if (r == 0) {
 		r = ttrpcd_listen_set_limits(d->listeners, &d->cfg.limits);
 		if (r < 0)
 			ttrpcd_log(TTRPC_LOG_ERR, "a limit is out of range");
 	}
 	if (r == 0)
-		r = ttrpcd_notify_start(d->base, status_line, d, &d->notify);
+		r = ttrpcd_notify_start(d->notify, d->base, status_line, d);
 	if (r < 0)
 		return r;
 	ttrpcd_modules_set_ready(d->modules);
@@ -440,11 +468,12 @@ static int start(struct daemon *d)
 
 static void cleanup(struct daemon *d)
 {
-	ttrpcd_notify_free(d->notify);
 	/* Servers first: their calls must be over before the modules' fini. */
 	ttrpcd_listen_free(d->listeners);
 	ttrpcd_modules_free(d->modules);
 	ttrpcd_control_free(d->control);
+	ttrpcd_notify_free(d->notify);
+	ttrpcd_inherited_free(d->inherited);
 	for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
 		if (d->signals[i])
 			event_free(d->signals[i]);
@@ -453,6 +482,8 @@ static void cleanup(struct daemon *d)
 	ttrpcd_config_clear(&d->cfg);
 	free(d->opts.sockets);
 	free(d->opts.modules);
+	free(d->opts.runtime_dir);
+	free(d->opts.config_abs);
 }
 
 static uint64_t now_us(void)
@@ -497,6 +528,10 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return status;
 	}
+	if (anchor_options(&d.opts) < 0) {
+		cleanup(&d);
+		return 1;
+	}
 	if (build_config(&d.opts, &d.cfg, NULL) < 0) {
 		cleanup(&d);
 		return 1;
@@ -509,6 +544,15 @@ int main(int argc, char **argv)
 	}
 	/* Writing to a peer that left must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * What the service manager put in the environment is taken, and
+	 * removed from it, before any module loads: nothing a module does to
+	 * the environment can cut ttrpcd off from its manager.
+	 */
+	if (ttrpcd_notify_new(&d.notify) < 0 || ttrpcd_listen_inherit(&d.inherited) < 0) {
+		cleanup(&d);
+		return 1;
+	}
 	d.base = event_base_new();
 	if (!d.base || start(&d) < 0) {
 		cleanup(&d);

@@ -970,19 +970,6 @@ static const struct containerd__task__v2__task_handlers task_handlers = {
 	.shutdown = on_shutdown,
 };
 
-/*
- * The first turn of the loop, after ttrpcd sent READY=1 to the launcher,
- * which is gone by now: nothing more for its socket (STATUS=, connections
- * for a store nobody keeps at SIGTERM).
- */
-static void on_started(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	unsetenv("NOTIFY_SOCKET");
-}
-
 static const char *setting(struct ttrpcd_host *host, const char *key, const char *def)
 {
 	const char *v = ttrpcd_host_config(host, key);
@@ -1013,8 +1000,6 @@ static int shim_init(struct ttrpcd_host *host)
 	shim.ev_retry = evtimer_new(shim.base, on_retry, NULL);
 	shim.exit_timer = evtimer_new(shim.base, on_exit_timer, NULL);
 	if (!shim.sigchld || !shim.ev_retry || !shim.exit_timer || evsignal_add(shim.sigchld, NULL))
-		return -ENOMEM;
-	if (event_base_once(shim.base, -1, EV_TIMEOUT, on_started, NULL, NULL) < 0)
 		return -ENOMEM;
 	log_(TTRPC_LOG_INFO, "shim for %s/%s, runc %s --root %s, events to %s", shim.ns, shim.id,
 	     shim.runc, shim.runc_root, shim.ttrpc_address ? shim.ttrpc_address : "nowhere");

@@ -213,6 +213,79 @@ START_TEST(test_watchdog)
 }
 END_TEST
 
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	return fd;
+}
+
+/*
+ * The globals module unsets and garbles $NOTIFY_SOCKET, $WATCHDOG_* and
+ * $LISTEN_* and changes to / in its init and again once ttrpcd is ready:
+ * the socket passed in $LISTEN_FDS is still served, the watchdog pings, a
+ * reload of a config given by a relative path, STOPPING and the fd store
+ * still reach the service manager.
+ */
+START_TEST(test_module_changes_globals)
+{
+	const char *env[] = { notify_env(), "WATCHDOG_USEC=200000", NULL };
+	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", NULL, NULL };
+	struct store store = { 0 };
+	int nfd = notify_bind(), sock, held;
+	char cwd[4096], msg[4096], *rel;
+	struct proc p;
+
+	write_file(path_in("ttrpcd.conf"),
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\n"
+		   "[module interop]\nfile = %s\n[module globals]\nfile = %s\nchdir = %s\n",
+		   tmp, build_path("tests/interop/.libs/interop.so"),
+		   build_path("tests/modules/.libs/globals.so"), path_in("a/b/c/d/e/f"));
+	/* Deeper than the test's own: from there the relative path leads nowhere. */
+	ck_assert_int_ge(asprintf(&rel, "mkdir -p %s", path_in("a/b/c/d/e/f")), 0);
+	ck_assert_int_eq(system(keep(rel)), 0);
+	/* The config by a path relative to the working directory, which ttrpcd shares. */
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	rel = (char *)keep(calloc(1, 4096));
+	for (const char *c = cwd; *c; c++)
+		if (*c == '/' && c[1])
+			strcat(rel, "../");
+	strcat(rel, path_in("ttrpcd.conf") + 1);
+	argv[2] = rel;
+	sock = listen_at(path_in("sock"));
+	spawn(&p, argv, env, (int[]){ sock }, (const char *[]){ "api" }, 1);
+	close(sock);
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
+	ck_assert_ptr_nonnull(strstr(msg, "2 modules"));
+	ck_assert(log_wait(&p, "listener api: serving the socket passed by the service manager"));
+	ck_assert(log_wait(&p, "globals: the environment and the working directory changed"));
+	held = raw_connect(path_in("sock"));
+	raw_echo(held, 1);
+	ck_assert_int_eq(raw_recv(held, 1), TTRPC_OK);
+	/* Again after the module's second round, on the loop. */
+	for (int i = 0; i < 3; i++)
+		ck_assert(notify_wait(nfd, "WATCHDOG=1", NULL, 0, NULL));
+	kill(p.pid, SIGHUP);
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
+	ck_assert_ptr_null(strstr(msg, "reload failed"));
+	kill(p.pid, SIGTERM);
+	ck_assert(notify_wait(nfd, "STOPPING=1", NULL, 0, &store));
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert(notify_wait(nfd, "FDSTORE=1", NULL, 0, &store));
+	ck_assert_int_eq(store.n, 1);
+	ck_assert_str_eq(store.names[0], "conn.api");
+	ck_assert_ptr_null(strstr(p.log, "cannot notify"));
+	close(store.fds[0]);
+	close(held);
+	close(nfd);
+}
+END_TEST
+
 static const char *testmod_config(const char *settings)
 {
 	const char *conf = path_in("ttrpcd.conf");
@@ -293,18 +366,6 @@ START_TEST(test_sigterm_drains_slow_call)
 	close(fd);
 }
 END_TEST
-
-static int listen_at(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	return fd;
-}
 
 START_TEST(test_activation_by_env)
 {
@@ -579,6 +640,7 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_notify_lifecycle);
 	tcase_add_test(tc, test_watchdog);
 	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_module_changes_globals);
 	tcase_add_test(tc, test_sigterm_drains_slow_call);
 	tcase_add_test(tc, test_activation_by_env);
 	tcase_add_test(tc, test_systemd_socket_activate);
