@@ -63,7 +63,8 @@ struct ttrpcd_limits {
 /*
  * [control]: who may call the daemon's control service, ttrpcd.v1.Control,
  * on any listener; other callers get PERMISSION_DENIED. A peer passes when
- * its uid or its gid is listed. Applied on reload.
+ * its uid, its primary gid or one of its supplementary groups is listed.
+ * Applied on reload.
  */
 struct ttrpcd_control_conf {
 	uid_t *allow_uids; /* default: root and the daemon's effective user */

@@ -102,24 +102,22 @@ static struct method_stats *find_stats(struct ttrpcd_control *ctl, const char *s
 
 /* ---- the interceptor: who may call, and what every call cost ---- */
 
-static bool id_listed(unsigned id, const unsigned *ids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
-}
-
+/* The listeners' rule: the caller's uid, primary gid or a supplementary group is listed. */
 static int guard_call(struct ttrpc_call *call, void *userdata)
 {
 	struct ttrpcd_control *ctl = userdata;
 	const struct ttrpcd_control_conf *c = &ctl->cfg->control;
 	const struct ttrpc_peer *peer = ttrpc_call_peer(call);
+	const struct ttrpc_allowlist allow = {
+		.uids = c->allow_uids,
+		.n_uids = c->n_allow_uids,
+		.gids = c->allow_gids,
+		.n_gids = c->n_allow_gids,
+	};
 
 	if (strcmp(ttrpc_call_service(call), TTRPCD__V1__CONTROL__NAME) != 0)
 		return 0;
-	if (id_listed(peer->uid, c->allow_uids, c->n_allow_uids) ||
-	    id_listed(peer->gid, c->allow_gids, c->n_allow_gids))
+	if (ttrpc_admit_allowlist(peer, (void *)&allow) == 0)
 		return 0;
 	ttrpcd_log(
 		TTRPC_LOG_NOTICE, "control: refused %s from pid %d uid %u gid %u: not in [control]",

@@ -57,6 +57,7 @@ int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint3
 	call->id = id;
 	call->req = req;
 	call->peer = conn->peer;
+	call->groups = ttrpc__groups_ref(conn->groups);
 	call->arrival = ttrpc__now_us();
 	LIST_INSERT_HEAD(&conn->srv->calls, call, link);
 	conn->srv->stats.calls_in_flight++;
@@ -70,6 +71,7 @@ static void call_free(struct ttrpc_call *call)
 	if (call->deadline_ev)
 		event_free(call->deadline_ev);
 	ttrpc__service_unref(call->svc);
+	ttrpc__groups_unref(call->groups);
 	ttrpc__call_discard(call);
 }
 

@@ -28,6 +28,17 @@ struct ttrpc__service {
 	LIST_ENTRY(ttrpc__service) link;
 };
 
+/*
+ * A peer's supplementary groups, read once at accept and shared, by
+ * reference count, by its connection and every call made on it: a call
+ * may outlive its connection.
+ */
+struct ttrpc__groups {
+	unsigned refs;
+	size_t n;
+	gid_t gids[];
+};
+
 struct ttrpc__listener {
 	struct evconnlistener *lev;
 	char *path; /* set when the server bound it and must unlink it */
@@ -38,6 +49,7 @@ struct ttrpc__sconn {
 	struct ttrpc_server *srv;
 	struct ttrpc__conn io;
 	struct ttrpc_peer peer;
+	struct ttrpc__groups *groups; /* what peer.groups points into; NULL: none */
 	struct ttrpc__frame_reader reader;
 	uint32_t last_request_id;
 	struct ttrpc__idmap calls;       /* stream id -> unanswered call */
@@ -64,6 +76,7 @@ struct ttrpc_call {
 	uint64_t deadline;
 	uint64_t arrival;
 	struct ttrpc_peer peer;
+	struct ttrpc__groups *groups; /* a reference to the connection's */
 	ttrpc_cancel_fn cancel_cb;
 	void *cancel_userdata;
 	void *userdata;
@@ -147,6 +160,11 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 void ttrpc__call_writable(struct ttrpc_call *call);
 
 /* server.c */
+
+/* Take a reference to @g (NULL is accepted and returned). */
+struct ttrpc__groups *ttrpc__groups_ref(struct ttrpc__groups *g);
+/* Drop a reference; the last one frees. NULL is accepted. */
+void ttrpc__groups_unref(struct ttrpc__groups *g);
 
 /* Append a status Response to the connection. */
 void ttrpc__sconn_send_status(struct ttrpc__sconn *conn, uint32_t id, int code,

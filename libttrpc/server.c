@@ -73,6 +73,7 @@ static void conn_free(struct ttrpc__sconn *conn)
 	event_free(conn->timer);
 	ttrpc__conn_deinit(&conn->io);
 	ttrpc__idmap_clear(&conn->calls);
+	ttrpc__groups_unref(conn->groups);
 	free(conn);
 }
 
@@ -487,16 +488,75 @@ static const struct ttrpc__conn_ops sconn_ops = {
 	.error = on_error,
 };
 
-static int peer_credentials(int fd, struct ttrpc_peer *peer)
+struct ttrpc__groups *ttrpc__groups_ref(struct ttrpc__groups *g)
+{
+	if (g)
+		g->refs++;
+	return g;
+}
+
+void ttrpc__groups_unref(struct ttrpc__groups *g)
+{
+	if (g && --g->refs == 0)
+		free(g);
+}
+
+/*
+ * The peer's supplementary groups as they were at connect (SO_PEERGROUPS,
+ * Linux 4.13). Most peers have a few, which fit on the stack; the kernel
+ * says how much room more need (ERANGE), and they cannot change since.
+ * None, or a kernel without the option, gives NULL.
+ */
+static int peer_groups(int fd, struct ttrpc__groups **ret)
+{
+	gid_t small[32], *v = small;
+	socklen_t len = sizeof(small);
+	struct ttrpc__groups *g = NULL;
+	int r = 0;
+
+	*ret = NULL;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len) < 0) {
+		if (errno == ENOPROTOOPT)
+			return 0;
+		if (errno != ERANGE || !(v = malloc(len)))
+			return errno == ERANGE ? -ENOMEM : -errno;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len) < 0)
+			r = -errno;
+	}
+	if (r == 0 && len >= sizeof(gid_t)) {
+		g = malloc(sizeof(*g) + len);
+		if (g) {
+			g->refs = 1;
+			g->n = len / sizeof(gid_t);
+			memcpy(g->gids, v, g->n * sizeof(gid_t));
+		} else {
+			r = -ENOMEM;
+		}
+	}
+	if (v != small)
+		free(v);
+	*ret = g;
+	return r;
+}
+
+static int peer_credentials(int fd, struct ttrpc_peer *peer, struct ttrpc__groups **groups)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
+	int r;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
 		return -errno;
-	peer->pid = uc.pid;
-	peer->uid = uc.uid;
-	peer->gid = uc.gid;
+	r = peer_groups(fd, groups);
+	if (r < 0)
+		return r;
+	*peer = (struct ttrpc_peer){
+		.pid = uc.pid,
+		.uid = uc.uid,
+		.gid = uc.gid,
+		.groups = *groups ? (*groups)->gids : NULL,
+		.n_groups = *groups ? (*groups)->n : 0,
+	};
 	return 0;
 }
 
@@ -504,10 +564,11 @@ static int peer_credentials(int fd, struct ttrpc_peer *peer)
 static int conn_new(struct ttrpc_server *srv, int fd)
 {
 	struct ttrpc__sconn *conn;
+	struct ttrpc__groups *groups = NULL;
 	struct ttrpc_peer peer;
 	int r;
 
-	r = peer_credentials(fd, &peer);
+	r = peer_credentials(fd, &peer, &groups);
 	if (r < 0)
 		return r;
 	if (srv->max_connections && srv->stats.connections >= srv->max_connections) {
@@ -516,20 +577,25 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 			   "refusing connection of pid %d uid %u: connection limit %llu reached",
 			   (int)peer.pid, (unsigned)peer.uid,
 			   (unsigned long long)srv->max_connections);
-		return -EMFILE;
+		r = -EMFILE;
+		goto fail;
 	}
 	if (srv->admit && (r = srv->admit(&peer, srv->admit_userdata)) != 0) {
 		srv->stats.connections_refused++;
 		ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
 			   "refusing connection of pid %d uid %u gid %u: %s", (int)peer.pid,
 			   (unsigned)peer.uid, (unsigned)peer.gid, strerror(r < 0 ? -r : EPERM));
-		return -EPERM;
+		r = -EPERM;
+		goto fail;
 	}
-	if (evutil_make_socket_nonblocking(fd) < 0)
-		return -errno;
+	r = -ENOMEM;
+	if (evutil_make_socket_nonblocking(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
 	conn = calloc(1, sizeof(*conn));
 	if (!conn)
-		return -ENOMEM;
+		goto fail;
 	conn->writable = event_new(srv->base, -1, 0, on_writable, conn);
 	conn->timer = evtimer_new(srv->base, on_timer, conn);
 	if (!conn->writable || !conn->timer ||
@@ -539,10 +605,11 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 		if (conn->timer)
 			event_free(conn->timer);
 		free(conn);
-		return -ENOMEM;
+		goto fail;
 	}
 	conn->srv = srv;
 	conn->peer = peer;
+	conn->groups = groups;
 	LIST_INIT(&conn->waiting);
 	ttrpc__frame_reader_init(&conn->reader, srv->max_message);
 
@@ -554,6 +621,9 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	ttrpc__log(&srv->log, TTRPC_LOG_DEBUG, "connection from pid %d uid %u gid %u",
 		   (int)peer.pid, (unsigned)peer.uid, (unsigned)peer.gid);
 	return 0;
+fail:
+	ttrpc__groups_unref(groups);
+	return r;
 }
 
 /* ---- listeners ---- */
@@ -964,8 +1034,12 @@ TTRPC_EXPORT int ttrpc_admit_allowlist(const struct ttrpc_peer *peer, void *list
 	for (size_t i = 0; i < l->n_uids; i++)
 		if (l->uids[i] == peer->uid)
 			return 0;
-	for (size_t i = 0; i < l->n_gids; i++)
+	for (size_t i = 0; i < l->n_gids; i++) {
 		if (l->gids[i] == peer->gid)
 			return 0;
+		for (size_t j = 0; j < peer->n_groups; j++)
+			if (l->gids[i] == peer->groups[j])
+				return 0;
+	}
 	return -EPERM;
 }

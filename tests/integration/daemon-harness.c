@@ -255,6 +255,29 @@ bool under_wrapper(void)
 	return w && *w;
 }
 
+const char *probe_as_nobody(const char *program, const char *sock, const char *groups)
+{
+	const char *argv[9] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534" };
+	struct proc p;
+	size_t n = 3;
+	char *line;
+
+	if (groups) {
+		argv[n++] = "--groups";
+		argv[n++] = groups;
+	} else {
+		argv[n++] = "--clear-groups";
+	}
+	argv[n++] = build_path(program);
+	argv[n++] = "--probe";
+	argv[n++] = sock;
+	spawn(&p, argv, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	line = strstr(p.log, "probe:");
+	ck_assert_ptr_nonnull(line);
+	return keep(strndup(line, strcspn(line, "\n")));
+}
+
 /* ---- playing the service manager: the notify socket ---- */
 
 int notify_bind(void)

@@ -81,6 +81,15 @@ bool proc_alive(const struct proc *p);
 /* under_wrapper() - whether ttrpcd runs under $TTRPCD_WRAPPER (valgrind). */
 bool under_wrapper(void);
 
+/*
+ * probe_as_nobody() - run "@program --probe @sock" (a test program of the
+ * build tree) as uid and gid 65534 through setpriv, with @groups as its
+ * supplementary groups (setpriv's --groups list, e.g. "4242,4343"; NULL:
+ * none), and return the line of its stderr that starts with "probe:",
+ * kept until the end of the test.
+ */
+const char *probe_as_nobody(const char *program, const char *sock, const char *groups);
+
 /* ---- the notify socket, with the test as the service manager ---- */
 
 /* Fds ttrpcd sent to the fd store (FDSTORE=1), with their FDNAME=. */

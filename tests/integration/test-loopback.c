@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -810,6 +811,92 @@ START_TEST(test_admission)
 }
 END_TEST
 
+/* The supplementary groups the server saw, at accept and per call. */
+static gid_t seen_groups[2][16];
+static size_t n_seen_groups[2];
+
+static void record_groups(const struct ttrpc_peer *peer, int slot)
+{
+	n_seen_groups[slot] = peer->n_groups;
+	for (size_t i = 0; i < peer->n_groups && i < 16; i++)
+		seen_groups[slot][i] = peer->groups[i];
+}
+
+static int admit_recording(const struct ttrpc_peer *peer, void *list)
+{
+	record_groups(peer, 0);
+	return ttrpc_admit_allowlist(peer, list);
+}
+
+static int record_call_groups(struct ttrpc_call *call, void *unused)
+{
+	record_groups(ttrpc_call_peer(call), 1);
+	return 0;
+}
+
+static bool has_gid(int slot, gid_t g)
+{
+	for (size_t i = 0; i < n_seen_groups[slot]; i++)
+		if (seen_groups[slot][i] == g)
+			return true;
+	return false;
+}
+
+/*
+ * A peer whose supplementary group is listed is admitted, though neither
+ * its uid nor its primary gid is; the call sees the groups as well. As
+ * root the test gives itself the groups (and puts its own back after: under
+ * valgrind the tests share one process); otherwise it uses those it has.
+ */
+START_TEST(test_admission_supplementary_groups)
+{
+	static const gid_t other[] = { 4242 };
+	static const struct ttrpc_allowlist only_other = { .gids = other, .n_gids = 1 };
+	const struct ttrpc_server_interceptor ic = { .on_call = record_call_groups };
+	gid_t saved[64], mine[2] = { 4343, 4242 }, listed[1];
+	struct ttrpc_allowlist by_group = { .gids = listed, .n_gids = 1 };
+	int n_saved = getgroups(64, saved), n_mine = 2;
+	struct ttrpc_client *c;
+	struct outcome o = { 0 };
+
+	ck_assert_int_ge(n_saved, 0);
+	if (geteuid() != 0 || setgroups(2, mine) < 0) {
+		n_mine = getgroups(2, mine);
+		if (n_mine <= 0) {
+			fprintf(stderr, "SKIP: no supplementary group to test with\n");
+			return;
+		}
+	}
+	listed[0] = mine[n_mine - 1];
+	ck_assert_uint_ne(listed[0], getegid());
+	ck_assert_int_eq(ttrpc_server_add_interceptor(srv, &ic), 0);
+
+	ttrpc_server_set_admission(srv, admit_recording, &by_group);
+	c = connect_client();
+	ck_assert_int_eq(call_echo(c, "g", 1, "", NULL, &o, NULL), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_OK);
+	ck_assert(has_gid(0, listed[0]));
+	ck_assert(has_gid(1, listed[0]));
+	ck_assert_uint_eq(n_seen_groups[1], n_seen_groups[0]);
+	outcome_clear(&o);
+	ttrpc_client_free(c);
+
+	/* Not one of its groups: refused. */
+	if (listed[0] != other[0]) {
+		ttrpc_server_set_admission(srv, ttrpc_admit_allowlist, (void *)&only_other);
+		c = connect_client();
+		ck_assert_int_eq(call_echo(c, "h", 1, "", NULL, &o, NULL), 0);
+		run_until(&o.done, 5000);
+		ck_assert_int_lt(o.error, 0);
+		outcome_clear(&o);
+		ttrpc_client_free(c);
+	}
+	if (geteuid() == 0)
+		ck_assert_int_eq(setgroups((size_t)n_saved, saved), 0);
+}
+END_TEST
+
 START_TEST(test_adopt_conn_and_listener)
 {
 	struct ttrpc_client *c;
@@ -1015,6 +1102,7 @@ static Suite *loopback_suite(void)
 	tcase_add_test(tc, test_register_rules);
 	tcase_add_test(tc, test_interceptors);
 	tcase_add_test(tc, test_admission);
+	tcase_add_test(tc, test_admission_supplementary_groups);
 	tcase_add_test(tc, test_adopt_conn_and_listener);
 	tcase_add_test(tc, test_client_errors);
 	tcase_add_test(tc, test_limit_frame_timeout);

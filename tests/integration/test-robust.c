@@ -34,6 +34,8 @@
 #include "interop.pb-c.h"
 
 #define NOBODY 65534
+/* A gid nobody has as primary group: the probe may have it as a supplementary one. */
+#define MEMBERS "4242"
 
 static const char *interop_so(void)
 {
@@ -111,25 +113,10 @@ START_TEST(test_socket_mode_and_owner)
 }
 END_TEST
 
-/* Run the probe as uid and gid 65534 against @sock; its line. */
-static const char *probe_as_nobody(const char *sock)
+/* The probe against @sock as uid and gid 65534, in @groups (NULL: none). */
+static const char *probe_nobody(const char *sock, const char *groups)
 {
-	const char *argv[] = { "/usr/bin/setpriv",
-			       "--reuid=65534",
-			       "--regid=65534",
-			       "--clear-groups",
-			       build_path("tests/integration/test-robust"),
-			       "--probe",
-			       sock,
-			       NULL };
-	struct proc p;
-	char *line;
-
-	spawn(&p, argv, NULL, NULL, NULL, 0);
-	ck_assert_int_eq(proc_wait(&p, 0), 0);
-	line = strstr(p.log, "probe:");
-	ck_assert_ptr_nonnull(line);
-	return keep(strndup(line, strcspn(line, "\n")));
+	return probe_as_nobody("tests/integration/test-robust", sock, groups);
 }
 
 START_TEST(test_listener_allow_lists)
@@ -145,18 +132,27 @@ START_TEST(test_listener_allow_lists)
 		   "[ttrpcd]\nmodule-dir = %s\n"
 		   "[listener admins]\npath = %s\nmode = 0666\nallow-users = root\n"
 		   "[listener nobodies]\npath = %s\nmode = 0666\nallow-groups = %u\n"
+		   "[listener members]\npath = %s\nmode = 0666\nallow-groups = " MEMBERS "\n"
 		   "[module interop]\nfile = %s\n",
-		   tmp, path_in("admins.sock"), path_in("nobodies.sock"), NOBODY, interop_so());
+		   tmp, path_in("admins.sock"), path_in("nobodies.sock"), NOBODY,
+		   path_in("members.sock"), interop_so());
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 modules"));
 	/* Refused by the listener: the connection is closed before any call. */
-	ck_assert_str_eq(probe_as_nobody(path_in("admins.sock")), "probe: echo=transport error");
+	ck_assert_str_eq(probe_nobody(path_in("admins.sock"), NULL), "probe: echo=transport error");
 	ck_assert(log_wait(&p, "uid 65534 gid 65534: Operation not permitted"));
 	ck_assert_int_eq(echo(path_in("admins.sock"), "root"), 0);
 	/* Admitted by its group on the other listener, where root is not. */
-	ck_assert_str_eq(probe_as_nobody(path_in("nobodies.sock")), "probe: echo=OK");
+	ck_assert_str_eq(probe_nobody(path_in("nobodies.sock"), NULL), "probe: echo=OK");
 	ck_assert_int_lt(echo(path_in("nobodies.sock"), "root"), 0);
 	ck_assert(log_wait(&p, "uid 0 gid 0: Operation not permitted"));
+	/* A group it has only as a supplementary one admits it; without it, refused. */
+	ck_assert_str_eq(probe_nobody(path_in("members.sock"), MEMBERS), "probe: echo=OK");
+	ck_assert_str_eq(probe_nobody(path_in("members.sock"), "4343," MEMBERS), "probe: echo=OK");
+	ck_assert_str_eq(probe_nobody(path_in("members.sock"), "4343"),
+			 "probe: echo=transport error");
+	ck_assert_str_eq(probe_nobody(path_in("members.sock"), NULL),
+			 "probe: echo=transport error");
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }

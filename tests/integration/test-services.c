@@ -540,26 +540,10 @@ static bool log_wait_count(struct proc *p, const char *text, size_t n)
 	return count(p->log, text) >= n;
 }
 
-/* Run the probe as uid and gid 65534; its line of status codes. */
-static const char *probe_as_nobody(void)
+/* The probe as uid and gid 65534, in @groups (NULL: none); its line of status codes. */
+static const char *probe_nobody(const char *groups)
 {
-	const char *argv[] = { "/usr/bin/setpriv",
-			       "--reuid=65534",
-			       "--regid=65534",
-			       "--clear-groups",
-			       build_path("tests/integration/test-services"),
-			       "--probe",
-			       path_in("sock"),
-			       NULL };
-	struct proc p;
-	char *line;
-
-	spawn(&p, argv, NULL, NULL, NULL, 0);
-	ck_assert_int_eq(proc_wait(&p, 0), 0);
-	line = strstr(p.log, "probe:");
-	ck_assert_ptr_nonnull(line);
-	line = strndup(line, strcspn(line, "\n"));
-	return keep(line);
+	return probe_as_nobody("tests/integration/test-services", path_in("sock"), groups);
 }
 
 START_TEST(test_control_permission)
@@ -577,7 +561,7 @@ START_TEST(test_control_permission)
 	ck_assert_int_eq(chmod(tmp, 0755), 0);
 	daemon_start(&p, services_config(NULL, NULL), NULL);
 	ck_assert(log_wait(&p, "ready: 4 modules"));
-	ck_assert_str_eq(probe_as_nobody(), "probe: list=PERMISSION_DENIED echo=OK health=OK");
+	ck_assert_str_eq(probe_nobody(NULL), "probe: list=PERMISSION_DENIED echo=OK health=OK");
 	ck_assert(log_wait(&p, "control: refused List from pid"));
 	/* Root is on the default list. */
 	c = client();
@@ -590,16 +574,23 @@ START_TEST(test_control_permission)
 	services_config("[control]\nallow-users = root 65534\n", NULL);
 	kill(p.pid, SIGHUP);
 	ck_assert(log_wait_count(&p, "configuration reloaded", 1));
-	ck_assert_str_eq(probe_as_nobody(), "probe: list=OK echo=OK health=OK");
+	ck_assert_str_eq(probe_nobody(NULL), "probe: list=OK echo=OK health=OK");
 	/* By gid, with root no longer listed. */
 	services_config("[control]\nallow-users =\nallow-groups = 65534\n", NULL);
 	kill(p.pid, SIGHUP);
 	ck_assert(log_wait_count(&p, "configuration reloaded", 2));
-	ck_assert_str_eq(probe_as_nobody(), "probe: list=OK echo=OK health=OK");
+	ck_assert_str_eq(probe_nobody(NULL), "probe: list=OK echo=OK health=OK");
 	c = client();
 	ck_assert_ptr_null(list(c, "", &code));
 	ck_assert_int_eq(code, TTRPC_PERMISSION_DENIED);
 	ttrpc_client_free(c);
+	/* By a group the caller has only as a supplementary one. */
+	services_config("[control]\nallow-users =\nallow-groups = 4242\n", NULL);
+	kill(p.pid, SIGHUP);
+	ck_assert(log_wait_count(&p, "configuration reloaded", 3));
+	ck_assert_str_eq(probe_nobody("4343,4242"), "probe: list=OK echo=OK health=OK");
+	ck_assert_str_eq(probe_nobody("4343"), "probe: list=PERMISSION_DENIED echo=OK health=OK");
+	ck_assert_str_eq(probe_nobody(NULL), "probe: list=PERMISSION_DENIED echo=OK health=OK");
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }

@@ -78,7 +78,10 @@ TTRPC_EXPORT uint64_t ttrpc_call_deadline(const struct ttrpc_call *call);
 /* When the request arrived, CLOCK_MONOTONIC in microseconds (for latency). */
 TTRPC_EXPORT uint64_t ttrpc_call_arrival(const struct ttrpc_call *call);
 
-/* Credentials of the connection's peer (SO_PEERCRED), borrowed. */
+/*
+ * Credentials of the connection's peer (SO_PEERCRED, SO_PEERGROUPS),
+ * borrowed: valid, supplementary groups included, until the call is freed.
+ */
 TTRPC_EXPORT const struct ttrpc_peer *ttrpc_call_peer(const struct ttrpc_call *call);
 
 /* The event_base the call's server runs on. */

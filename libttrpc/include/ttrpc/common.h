@@ -98,11 +98,21 @@ enum ttrpc_log_level {
  */
 typedef void (*ttrpc_log_fn)(int level, const char *msg, void *userdata);
 
-/* Credentials of a unix-socket peer, as SO_PEERCRED reports them at connect. */
+/*
+ * Credentials of a unix-socket peer as they were when it connected: pid,
+ * uid and primary gid from SO_PEERCRED, the supplementary groups from
+ * SO_PEERGROUPS. The library fills it and owns @groups, which stays valid
+ * as long as the struct it came in: during the admission or hand-off
+ * callback, or until the call of ttrpc_call_peer() is freed. A struct a
+ * caller fills itself (say, to ask ttrpc_admit_allowlist()) may leave
+ * @groups NULL and @n_groups 0.
+ */
 struct ttrpc_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	const gid_t *groups; /* supplementary groups; may hold @gid too */
+	size_t n_groups;
 };
 
 /* One metadata pair. Keys may repeat; order is preserved on the wire. */

@@ -113,7 +113,11 @@ enum ttrpc_limit {
  */
 typedef int (*ttrpc_admit_fn)(const struct ttrpc_peer *peer, void *userdata);
 
-/* Allow-lists for ttrpc_admit_allowlist(); a peer passes if its uid OR gid is listed. */
+/*
+ * Allow-lists for ttrpc_admit_allowlist(): a peer passes if its uid is in
+ * @uids, or its primary gid or one of its supplementary groups is in @gids.
+ * The arrays are the caller's.
+ */
 struct ttrpc_allowlist {
 	const uid_t *uids;
 	size_t n_uids;
@@ -125,7 +129,13 @@ struct ttrpc_allowlist {
 TTRPC_EXPORT int ttrpc_admit_root(const struct ttrpc_peer *peer, void *unused);
 /* Same user: the peer's uid and gid equal the server's effective ones. */
 TTRPC_EXPORT int ttrpc_admit_same_user(const struct ttrpc_peer *peer, void *unused);
-/* @list is a const struct ttrpc_allowlist *, borrowed for the server's life. */
+/*
+ * ttrpc_admit_allowlist() - admit the peers an allow-list names.
+ * @list: a const struct ttrpc_allowlist *, borrowed for the server's life.
+ *
+ * Return: 0 when the uid, the primary gid or a supplementary group of
+ * @peer is listed, else -EPERM.
+ */
 TTRPC_EXPORT int ttrpc_admit_allowlist(const struct ttrpc_peer *peer, void *list);
 
 /*
