@@ -126,6 +126,10 @@ struct ttrpc_server {
 	struct ttrpc_server_interceptor *interceptors;
 	size_t n_interceptors;
 	struct ttrpc_server_stats stats;
+	/* accept failures: pause the listeners, report once per interval */
+	struct event *accept_resume;
+	uint64_t accept_failures;    /* since the last report */
+	uint64_t accept_next_log_us; /* CLOCK_MONOTONIC; 0: report the next at once */
 	/* graceful shutdown */
 	bool shutting_down;
 	bool drained;

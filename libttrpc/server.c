@@ -26,6 +26,9 @@
 
 #define DEFAULT_MAX_OUTPUT (64u << 20)
 #define DEFAULT_FRAME_TIMEOUT_MS 10000
+/* Out of fds: how long the listeners rest, and how often that is reported. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_REPORT_US (10 * 1000000ull)
 
 uint64_t ttrpc__now_us(void)
 {
@@ -635,11 +638,58 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		close(fd);
 }
 
+/* The pause is over: accept again; what still waits in the backlogs comes first. */
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc_server *srv = arg;
+	struct ttrpc__listener *l;
+
+	LIST_FOREACH(l, &srv->listeners, link)
+		evconnlistener_enable(l->lev);
+}
+
+static bool out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+/*
+ * accept() failed. Out of fds (or memory), the listening socket stays
+ * readable, so retrying at once only spins and floods the log: rest every
+ * listener of the server for ACCEPT_PAUSE_MS instead, while the
+ * connections already open are served as usual (they need no new fd) and
+ * new ones wait in the backlog. Failures are reported at most once per
+ * ACCEPT_REPORT_US, with how many there were since the last report.
+ */
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct ttrpc_server *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	bool pause = out_of_resources(err);
+	uint64_t now = ttrpc__now_us();
+	struct ttrpc__listener *l;
 
-	ttrpc__log(&srv->log, TTRPC_LOG_ERR, "accept: %s", strerror(EVUTIL_SOCKET_ERROR()));
+	srv->accept_failures++;
+	if (pause) {
+		struct timeval tv = { .tv_sec = 0, .tv_usec = ACCEPT_PAUSE_MS * 1000 };
+
+		LIST_FOREACH(l, &srv->listeners, link)
+			evconnlistener_disable(l->lev);
+		evtimer_add(srv->accept_resume, &tv);
+	}
+	if (now < srv->accept_next_log_us)
+		return;
+	if (pause)
+		ttrpc__log(
+			&srv->log, TTRPC_LOG_ERR,
+			"accept: %s (%llu times since the last report): new connections wait in the backlog, %d ms at a time; open ones are served",
+			strerror(err), (unsigned long long)srv->accept_failures, ACCEPT_PAUSE_MS);
+	else
+		ttrpc__log(&srv->log, TTRPC_LOG_ERR,
+			   "accept: %s (%llu times since the last report)", strerror(err),
+			   (unsigned long long)srv->accept_failures);
+	srv->accept_failures = 0;
+	srv->accept_next_log_us = now + ACCEPT_REPORT_US;
 }
 
 static int listener_add(struct ttrpc_server *srv, int fd, const char *path)
@@ -789,7 +839,12 @@ TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server *
 	LIST_INIT(&srv->dead);
 	LIST_INIT(&srv->calls);
 	srv->reaper = event_new(base, -1, 0, on_reap, srv);
-	if (!srv->reaper) {
+	srv->accept_resume = evtimer_new(base, on_accept_resume, srv);
+	if (!srv->reaper || !srv->accept_resume) {
+		if (srv->reaper)
+			event_free(srv->reaper);
+		if (srv->accept_resume)
+			event_free(srv->accept_resume);
 		free(srv);
 		return -ENOMEM;
 	}
@@ -819,6 +874,7 @@ TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv)
 	if (srv->shutdown_done)
 		event_free(srv->shutdown_done);
 	event_free(srv->reaper);
+	event_free(srv->accept_resume);
 	free(srv->interceptors);
 	free(srv);
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -554,6 +556,101 @@ START_TEST(test_sigterm_under_load_answers_all)
 }
 END_TEST
 
+/*
+ * The RLIMIT_NOFILE that leaves the process exactly @room free fds: the
+ * kernel hands out the lowest free number, and refuses one at or above the
+ * limit, whatever is open higher up (valgrind's fds, or what the test
+ * runner leaked into the daemon).
+ */
+static rlim_t limit_with_room(pid_t pid, int room)
+{
+	bool open_fd[1024] = { false };
+	char path[64];
+	struct dirent *e;
+	rlim_t limit = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd < 1024)
+			open_fd[fd] = true;
+	}
+	closedir(d);
+	for (; room > 0; limit++)
+		if (!open_fd[limit])
+			room--;
+	return limit;
+}
+
+/*
+ * Out of fds, ttrpcd rests its listeners instead of retrying accept()
+ * at once: the connection it serves is answered all along, the failures
+ * are reported once per interval (10 s) and not once per retry (hundreds
+ * of thousands a second before), and once fds are free again the
+ * connections that waited in the backlog are served.
+ */
+START_TEST(test_accept_out_of_fds)
+{
+	enum { ROOM = 4, MORE = 16, LOADED_MS = 1500 };
+	const char *sock = path_in("sock");
+	struct rlimit was, low;
+	int held, more[MORE];
+	uint64_t start, elapsed;
+	size_t reports;
+	uint32_t id = 1;
+	struct proc p;
+
+	daemon_start(&p, module_config(interop_so()), NULL);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	held = peer_connect(sock);
+	ck_assert_int_ge(held, 0);
+	ck_assert_int_eq(peer_echo(held, id, "before"), 0);
+	peer_expect(held, id, TTRPC_OK, "");
+	/* Room for ROOM more connections, and MORE come. */
+	ck_assert_int_eq(prlimit(p.pid, RLIMIT_NOFILE, NULL, &was), 0);
+	low = was;
+	low.rlim_cur = limit_with_room(p.pid, ROOM);
+	ck_assert_int_eq(prlimit(p.pid, RLIMIT_NOFILE, &low, NULL), 0);
+	start = now_ms();
+	for (int i = 0; i < MORE; i++) {
+		more[i] = peer_connect(sock);
+		ck_assert_int_ge(more[i], 0);
+		ck_assert_int_eq(peer_echo(more[i], 1, "waiting"), 0);
+	}
+	ck_assert(log_wait(&p, "accept: Too many open files (1 times since the last report)"));
+	/* Held there a while, the daemon answers the connection it has. */
+	while (now_ms() - start < LOADED_MS) {
+		id += 2;
+		ck_assert_int_eq(peer_echo(held, id, "meanwhile"), 0);
+		peer_expect(held, id, TTRPC_OK, "");
+	}
+	elapsed = now_ms() - start;
+	read_log(&p, 100);
+	reports = count(p.log, "accept: ");
+	fprintf(stderr, "out of fds for %llu ms: %zu accept reports, %u calls answered meanwhile\n",
+		(unsigned long long)elapsed, reports, (id + 1) / 2);
+	ck_assert_uint_le(reports, 1 + elapsed / 10000 + 1);
+	ck_assert(proc_alive(&p));
+
+	/* fds free again: every connection that waited is served. */
+	ck_assert_int_eq(prlimit(p.pid, RLIMIT_NOFILE, &was, NULL), 0);
+	for (int i = 0; i < MORE; i++) {
+		peer_expect(more[i], 1, TTRPC_OK, "");
+		close(more[i]);
+	}
+	id += 2;
+	ck_assert_int_eq(peer_echo(held, id, "after"), 0);
+	peer_expect(held, id, TTRPC_OK, "");
+	close(held);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
 /* ---- the probe, run under another uid ---- */
 
 static int probe(const char *sock)
@@ -587,6 +684,7 @@ static Suite *robust_suite(void)
 	tcase_set_timeout(faults, 120);
 	tcase_add_test(faults, test_sigkill_under_load_keeps_listener);
 	tcase_add_test(faults, test_sigterm_under_load_answers_all);
+	tcase_add_test(faults, test_accept_out_of_fds);
 	suite_add_tcase(s, faults);
 	return s;
 }

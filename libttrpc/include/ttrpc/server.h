@@ -13,6 +13,12 @@
  *		TTRPC_METHODS_END,
  *	};
  *	ttrpc_server_register(srv, "example.v1.Echo", echo_methods, state);
+ *
+ * When accept() fails for want of file descriptors or memory (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM), the server stops accepting on all its listeners
+ * for 100 ms at a time, so that new connections wait in the backlog while
+ * the open ones are served; accept failures are logged at most once every
+ * 10 s, with their count.
  */
 #ifndef TTRPC_SERVER_H
 #define TTRPC_SERVER_H
