@@ -32,6 +32,7 @@
 struct options {
 	const char *config;
 	bool config_given;
+	char *config_in_dir; /* $CONFIGURATION_DIRECTORY/ttrpcd.conf, owned */
 	const char **sockets;
 	size_t n_sockets;
 	const char **modules;
@@ -325,7 +326,9 @@ static void usage(FILE *out, const char *argv0)
 	fprintf(out,
 		"Usage: %s [OPTION]...\n"
 		"Serve the ttrpc services of loadable modules on unix sockets.\n\n"
-		"  -c, --config FILE     read FILE and FILE.d/*.conf (default %s)\n"
+		"  -c, --config FILE     read FILE and FILE.d/*.conf (default\n"
+		"                        $CONFIGURATION_DIRECTORY/ttrpcd.conf when systemd\n"
+		"                        sets it, else %s)\n"
 		"  -s, --socket PATH     also listen on PATH (repeatable)\n"
 		"  -m, --module PATH     also load the module at PATH (repeatable)\n"
 		"  -t, --check-config    check the configuration and the modules, then exit\n"
@@ -401,15 +404,26 @@ static int parse_args(int argc, char **argv, struct options *opts)
  * What reloads read again, fixed at start-up: the config's path against the
  * directory ttrpcd started in, and $RUNTIME_DIRECTORY (the default socket's
  * directory), whatever a module does to the working directory or the
- * environment later.
+ * environment later. Under systemd the default config is in the unit's
+ * ConfigurationDirectory= (/etc/ttrpcd), whatever prefix ttrpcd was built
+ * for; it may list several directories with ':', the first is ours.
  */
 static int anchor_options(struct options *opts)
 {
 	const char *rt = getenv("RUNTIME_DIRECTORY");
+	const char *conf_dir = getenv("CONFIGURATION_DIRECTORY");
 	char cwd[4096];
 
 	if (rt && !(opts->runtime_dir = strdup(rt)))
 		return -ENOMEM;
+	if (!opts->config_given && conf_dir && *conf_dir) {
+		if (asprintf(&opts->config_in_dir, "%.*s/ttrpcd.conf", (int)strcspn(conf_dir, ":"),
+			     conf_dir) < 0) {
+			opts->config_in_dir = NULL;
+			return -ENOMEM;
+		}
+		opts->config = opts->config_in_dir;
+	}
 	if (opts->config[0] == '/')
 		return 0;
 	if (!getcwd(cwd, sizeof(cwd)))
@@ -484,6 +498,7 @@ static void cleanup(struct daemon *d)
 	free(d->opts.modules);
 	free(d->opts.runtime_dir);
 	free(d->opts.config_abs);
+	free(d->opts.config_in_dir);
 }
 
 static uint64_t now_us(void)

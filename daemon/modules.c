@@ -24,6 +24,13 @@
 #include "daemon/log.h"
 #include "daemon/modules.h"
 
+/*
+ * The directories systemd gives the service for its modules' files, from
+ * the environment at start-up; each module gets its own subdirectory.
+ */
+enum { STATE_DIR, CACHE_DIR, N_MODULE_DIRS };
+static const char *const module_dir_env[N_MODULE_DIRS] = { "STATE_DIRECTORY", "CACHE_DIRECTORY" };
+
 /* The daemon's side of one module; what the module knows as its host. */
 struct ttrpcd_host {
 	struct ttrpcd_modules *set;
@@ -38,6 +45,7 @@ struct ttrpcd_host {
 	char *failure; /* why a host call of init failed, for the load error */
 	ttrpcd_serving_fn watch;
 	void *watch_userdata;
+	char *dirs[N_MODULE_DIRS]; /* the module's own, once asked for */
 };
 
 /* A service, owned by the module that registered it, or by the daemon. */
@@ -55,7 +63,8 @@ struct ttrpcd_modules {
 	size_t n_hosts;
 	struct service *services;
 	size_t n_services;
-	int status; /* of "", the daemon as a whole */
+	int status;                /* of "", the daemon as a whole */
+	char *dirs[N_MODULE_DIRS]; /* NULL: not given */
 };
 
 /* The daemon, where a message names the owner of a service. */
@@ -73,6 +82,8 @@ static void host_free(struct ttrpcd_host *host)
 {
 	if (!host)
 		return;
+	for (int i = 0; i < N_MODULE_DIRS; i++)
+		free(host->dirs[i]);
 	free(host->failure);
 	free(host->real_path);
 	free(host->path);
@@ -181,6 +192,42 @@ void ttrpcd_host_set_data(struct ttrpcd_host *host, void *data)
 void *ttrpcd_host_get_data(const struct ttrpcd_host *host)
 {
 	return host->data;
+}
+
+/* The module's subdirectory of directory @which, made on the first call. */
+static int module_dir(struct ttrpcd_host *host, int which, const char **ret)
+{
+	const char *base = host->set->dirs[which];
+	struct stat st;
+	char *path;
+
+	if (host->dirs[which]) {
+		*ret = host->dirs[which];
+		return 0;
+	}
+	if (!base)
+		return -ENOENT;
+	if (asprintf(&path, "%s/%s", base, host->desc.name) < 0)
+		return -ENOMEM;
+	if (mkdir(path, 0700) < 0 &&
+	    (errno != EEXIST || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		int r = errno == EEXIST ? -ENOTDIR : -errno;
+
+		free(path);
+		return r;
+	}
+	*ret = host->dirs[which] = path;
+	return 0;
+}
+
+int ttrpcd_host_state_dir(struct ttrpcd_host *host, const char **ret)
+{
+	return module_dir(host, STATE_DIR, ret);
+}
+
+int ttrpcd_host_cache_dir(struct ttrpcd_host *host, const char **ret)
+{
+	return module_dir(host, CACHE_DIR, ret);
 }
 
 /* Tell every watching module, in load order, that @service is now @status. */
@@ -757,6 +804,15 @@ int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_modules **ret)
 		return -ENOMEM;
 	set->base = base;
 	set->status = TTRPCD_NOT_SERVING; /* until ready */
+	for (int i = 0; i < N_MODULE_DIRS; i++) {
+		const char *v = getenv(module_dir_env[i]);
+
+		/* systemd lists several directories with ':'; the first is ours. */
+		if (v && *v && !(set->dirs[i] = strndup(v, strcspn(v, ":")))) {
+			ttrpcd_modules_free(set);
+			return -ENOMEM;
+		}
+	}
 	*ret = set;
 	return 0;
 }
@@ -778,5 +834,7 @@ void ttrpcd_modules_free(struct ttrpcd_modules *set)
 		host_free(host);
 	}
 	free(set->hosts);
+	for (int i = 0; i < N_MODULE_DIRS; i++)
+		free(set->dirs[i]);
 	free(set);
 }

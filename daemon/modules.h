@@ -18,7 +18,9 @@ struct ttrpc_server;
 struct ttrpcd_modules;
 
 /*
- * ttrpcd_modules_new() - an empty set of modules.
+ * ttrpcd_modules_new() - an empty set of modules. The state and cache
+ * directories its modules get subdirectories of are read here, once, from
+ * $STATE_DIRECTORY and $CACHE_DIRECTORY.
  * @base: handed to modules, borrowed; it must outlive the set.
  *
  * Return: 0 or -ENOMEM.

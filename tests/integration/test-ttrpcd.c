@@ -343,6 +343,87 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/*
+ * A module's state and cache directories: its own subdirectory (0700) of
+ * $STATE_DIRECTORY and $CACHE_DIRECTORY, as systemd's StateDirectory= and
+ * CacheDirectory= set them; none without them.
+ */
+START_TEST(test_module_dirs)
+{
+	const char *env[3];
+	struct stat st;
+	struct proc p;
+	char *want;
+
+	ck_assert_int_eq(mkdir(path_in("state"), 0755), 0);
+	ck_assert_int_eq(mkdir(path_in("cache"), 0755), 0);
+	ck_assert_int_ge(
+		asprintf(&want, "STATE_DIRECTORY=%s:%s", path_in("state"), path_in("other")), 0);
+	env[0] = keep(want);
+	ck_assert_int_ge(asprintf(&want, "CACHE_DIRECTORY=%s", path_in("cache")), 0);
+	env[1] = keep(want);
+	env[2] = NULL;
+	daemon_start(&p, testmod_config("dirs = yes\n"), env);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert_int_ge(asprintf(&want, "testmod: state: %s", path_in("state/testmod")), 0);
+	ck_assert(log_wait(&p, keep(want)));
+	ck_assert_int_ge(asprintf(&want, "testmod: cache: %s", path_in("cache/testmod")), 0);
+	ck_assert(log_wait(&p, keep(want)));
+	ck_assert_int_eq(stat(path_in("state/testmod"), &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(access(path_in("state/testmod/testmod-was-here"), F_OK), 0);
+	ck_assert_int_eq(access(path_in("cache/testmod/testmod-was-here"), F_OK), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+
+	/* Again: the directories are there already, and kept. */
+	daemon_start(&p, testmod_config("dirs = yes\n"), env);
+	ck_assert(log_wait(&p, want));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+
+	/* Without them, the module is told so. */
+	daemon_start(&p, testmod_config("dirs = yes\n"), NULL);
+	ck_assert(log_wait(&p, "testmod: state: none (No such file or directory)"));
+	ck_assert(log_wait(&p, "testmod: cache: none (No such file or directory)"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+/*
+ * Without --config, ttrpcd reads ttrpcd.conf in the unit's
+ * ConfigurationDirectory= ($CONFIGURATION_DIRECTORY) when systemd sets it.
+ */
+START_TEST(test_config_in_configuration_directory)
+{
+	const char *argv[] = { build_path("daemon/ttrpcd"), NULL };
+	const char *dir = path_in("etc"), *env[2];
+	struct proc p;
+	char *e;
+
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	write_file(path_in("etc/ttrpcd.conf"),
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, path_in("sock"), build_path("tests/interop/.libs/interop.so"));
+	ck_assert_int_ge(asprintf(&e, "CONFIGURATION_DIRECTORY=%s", dir), 0);
+	env[0] = keep(e);
+	env[1] = NULL;
+	spawn(&p, argv, env, NULL, NULL, 0);
+	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "listener api: listening on"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	/* A mistake in it is reported with its path. */
+	write_file(path_in("etc/ttrpcd.conf"), "[ttrpcd]\nbogus = 1\n");
+	spawn(&p, argv, env, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	ck_assert_ptr_nonnull(strstr(p.log, path_in("etc/ttrpcd.conf:2: unknown key 'bogus'")));
+}
+END_TEST
+
 START_TEST(test_sigterm_drains_slow_call)
 {
 	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
@@ -552,7 +633,7 @@ START_TEST(test_module_failures)
 	expect_failure(module_config(build_path("tests/modules/.libs/nosymbol.so")),
 		       "no symbol 'ttrpcd_module': not a ttrpcd module");
 	expect_failure(module_config(build_path("tests/modules/.libs/wrongabi.so")),
-		       "built for module ABI 2.0; this ttrpcd loads 1.0 to 1.1");
+		       "built for module ABI 2.0; this ttrpcd loads 1.0 to 1.");
 	/* The section's name must be the module's. */
 	expect_failure(module_config(build_path("tests/modules/.libs/testmod.so")),
 		       "the file holds module 'testmod', not 'bad'");
@@ -641,6 +722,8 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_watchdog);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_module_changes_globals);
+	tcase_add_test(tc, test_module_dirs);
+	tcase_add_test(tc, test_config_in_configuration_directory);
 	tcase_add_test(tc, test_sigterm_drains_slow_call);
 	tcase_add_test(tc, test_activation_by_env);
 	tcase_add_test(tc, test_systemd_socket_activate);

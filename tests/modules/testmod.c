@@ -7,11 +7,14 @@
  *   fail-init    yes: init fails;
  *   fail-reload  yes: reload fails;
  *   serving      its serving status: yes (default), no or unknown, set by
- *                init and every reload, for the health service's tests.
+ *                init and every reload, for the health service's tests;
+ *   dirs         yes: init asks for its state and cache directories, logs
+ *                them (or why there are none) and leaves a file in each.
  * Its init also checks the refusals of ttrpcd_host_set_serving().
  * Its Echo has the interop EchoRequest/EchoResponse types.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +101,39 @@ static int check_refusals(struct ttrpcd_host *host)
 	return 0;
 }
 
+/* "NAME: PATH" for each directory the module has, or "NAME: none (ERROR)". */
+static void use_dirs(struct ttrpcd_host *host)
+{
+	static const struct {
+		const char *name;
+		int (*get)(struct ttrpcd_host *host, const char **ret);
+	} dirs[] = {
+		{ "state", ttrpcd_host_state_dir },
+		{ "cache", ttrpcd_host_cache_dir },
+	};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		const char *path, *again;
+		char file[4096];
+		FILE *f;
+		int r = dirs[i].get(host, &path);
+
+		if (r < 0) {
+			ttrpcd_host_log(host, TTRPC_LOG_INFO, "%s: none (%s)", dirs[i].name,
+					strerror(-r));
+			continue;
+		}
+		/* The second call answers the same path. */
+		if (dirs[i].get(host, &again) < 0 || strcmp(again, path) != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/testmod-was-here", path);
+		f = fopen(file, "w");
+		if (f)
+			fclose(f);
+		ttrpcd_host_log(host, TTRPC_LOG_INFO, "%s: %s", dirs[i].name, path);
+	}
+}
+
 static int testmod_init(struct ttrpcd_host *host)
 {
 	const char *service = service_name(host);
@@ -108,6 +144,8 @@ static int testmod_init(struct ttrpcd_host *host)
 		ttrpcd_host_log(host, TTRPC_LOG_ERR, "failing init, as fail-init asks");
 		return -EIO;
 	}
+	if (setting_is_yes(host, "dirs"))
+		use_dirs(host);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -140,8 +178,8 @@ static void testmod_fini(struct ttrpcd_host *host)
 	free(t);
 }
 
-static const char *const testmod_keys[] = { "service",     "greeting", "fail-init",
-					    "fail-reload", "serving",  NULL };
+static const char *const testmod_keys[] = { "service", "greeting", "fail-init", "fail-reload",
+					    "serving", "dirs",     NULL };
 
 /* Not what "service = ..." registers: the daemon warns about that. */
 static const struct ttrpcd_service_decl testmod_services[] = {

@@ -34,6 +34,8 @@
  *
  * ABI 1.1 added the services field and the serving status functions
  * (ttrpcd_host_set_serving() and what the health module reads them with).
+ * ABI 1.2 added the module's state and cache directories
+ * (ttrpcd_host_state_dir(), ttrpcd_host_cache_dir()).
  *
  * Lifecycle, all on the daemon's event loop thread:
  *  - init() once at start-up, after the module's config section was checked
@@ -71,7 +73,7 @@ extern "C" {
 #endif
 
 #define TTRPCD_MODULE_ABI_MAJOR 1
-#define TTRPCD_MODULE_ABI_MINOR 1
+#define TTRPCD_MODULE_ABI_MINOR 2
 
 /* The name of the one symbol a module exports. */
 #define TTRPCD_MODULE_SYMBOL "ttrpcd_module"
@@ -249,6 +251,32 @@ typedef void (*ttrpcd_serving_fn)(struct ttrpcd_host *host, const char *service,
  * @userdata: passed to @fn, borrowed.
  */
 void ttrpcd_host_watch_serving(struct ttrpcd_host *host, ttrpcd_serving_fn fn, void *userdata);
+
+/*
+ * ttrpcd_host_state_dir() - a directory of the module's own for what must
+ * survive restarts and reboots (ABI 1.2): the subdirectory named after the
+ * module in ttrpcd's state directory, $STATE_DIRECTORY, which systemd's
+ * StateDirectory= sets (/var/lib/ttrpcd under the bundled unit, writable
+ * there although ProtectSystem=strict makes the rest of the system
+ * read-only). Made on the first call, mode 0700; nothing in it is removed
+ * by ttrpcd.
+ * @ret: receives the absolute path, borrowed until fini() returns.
+ *
+ * Return: 0; -ENOENT when ttrpcd runs without a state directory
+ * ($STATE_DIRECTORY unset: set it to run one by hand); -ENOTDIR when the
+ * name is taken by something else; or the error of mkdir(2).
+ */
+int ttrpcd_host_state_dir(struct ttrpcd_host *host, const char **ret);
+
+/*
+ * ttrpcd_host_cache_dir() - the same for data the module can make again,
+ * which an administrator may delete while ttrpcd is stopped (ABI 1.2):
+ * the module's subdirectory of $CACHE_DIRECTORY, systemd's CacheDirectory=
+ * (/var/cache/ttrpcd under the bundled unit).
+ *
+ * Return: as ttrpcd_host_state_dir().
+ */
+int ttrpcd_host_cache_dir(struct ttrpcd_host *host, const char **ret);
 
 #ifdef __cplusplus
 }
