@@ -18,6 +18,7 @@
 
 #include <ttrpc/ttrpc.h>
 
+#include "daemon/children.h"
 #include "daemon/conf.h"
 #include "daemon/control.h"
 #include "daemon/listen.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct options opts;
 	struct event_base *base;
 	struct ttrpcd_config cfg;
+	struct ttrpcd_children *children;
 	struct ttrpcd_modules *modules;
 	struct ttrpcd_control *control;
 	struct ttrpcd_listeners *listeners;
@@ -454,7 +456,10 @@ static int start(struct daemon *d)
 		if (!d->signals[i] || evsignal_add(d->signals[i], NULL) < 0)
 			return -ENOMEM;
 	}
-	r = ttrpcd_modules_new(d->base, &d->modules);
+	/* The one SIGCHLD handler and reaper, for every module. */
+	r = ttrpcd_children_new(d->base, &d->children);
+	if (r == 0)
+		r = ttrpcd_modules_new(d->base, d->children, &d->modules);
 	/* Before the modules, so that none of them can take its name. */
 	if (r == 0)
 		r = ttrpcd_control_new(&d->cfg, d->modules, &control_ops, d, &d->control);
@@ -486,6 +491,7 @@ static void cleanup(struct daemon *d)
 	ttrpcd_listen_free(d->listeners);
 	ttrpcd_modules_free(d->modules);
 	ttrpcd_control_free(d->control);
+	ttrpcd_children_free(d->children);
 	ttrpcd_notify_free(d->notify);
 	ttrpcd_inherited_free(d->inherited);
 	for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include <ttrpc/server.h>
 
+#include "daemon/children.h"
 #include "daemon/log.h"
 #include "daemon/modules.h"
 
@@ -59,6 +61,7 @@ struct service {
 
 struct ttrpcd_modules {
 	struct event_base *base;
+	struct ttrpcd_children *children;
 	struct ttrpcd_host **hosts; /* inited, in load order */
 	size_t n_hosts;
 	struct service *services;
@@ -280,6 +283,59 @@ void ttrpcd_host_watch_serving(struct ttrpcd_host *host, ttrpcd_serving_fn fn, v
 {
 	host->watch = fn;
 	host->watch_userdata = userdata;
+}
+
+int ttrpcd_host_spawn(struct ttrpcd_host *host, const struct ttrpcd_spawn *spawn,
+		      ttrpcd_exit_fn on_exit, void *userdata, pid_t *ret)
+{
+	/* Every field there is came with ABI 1.2; later ones will be read
+	 * only from modules built for the minor version that added them. */
+	if (!spawn)
+		return -EINVAL;
+	return ttrpcd_children_spawn(host->set->children, host, spawn, on_exit, userdata, ret);
+}
+
+int ttrpcd_host_watch_pid(struct ttrpcd_host *host, pid_t pid, ttrpcd_exit_fn on_exit,
+			  void *userdata)
+{
+	return ttrpcd_children_watch(host->set->children, host, pid, on_exit, userdata);
+}
+
+int ttrpcd_host_unwatch_pid(struct ttrpcd_host *host, pid_t pid)
+{
+	return ttrpcd_children_unwatch(host->set->children, host, pid);
+}
+
+int ttrpcd_host_kill(struct ttrpcd_host *host, pid_t pid, int sig)
+{
+	return ttrpcd_children_kill(host->set->children, host, pid, sig);
+}
+
+int ttrpcd_host_set_subreaper(struct ttrpcd_host *host, bool on)
+{
+	return ttrpcd_children_subreaper(host->set->children, host, on);
+}
+
+void ttrpcd_host_stop(struct ttrpcd_host *host)
+{
+	ttrpcd_log(TTRPC_LOG_NOTICE, "module '%s' asks ttrpcd to stop", host->desc.name);
+	/* The daemon's own stop, on the loop: the signal is its to send. */
+	kill(getpid(), SIGTERM);
+}
+
+/*
+ * After fini, or a failed init: nothing of the module may be called again,
+ * so its watches go; its children that still run are left to themselves.
+ */
+static void forget_children(struct ttrpcd_host *host)
+{
+	size_t n = ttrpcd_children_forget(host->set->children, host);
+
+	if (n)
+		ttrpcd_log(TTRPC_LOG_NOTICE,
+			   "module '%s' left %zu child processes running; their exits are "
+			   "reaped and not reported",
+			   host->desc.name, n);
 }
 
 /* Forget the services of a module whose init failed. */
@@ -544,6 +600,7 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 	host->in_init = false;
 	if (r < 0) {
 		drop_services(set, host);
+		forget_children(host);
 		if (asprintf(why, "init failed: %s", host->failure ? host->failure : strerror(-r)) <
 		    0)
 			*why = NULL;
@@ -796,13 +853,15 @@ bool ttrpcd_modules_module_at(const struct ttrpcd_modules *set, size_t i,
 	return true;
 }
 
-int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_modules **ret)
+int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_children *children,
+		       struct ttrpcd_modules **ret)
 {
 	struct ttrpcd_modules *set = calloc(1, sizeof(*set));
 
 	if (!set)
 		return -ENOMEM;
 	set->base = base;
+	set->children = children;
 	set->status = TTRPCD_NOT_SERVING; /* until ready */
 	for (int i = 0; i < N_MODULE_DIRS; i++) {
 		const char *v = getenv(module_dir_env[i]);
@@ -829,6 +888,7 @@ void ttrpcd_modules_free(struct ttrpcd_modules *set)
 
 		if (host->desc.fini)
 			host->desc.fini(host);
+		forget_children(host);
 		if (host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE)
 			dlclose(host->handle);
 		host_free(host);

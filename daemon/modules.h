@@ -15,6 +15,7 @@
 
 struct event_base;
 struct ttrpc_server;
+struct ttrpcd_children;
 struct ttrpcd_modules;
 
 /*
@@ -22,10 +23,13 @@ struct ttrpcd_modules;
  * directories its modules get subdirectories of are read here, once, from
  * $STATE_DIRECTORY and $CACHE_DIRECTORY.
  * @base: handed to modules, borrowed; it must outlive the set.
+ * @children: the daemon's child processes, which modules reach through the
+ *            host API; borrowed, it must outlive the set.
  *
  * Return: 0 or -ENOMEM.
  */
-int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_modules **ret);
+int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_children *children,
+		       struct ttrpcd_modules **ret);
 
 /*
  * ttrpcd_modules_load() - load and init every module of @cfg, in order.
@@ -131,8 +135,9 @@ bool ttrpcd_modules_module_at(const struct ttrpcd_modules *set, size_t i,
 			      struct ttrpcd_module_info *info);
 
 /*
- * ttrpcd_modules_free() - fini every module, last loaded first, and unload
- * those that declared themselves safe to unload. Call it once no call into
+ * ttrpcd_modules_free() - fini every module, last loaded first, forget the
+ * watches of its children, and unload those that declared themselves safe
+ * to unload. Call it once no call into
  * any module is in flight (the servers are freed). NULL is accepted.
  */
 void ttrpcd_modules_free(struct ttrpcd_modules *set);

@@ -9,9 +9,13 @@
  * with this module and writes its settings: namespace, id, ttrpc-address,
  * socket, runc, runc-root. Exec processes and terminals are not supported.
  *
- * runc runs synchronously from the handlers: the loop waits the few
- * milliseconds runc takes, and so no exit is reaped (waitpid(-1) runs only
- * from the loop) before the handler that started a process knows its pid.
+ * runc runs through the host (ttrpcd_host_spawn()): a handler starts it and
+ * answers its call when runc exits, so the loop never waits for runc. The
+ * container's init is ttrpcd's child once runc create exits (ttrpcd is the
+ * subreaper): the module watches it from then on (ttrpcd_host_watch_pid()),
+ * and the host keeps an exit reaped before that. An exit that comes while
+ * runc start runs waits until the start is answered and published, so that
+ * containerd sees TaskStart before TaskExit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,10 +67,37 @@ struct task {
 	int status;
 	uint32_t exit_status;
 	struct timespec exited_at;
-	bool mounted; /* bundle/rootfs mounted from the Create request */
+	bool mounted;  /* bundle/rootfs mounted from the Create request */
+	bool creating; /* runc create runs: not a task yet for other calls */
+	bool starting; /* runc start runs */
+	bool deleting; /* runc delete runs */
+	bool watching; /* the host tells us of the init's exit */
+	bool held;     /* the init exited while runc start ran: held_status */
+	int held_status;
+	bool gone;   /* deleted: freed once no runc of it runs */
+	size_t runs; /* runc processes of this task still running */
 	/* Wait calls pending until the exit. */
 	struct ttrpc_call **waiters;
 	size_t n_waiters;
+};
+
+struct runc;
+
+/* Called when runc exits: @status is its exit status, 128 + signal if killed. */
+typedef void (*runc_done_fn)(struct runc *op, int status);
+
+/* One runc process, and the call that waits for it. */
+struct runc {
+	struct runc *next;       /* in shim.runs */
+	struct ttrpc_call *call; /* NULL once the caller left */
+	struct task *t;
+	runc_done_fn done;
+	pid_t pid;
+	int out; /* its stdout, read as it comes, when captured; else -1 */
+	struct event *out_ev;
+	char buf[8192];
+	size_t len;
+	ProtobufCMessage *req; /* a copy of the request, when done needs it */
 };
 
 struct event_item {
@@ -83,7 +113,7 @@ struct event_item {
 static struct {
 	struct ttrpcd_host *host;
 	struct event_base *base;
-	struct event *sigchld;
+	struct runc *runs; /* runc processes running */
 	const char *ns, *id, *ttrpc_address, *socket, *runc, *runc_root;
 	struct task *task;
 	/* Events, forwarded one at a time so that containerd sees them in order. */
@@ -250,21 +280,96 @@ static void publish(const char *topic, const char *name, const ProtobufCMessage 
 
 /* ---- runc ---- */
 
-/*
- * Run runc with the global flags first (--root, --log in the bundle, as the
- * Go shim), then @args, and wait for it. @stdio: the fds of its 0, 1, 2, or
- * -1 for /dev/null. @out: if not NULL, receives its stdout (NUL-terminated,
- * cut at @outsz - 1). Return: its exit status, or a negative errno.
- */
-static int run_runc(const struct task *t, const char *const *args, const int stdio[3], char *out,
-		    size_t outsz)
+static void task_release(struct task *t);
+
+static void runc_free(struct runc *op)
 {
+	if (op->out_ev)
+		event_free(op->out_ev);
+	if (op->out >= 0)
+		close(op->out);
+	if (op->req)
+		protobuf_c_message_free_unpacked(op->req, NULL);
+	free(op);
+}
+
+/* Read what runc printed so far; stop at EOF or when nothing is left. */
+static void runc_read(struct runc *op)
+{
+	for (;;) {
+		char drop[512];
+		bool room = op->len < sizeof(op->buf) - 1;
+		ssize_t k = room ? read(op->out, op->buf + op->len, sizeof(op->buf) - 1 - op->len)
+				 : read(op->out, drop, sizeof(drop));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0 || errno != EAGAIN)
+				event_del(op->out_ev);
+			break;
+		}
+		if (room)
+			op->len += (size_t)k;
+	}
+	op->buf[op->len] = '\0';
+}
+
+static void on_runc_out(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	runc_read(arg);
+}
+
+/* The caller left: its call must still be finished; runc runs on. */
+static void on_runc_cancel(struct ttrpc_call *call, int code, void *userdata)
+{
+	struct runc *op = userdata;
+
+	ttrpc_call_fail(call, code, "cancelled");
+	op->call = NULL;
+}
+
+static void on_runc_exit(struct ttrpcd_host *host, pid_t pid, int wstatus, void *userdata)
+{
+	struct runc *op = userdata, **link = &shim.runs;
+	struct task *t = op->t;
+
+	(void)host;
+	(void)pid;
+	while (*link != op)
+		link = &(*link)->next;
+	*link = op->next;
+	if (op->out >= 0)
+		runc_read(op);
+	if (op->call)
+		ttrpc_call_on_cancel(op->call, NULL, NULL);
+	op->done(op, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
+					: EXIT_SIGNAL_OFFSET + WTERMSIG(wstatus));
+	runc_free(op);
+	t->runs--;
+	task_release(t);
+}
+
+/*
+ * Run runc for @t with the global flags first (--root, --log in the bundle,
+ * as the Go shim), then @args. @stdio: the fds of its 0, 1, 2 (-1:
+ * /dev/null), or NULL for none. @capture: its stdout is read into the op's
+ * buf. @done: called when runc exits, with @call, which then is the op's to
+ * answer; NULL: nobody waits for this runc. Return: 0 or a negative errno
+ * (then @done is never called).
+ */
+static int run_runc(struct task *t, struct ttrpc_call *call, const char *const *args,
+		    const int stdio[3], bool capture, runc_done_fn done, struct runc **ret)
+{
+	struct ttrpcd_spawn spawn = { .stdio = { -1, -1, -1 } };
 	const char *argv[32];
 	char logpath[4096];
+	struct runc *op = NULL;
 	int pipefd[2] = { -1, -1 };
-	size_t n = 0, got = 0;
-	int st, r;
-	pid_t pid;
+	size_t n = 0;
+	int r;
 
 	snprintf(logpath, sizeof(logpath), "%s/log.json", t->bundle);
 	argv[n++] = shim.runc;
@@ -277,62 +382,48 @@ static int run_runc(const struct task *t, const char *const *args, const int std
 	for (; *args && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	if (out && pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		if (out) {
-			close(pipefd[0]);
-			close(pipefd[1]);
+	spawn.argv = argv;
+	for (int i = 0; stdio && i < 3; i++)
+		spawn.stdio[i] = stdio[i];
+	if (!done)
+		return ttrpcd_host_spawn(shim.host, &spawn, NULL, NULL, &(pid_t){ 0 });
+	op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	op->out = -1;
+	if (capture) {
+		if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+			r = -errno;
+			runc_free(op);
+			return r;
 		}
+		op->out = pipefd[0];
+		spawn.stdio[1] = pipefd[1];
+		op->out_ev = event_new(shim.base, op->out, EV_READ | EV_PERSIST, on_runc_out, op);
+		if (!op->out_ev || event_add(op->out_ev, NULL) < 0) {
+			close(pipefd[1]);
+			runc_free(op);
+			return -ENOMEM;
+		}
+	}
+	r = ttrpcd_host_spawn(shim.host, &spawn, on_runc_exit, op, &op->pid);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (r < 0) {
+		runc_free(op);
 		return r;
 	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		int fds[3];
-		sigset_t all;
-
-		for (int i = 0; i < 3; i++)
-			fds[i] = stdio && stdio[i] >= 0 ? stdio[i] : null;
-		if (out)
-			fds[1] = pipefd[1];
-		/* Above 2 first, so that one dup2 cannot overwrite another's source. */
-		for (int i = 0; i < 3; i++)
-			fds[i] = fcntl(fds[i], F_DUPFD, 3);
-		for (int i = 0; i < 3; i++)
-			dup2(fds[i], i);
-		close_range(3, ~0u, 0);
-		/* The loop's dispositions and mask are not runc's; nor is the
-		 * notify socket, which runc would take as the container's. */
-		unsetenv("NOTIFY_SOCKET");
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (out) {
-		close(pipefd[1]);
-		for (;;) {
-			ssize_t k = read(pipefd[0], out + got, outsz - 1 - got);
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				break;
-			got += (size_t)k;
-			if (got == outsz - 1)
-				break;
-		}
-		out[got] = '\0';
-		close(pipefd[0]);
-	}
-	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
-		;
-	if (r < 0)
-		return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_SIGNAL_OFFSET + WTERMSIG(st);
+	op->t = t;
+	op->call = call;
+	op->done = done;
+	op->next = shim.runs;
+	shim.runs = op;
+	t->runs++;
+	if (call)
+		ttrpc_call_on_cancel(call, on_runc_cancel, op);
+	if (ret)
+		*ret = op;
+	return 0;
 }
 
 /*
@@ -374,7 +465,7 @@ static void runc_error(const struct task *t, char *msg, size_t size)
 	msg[n] = '\0';
 }
 
-/* Fail @call with runc's own words about why @what failed. */
+/* Fail @call (if the caller is still there) with runc's own words about why @what failed. */
 static void fail_runc(struct ttrpc_call *call, const struct task *t, const char *what, int r)
 {
 	char msg[1024];
@@ -383,7 +474,8 @@ static void fail_runc(struct ttrpc_call *call, const struct task *t, const char 
 	if (!*msg)
 		snprintf(msg, sizeof(msg), "%s", r < 0 ? strerror(-r) : "exit status");
 	log_(TTRPC_LOG_ERR, "runc %s %s: %s", what, t->id, msg);
-	ttrpc_call_fail(call, TTRPC_UNKNOWN, "OCI runtime %s failed: %s", what, msg);
+	if (call)
+		ttrpc_call_fail(call, TTRPC_UNKNOWN, "OCI runtime %s failed: %s", what, msg);
 }
 
 /* ---- rootfs mounts of the Create request ---- */
@@ -479,6 +571,26 @@ static void task_free(struct task *t)
 	free(t);
 }
 
+/* Free a deleted task once no runc of it runs any more. */
+static void task_release(struct task *t)
+{
+	if (t->gone && t->runs == 0)
+		task_free(t);
+}
+
+/* The task is over for containerd: gone from the shim, freed when its runc are. */
+static void task_drop(struct task *t)
+{
+	if (t->watching)
+		ttrpcd_host_unwatch_pid(shim.host, t->pid);
+	t->watching = false;
+	unmount_rootfs(t);
+	if (shim.task == t)
+		shim.task = NULL;
+	t->gone = true;
+	task_release(t);
+}
+
 static void reply_wait(struct ttrpc_call *call, const struct task *t)
 {
 	Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
@@ -488,6 +600,17 @@ static void reply_wait(struct ttrpc_call *call, const struct task *t)
 	resp.exit_status = t->exit_status;
 	resp.exited_at = &ts;
 	containerd__task__v2__task_wait_reply(call, &resp);
+}
+
+/* The task stopped: every pending Wait gets its exit status. */
+static void answer_waiters(struct task *t)
+{
+	while (t->n_waiters > 0) {
+		struct ttrpc_call *call = t->waiters[--t->n_waiters];
+
+		ttrpc_call_on_cancel(call, NULL, NULL);
+		reply_wait(call, t);
+	}
 }
 
 static void forget_waiter(struct task *t, struct ttrpc_call *call)
@@ -528,29 +651,25 @@ static void task_exited(struct task *t, int wstatus)
 	ev.exit_status = t->exit_status;
 	ev.exited_at = &ts;
 	publish("/tasks/exit", "TaskExit", &ev.base);
-	while (t->n_waiters > 0) {
-		struct ttrpc_call *call = t->waiters[--t->n_waiters];
-
-		ttrpc_call_on_cancel(call, NULL, NULL);
-		reply_wait(call, t);
-	}
+	answer_waiters(t);
 }
 
-/* SIGCHLD: reap everything, ours or reparented to us as subreaper. */
-static void on_sigchld(evutil_socket_t fd, short what, void *arg)
+/* The container's init ended; told by the host, which reaps. */
+static void on_init_exit(struct ttrpcd_host *host, pid_t pid, int wstatus, void *userdata)
 {
-	pid_t pid;
-	int st;
+	struct task *t = userdata;
 
-	(void)fd;
-	(void)what;
-	(void)arg;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0 || (pid < 0 && errno == EINTR)) {
-		struct task *t = shim.task;
-
-		if (pid > 0 && t && t->pid == pid && t->status != ST_STOPPED)
-			task_exited(t, st);
+	(void)host;
+	(void)pid;
+	t->watching = false;
+	if (t->starting) {
+		/* After TaskStart: containerd must not hear of an exit first. */
+		t->held = true;
+		t->held_status = wstatus;
+		return;
 	}
+	if (t->status != ST_STOPPED)
+		task_exited(t, wstatus);
 }
 
 /*
@@ -561,7 +680,7 @@ static struct task *find_task(struct ttrpc_call *call, const char *id, const cha
 {
 	struct task *t = shim.task;
 
-	if (!t || strcmp(t->id, id) != 0) {
+	if (!t || t->creating || strcmp(t->id, id) != 0) {
 		ttrpc_call_fail(call, TTRPC_NOT_FOUND, "task %s not found", id);
 		return NULL;
 	}
@@ -594,19 +713,95 @@ static int open_stdio(const char *path, int which)
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
-static void on_create(struct ttrpc_call *call, const Containerd__Task__V2__CreateTaskRequest *req,
-		      void *userdata)
+/* A copy of @msg that outlives its call: unpacked from its packed bytes. */
+static ProtobufCMessage *copy_message(const ProtobufCMessage *msg)
 {
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len ? len : 1);
+	ProtobufCMessage *copy = NULL;
+
+	if (buf) {
+		protobuf_c_message_pack(msg, buf);
+		copy = protobuf_c_message_unpack(msg->descriptor, NULL, len, buf);
+		free(buf);
+	}
+	return copy;
+}
+
+/* runc create is over: the init waits in runc init for start. */
+static void create_done(struct runc *op, int status)
+{
+	const Containerd__Task__V2__CreateTaskRequest *req = (const void *)op->req;
 	Containerd__Task__V2__CreateTaskResponse resp =
 		CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
 	Containerd__Services__Events__Ttrpc__V1__TaskCreate ev =
 		CONTAINERD__SERVICES__EVENTS__TTRPC__V1__TASK_CREATE__INIT;
 	Containerd__Services__Events__Ttrpc__V1__TaskIO io =
 		CONTAINERD__SERVICES__EVENTS__TTRPC__V1__TASK_IO__INIT;
-	char pidfile[4096], rootfs[4096], buf[32];
-	int stdio[3] = { -1, -1, -1 };
-	struct task *t;
+	const char *del[] = { "delete", "--force", op->t->id, NULL };
+	struct task *t = op->t;
+	char pidfile[4096], buf[32];
 	int r, fd;
+
+	if (status != 0) {
+		fail_runc(op->call, t, "create", status);
+		task_drop(t);
+		return;
+	}
+	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", t->bundle);
+	fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+	r = fd >= 0 ? (int)read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (r <= 0 || (buf[r] = '\0', t->pid = (pid_t)atoi(buf)) <= 0) {
+		if (op->call)
+			ttrpc_call_fail(op->call, TTRPC_UNKNOWN, "no pid in %s", pidfile);
+		run_runc(t, NULL, del, NULL, false, NULL, NULL);
+		task_drop(t);
+		return;
+	}
+	/* runc exited: its init is ours now, exited or not. */
+	r = ttrpcd_host_watch_pid(shim.host, t->pid, on_init_exit, t);
+	if (r < 0) {
+		log_(TTRPC_LOG_ERR, "task %s: cannot watch pid %d: %s", t->id, (int)t->pid,
+		     strerror(-r));
+		if (op->call)
+			ttrpc_call_fail(op->call, TTRPC_UNKNOWN, "cannot watch pid %d: %s",
+					(int)t->pid, strerror(-r));
+		run_runc(t, NULL, del, NULL, false, NULL, NULL);
+		task_drop(t);
+		return;
+	}
+	t->watching = true;
+	t->creating = false;
+	t->status = ST_CREATED;
+	log_(TTRPC_LOG_INFO, "task %s: created, pid %d", t->id, (int)t->pid);
+
+	io.stdin = t->stdin_path;
+	io.stdout = t->stdout_path;
+	io.stderr = t->stderr_path;
+	ev.container_id = t->id;
+	ev.bundle = t->bundle;
+	if (req) {
+		ev.n_rootfs = req->n_rootfs;
+		ev.rootfs = req->rootfs;
+	}
+	ev.io = &io;
+	ev.pid = (uint32_t)t->pid;
+	publish("/tasks/create", "TaskCreate", &ev.base);
+	resp.pid = (uint32_t)t->pid;
+	if (op->call)
+		containerd__task__v2__task_create_reply(op->call, &resp);
+}
+
+static void on_create(struct ttrpc_call *call, const Containerd__Task__V2__CreateTaskRequest *req,
+		      void *userdata)
+{
+	char pidfile[4096], rootfs[4096];
+	int stdio[3] = { -1, -1, -1 };
+	struct runc *op;
+	struct task *t;
+	int r;
 
 	(void)userdata;
 	if (shim.task) {
@@ -654,40 +849,21 @@ static void on_create(struct ttrpc_call *call, const Containerd__Task__V2__Creat
 	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", t->bundle);
 	const char *args[] = { "create", "--bundle", t->bundle, "--pid-file", pidfile, t->id, NULL };
 
-	r = run_runc(t, args, stdio, NULL, 0);
+	t->creating = true;
+	shim.task = t;
+	r = run_runc(t, call, args, stdio, false, create_done, &op);
+	/* runc has its copies. */
 	for (int i = 0; i < 3; i++)
 		close(stdio[i]);
-	if (r != 0) {
-		fail_runc(call, t, "create", r);
+	if (r == 0 && !(op->req = copy_message(&req->base))) {
+		/* Too late to take it back: runc runs; TaskCreate goes without mounts. */
+		log_(TTRPC_LOG_WARNING, "task %s: out of memory copying the request", t->id);
+	}
+	if (r < 0) {
+		ttrpc_call_fail(call, TTRPC_UNKNOWN, "OCI runtime create failed: %s", strerror(-r));
+		shim.task = NULL;
 		goto fail_closed;
 	}
-	fd = open(pidfile, O_RDONLY | O_CLOEXEC);
-	r = fd >= 0 ? (int)read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (r <= 0 || (buf[r] = '\0', t->pid = (pid_t)atoi(buf)) <= 0) {
-		ttrpc_call_fail(call, TTRPC_UNKNOWN, "no pid in %s", pidfile);
-		const char *del[] = { "delete", "--force", t->id, NULL };
-
-		run_runc(t, del, NULL, NULL, 0);
-		goto fail_closed;
-	}
-	t->status = ST_CREATED;
-	shim.task = t;
-	log_(TTRPC_LOG_INFO, "task %s: created, pid %d", t->id, (int)t->pid);
-
-	io.stdin = t->stdin_path;
-	io.stdout = t->stdout_path;
-	io.stderr = t->stderr_path;
-	ev.container_id = t->id;
-	ev.bundle = t->bundle;
-	ev.n_rootfs = req->n_rootfs;
-	ev.rootfs = req->rootfs;
-	ev.io = &io;
-	ev.pid = (uint32_t)t->pid;
-	publish("/tasks/create", "TaskCreate", &ev.base);
-	resp.pid = (uint32_t)t->pid;
-	containerd__task__v2__task_create_reply(call, &resp);
 	return;
 
 fail_mount:
@@ -702,36 +878,53 @@ fail_closed:
 	task_free(t);
 }
 
-static void on_start(struct ttrpc_call *call, const Containerd__Task__V2__StartRequest *req,
-		     void *userdata)
+static void start_done(struct runc *op, int status)
 {
 	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	Containerd__Services__Events__Ttrpc__V1__TaskStart ev =
 		CONTAINERD__SERVICES__EVENTS__TTRPC__V1__TASK_START__INIT;
+	struct task *t = op->t;
+
+	t->starting = false;
+	if (status != 0) {
+		fail_runc(op->call, t, "start", status);
+	} else {
+		if (t->status == ST_CREATED)
+			t->status = ST_RUNNING;
+		ev.container_id = t->id;
+		ev.pid = (uint32_t)t->pid;
+		publish("/tasks/start", "TaskStart", &ev.base);
+		resp.pid = (uint32_t)t->pid;
+		if (op->call)
+			containerd__task__v2__task_start_reply(op->call, &resp);
+	}
+	if (t->held) {
+		t->held = false;
+		task_exited(t, t->held_status);
+	}
+}
+
+static void on_start(struct ttrpc_call *call, const Containerd__Task__V2__StartRequest *req,
+		     void *userdata)
+{
 	struct task *t = find_task(call, req->id, req->exec_id);
 	int r;
 
 	(void)userdata;
 	if (!t)
 		return;
-	if (t->status != ST_CREATED) {
+	if (t->status != ST_CREATED || t->starting || t->deleting) {
 		ttrpc_call_fail(call, TTRPC_FAILED_PRECONDITION, "task %s is not created", t->id);
 		return;
 	}
 	const char *args[] = { "start", t->id, NULL };
 
-	r = run_runc(t, args, NULL, NULL, 0);
-	if (r != 0) {
-		fail_runc(call, t, "start", r);
-		return;
+	t->starting = true;
+	r = run_runc(t, call, args, NULL, false, start_done, NULL);
+	if (r < 0) {
+		t->starting = false;
+		ttrpc_call_fail(call, TTRPC_UNKNOWN, "OCI runtime start failed: %s", strerror(-r));
 	}
-	/* The exit, if already there, is reaped only once this returns. */
-	t->status = ST_RUNNING;
-	ev.container_id = t->id;
-	ev.pid = (uint32_t)t->pid;
-	publish("/tasks/start", "TaskStart", &ev.base);
-	resp.pid = (uint32_t)t->pid;
-	containerd__task__v2__task_start_reply(call, &resp);
 }
 
 static void on_wait(struct ttrpc_call *call, const Containerd__Task__V2__WaitRequest *req,
@@ -782,10 +975,19 @@ static void on_state(struct ttrpc_call *call, const Containerd__Task__V2__StateR
 	containerd__task__v2__task_state_reply(call, &resp);
 }
 
+static void kill_done(struct runc *op, int status)
+{
+	Empty resp = EMPTY_INIT;
+
+	if (status != 0)
+		fail_runc(op->call, op->t, "kill", status);
+	else if (op->call)
+		containerd__task__v2__task_kill_reply(op->call, &resp);
+}
+
 static void on_kill(struct ttrpc_call *call, const Containerd__Task__V2__KillRequest *req,
 		    void *userdata)
 {
-	Empty resp = EMPTY_INIT;
 	struct task *t = find_task(call, req->id, req->exec_id);
 	char sig[16];
 	int r;
@@ -801,36 +1003,25 @@ static void on_kill(struct ttrpc_call *call, const Containerd__Task__V2__KillReq
 	const char *args_all[] = { "kill", "--all", t->id, sig, NULL };
 	const char *args_one[] = { "kill", t->id, sig, NULL };
 
-	r = run_runc(t, req->all ? args_all : args_one, NULL, NULL, 0);
-	if (r != 0) {
-		fail_runc(call, t, "kill", r);
-		return;
-	}
-	containerd__task__v2__task_kill_reply(call, &resp);
+	r = run_runc(t, call, req->all ? args_all : args_one, NULL, false, kill_done, NULL);
+	if (r < 0)
+		ttrpc_call_fail(call, TTRPC_UNKNOWN, "OCI runtime kill failed: %s", strerror(-r));
 }
 
-static void on_pids(struct ttrpc_call *call, const Containerd__Task__V2__PidsRequest *req,
-		    void *userdata)
+static void pids_done(struct runc *op, int status)
 {
 	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
-	struct task *t = find_task(call, req->id, NULL);
 	Containerd__Task__V2__ProcessInfo info[256], *pinfo[256];
-	char out[8192];
 	size_t n = 0;
-	int r;
 
-	(void)userdata;
-	if (!t)
-		return;
-	const char *args[] = { "ps", "--format", "json", t->id, NULL };
-
-	r = run_runc(t, args, NULL, out, sizeof(out));
-	if (r != 0) {
-		fail_runc(call, t, "ps", r);
+	if (status != 0) {
+		fail_runc(op->call, op->t, "ps", status);
 		return;
 	}
+	if (!op->call)
+		return;
 	/* runc prints a JSON array of numbers: [1234,1240] */
-	for (char *p = out; *p && n < 256;) {
+	for (char *p = op->buf; *p && n < 256;) {
 		if (*p >= '0' && *p <= '9') {
 			char *end;
 			unsigned long pid = strtoul(p, &end, 10);
@@ -846,46 +1037,44 @@ static void on_pids(struct ttrpc_call *call, const Containerd__Task__V2__PidsReq
 	}
 	resp.n_processes = n;
 	resp.processes = pinfo;
-	containerd__task__v2__task_pids_reply(call, &resp);
+	containerd__task__v2__task_pids_reply(op->call, &resp);
 }
 
-static void on_delete(struct ttrpc_call *call, const Containerd__Task__V2__DeleteRequest *req,
-		      void *userdata)
+static void on_pids(struct ttrpc_call *call, const Containerd__Task__V2__PidsRequest *req,
+		    void *userdata)
 {
-	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
-	Containerd__Services__Events__Ttrpc__V1__TaskDelete ev =
-		CONTAINERD__SERVICES__EVENTS__TTRPC__V1__TASK_DELETE__INIT;
-	Timestamp ts = TIMESTAMP_INIT;
-	struct task *t = find_task(call, req->id, req->exec_id);
+	struct task *t = find_task(call, req->id, NULL);
 	int r;
 
 	(void)userdata;
 	if (!t)
 		return;
-	if (t->status == ST_RUNNING) {
-		ttrpc_call_fail(call, TTRPC_FAILED_PRECONDITION, "cannot delete a running process");
-		return;
-	}
-	/* A created task's init still waits in runc init: --force kills it. */
-	const char *args[] = { "delete", "--force", t->id, NULL };
+	const char *args[] = { "ps", "--format", "json", t->id, NULL };
 
-	r = run_runc(t, args, NULL, NULL, 0);
-	if (r != 0) {
-		fail_runc(call, t, "delete", r);
+	r = run_runc(t, call, args, NULL, true, pids_done, NULL);
+	if (r < 0)
+		ttrpc_call_fail(call, TTRPC_UNKNOWN, "OCI runtime ps failed: %s", strerror(-r));
+}
+
+static void delete_done(struct runc *op, int status)
+{
+	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+	Containerd__Services__Events__Ttrpc__V1__TaskDelete ev =
+		CONTAINERD__SERVICES__EVENTS__TTRPC__V1__TASK_DELETE__INIT;
+	Timestamp ts = TIMESTAMP_INIT;
+	struct task *t = op->t;
+
+	t->deleting = false;
+	if (status != 0) {
+		fail_runc(op->call, t, "delete", status);
 		return;
 	}
 	if (t->status == ST_CREATED) {
 		t->status = ST_STOPPED;
 		t->exit_status = EXIT_SIGNAL_OFFSET + SIGKILL;
 		now(&t->exited_at);
-		while (t->n_waiters > 0) {
-			struct ttrpc_call *w = t->waiters[--t->n_waiters];
-
-			ttrpc_call_on_cancel(w, NULL, NULL);
-			reply_wait(w, t);
-		}
+		answer_waiters(t);
 	}
-	unmount_rootfs(t);
 	to_timestamp(&ts, &t->exited_at);
 	/* No id: the Go shim sets it only for exec processes. */
 	ev.container_id = t->id;
@@ -896,10 +1085,39 @@ static void on_delete(struct ttrpc_call *call, const Containerd__Task__V2__Delet
 	resp.pid = (uint32_t)t->pid;
 	resp.exit_status = t->exit_status;
 	resp.exited_at = &ts;
-	containerd__task__v2__task_delete_reply(call, &resp);
+	if (op->call)
+		containerd__task__v2__task_delete_reply(op->call, &resp);
 	log_(TTRPC_LOG_INFO, "task %s: deleted", t->id);
-	shim.task = NULL;
-	task_free(t);
+	task_drop(t);
+}
+
+static void on_delete(struct ttrpc_call *call, const Containerd__Task__V2__DeleteRequest *req,
+		      void *userdata)
+{
+	struct task *t = find_task(call, req->id, req->exec_id);
+	int r;
+
+	(void)userdata;
+	if (!t)
+		return;
+	if (t->status == ST_RUNNING || t->starting || t->deleting) {
+		ttrpc_call_fail(call, TTRPC_FAILED_PRECONDITION, "cannot delete a running process");
+		return;
+	}
+	/* A created task's init still waits in runc init: --force kills it, and
+	 * that exit is not the task's (it never started): nobody is told. */
+	const char *args[] = { "delete", "--force", t->id, NULL };
+
+	if (t->status == ST_CREATED && t->watching) {
+		ttrpcd_host_unwatch_pid(shim.host, t->pid);
+		t->watching = false;
+	}
+	t->deleting = true;
+	r = run_runc(t, call, args, NULL, false, delete_done, NULL);
+	if (r < 0) {
+		t->deleting = false;
+		ttrpc_call_fail(call, TTRPC_UNKNOWN, "OCI runtime delete failed: %s", strerror(-r));
+	}
 }
 
 static void on_connect(struct ttrpc_call *call, const Containerd__Task__V2__ConnectRequest *req,
@@ -932,7 +1150,7 @@ static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(shim.exit_timer, &tv);
 		return;
 	}
-	kill(getpid(), SIGTERM);
+	ttrpcd_host_stop(shim.host);
 }
 
 static void on_shutdown(struct ttrpc_call *call, const Containerd__Task__V2__ShutdownRequest *req,
@@ -980,6 +1198,7 @@ static const char *setting(struct ttrpcd_host *host, const char *key, const char
 static int shim_init(struct ttrpcd_host *host)
 {
 	static char runc_root[4096];
+	int r;
 
 	shim.host = host;
 	shim.base = ttrpcd_host_event_base(host);
@@ -993,13 +1212,13 @@ static int shim_init(struct ttrpcd_host *host)
 	shim.runc_root = setting(host, "runc-root", runc_root);
 	shim.ev_tail = &shim.ev_head;
 
-	/* Orphans of the container (its init once runc exits) come to us. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		return -errno;
-	shim.sigchld = evsignal_new(shim.base, SIGCHLD, on_sigchld, NULL);
+	/* Orphans of the container (its init once runc exits) come to ttrpcd. */
+	r = ttrpcd_host_set_subreaper(host, true);
+	if (r < 0)
+		return r;
 	shim.ev_retry = evtimer_new(shim.base, on_retry, NULL);
 	shim.exit_timer = evtimer_new(shim.base, on_exit_timer, NULL);
-	if (!shim.sigchld || !shim.ev_retry || !shim.exit_timer || evsignal_add(shim.sigchld, NULL))
+	if (!shim.ev_retry || !shim.exit_timer)
 		return -ENOMEM;
 	log_(TTRPC_LOG_INFO, "shim for %s/%s, runc %s --root %s, events to %s", shim.ns, shim.id,
 	     shim.runc, shim.runc_root, shim.ttrpc_address ? shim.ttrpc_address : "nowhere");
@@ -1012,21 +1231,26 @@ static void shim_fini(struct ttrpcd_host *host)
 	(void)host;
 	if (shim.socket && *shim.socket)
 		unlink(shim.socket);
+	/* The calls are gone, and no exit is told any more: runc ends alone. */
+	while (shim.runs) {
+		struct runc *op = shim.runs;
+
+		shim.runs = op->next;
+		op->t->runs--;
+		task_release(op->t);
+		runc_free(op);
+	}
 	if (shim.task) {
 		/* Stopped without Delete (SIGTERM): leave no container behind. */
 		const char *args[] = { "delete", "--force", shim.task->id, NULL };
 
-		run_runc(shim.task, args, NULL, NULL, 0);
-		unmount_rootfs(shim.task);
-		task_free(shim.task);
-		shim.task = NULL;
+		run_runc(shim.task, NULL, args, NULL, false, NULL, NULL);
+		task_drop(shim.task);
 	}
 	ttrpc_client_free(shim.events);
 	shim.events = NULL;
 	while (shim.ev_head)
 		event_pop();
-	if (shim.sigchld)
-		event_free(shim.sigchld);
 	if (shim.ev_retry)
 		event_free(shim.ev_retry);
 	if (shim.exit_timer)

@@ -225,17 +225,32 @@ static int listen_at(const char *path)
 	return fd;
 }
 
+/* The whole of a small file, NUL-terminated. */
+static void read_text(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
 /*
  * The globals module unsets and garbles $NOTIFY_SOCKET, $WATCHDOG_* and
  * $LISTEN_* and changes to / in its init and again once ttrpcd is ready:
  * the socket passed in $LISTEN_FDS is still served, the watchdog pings, a
  * reload of a config given by a relative path, STOPPING and the fd store
- * still reach the service manager.
+ * still reach the service manager. A child it runs through the host gets
+ * ttrpcd's environment of the start, without the service manager's
+ * variables and without the module's garbage.
  */
 START_TEST(test_module_changes_globals)
 {
-	const char *env[] = { notify_env(), "WATCHDOG_USEC=200000", NULL };
+	const char *env[] = { notify_env(), "WATCHDOG_USEC=200000", "GLOBALS_MARK=kept", NULL };
 	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", NULL, NULL };
+	char childenv[8192];
 	struct store store = { 0 };
 	int nfd = notify_bind(), sock, held;
 	char cwd[4096], msg[4096], *rel;
@@ -243,9 +258,11 @@ START_TEST(test_module_changes_globals)
 
 	write_file(path_in("ttrpcd.conf"),
 		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\n"
-		   "[module interop]\nfile = %s\n[module globals]\nfile = %s\nchdir = %s\n",
+		   "[module interop]\nfile = %s\n[module globals]\nfile = %s\nchdir = %s\n"
+		   "env-file = %s\n",
 		   tmp, build_path("tests/interop/.libs/interop.so"),
-		   build_path("tests/modules/.libs/globals.so"), path_in("a/b/c/d/e/f"));
+		   build_path("tests/modules/.libs/globals.so"), path_in("a/b/c/d/e/f"),
+		   path_in("child.env"));
 	/* Deeper than the test's own: from there the relative path leads nowhere. */
 	ck_assert_int_ge(asprintf(&rel, "mkdir -p %s", path_in("a/b/c/d/e/f")), 0);
 	ck_assert_int_eq(system(keep(rel)), 0);
@@ -270,6 +287,13 @@ START_TEST(test_module_changes_globals)
 	/* Again after the module's second round, on the loop. */
 	for (int i = 0; i < 3; i++)
 		ck_assert(notify_wait(nfd, "WATCHDOG=1", NULL, 0, NULL));
+	ck_assert(log_wait(&p, "globals: env (pid "));
+	ck_assert(log_wait(&p, ") exited with status 0"));
+	read_text(path_in("child.env"), childenv, sizeof(childenv));
+	ck_assert(has_line(childenv, "GLOBALS_MARK=kept"));
+	ck_assert(!has_line(childenv, "NOTIFY_SOCKET="));
+	ck_assert(!has_line(childenv, "WATCHDOG_"));
+	ck_assert(!has_line(childenv, "LISTEN_"));
 	kill(p.pid, SIGHUP);
 	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
 	ck_assert_ptr_null(strstr(msg, "reload failed"));

@@ -4,10 +4,15 @@
  * that ttrpcd keeps talking to its service manager all the same: in init,
  * and again on the loop's first turn once the daemon is ready, it removes
  * $NOTIFY_SOCKET, $WATCHDOG_* and $LISTEN_*, sets them to garbage, and
- * changes the working directory to its setting "chdir" (default /).
+ * changes the working directory to its setting "chdir" (default /). Then,
+ * with its setting "env-file", it runs env(1) through the host with no
+ * environment of its own, its output into that file: what a child gets.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -33,11 +38,42 @@ static void misbehave(struct ttrpcd_host *host)
 			"the environment and the working directory changed");
 }
 
+static void on_env_exit(struct ttrpcd_host *host, pid_t pid, int wstatus, void *userdata)
+{
+	(void)userdata;
+	ttrpcd_host_log(host, TTRPC_LOG_NOTICE, "env (pid %d) exited with status %d", (int)pid,
+			WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+}
+
+/* env(1) with the environment the host gives a child by default. */
+static void run_env(struct ttrpcd_host *host)
+{
+	static const char *const argv[] = { "env", NULL };
+	const char *path = ttrpcd_host_config(host, "env-file");
+	struct ttrpcd_spawn spawn = { .argv = argv, .stdio = { -1, -1, 2 } };
+	pid_t pid;
+	int fd, r;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ttrpcd_host_log(host, TTRPC_LOG_ERR, "%s: %s", path, strerror(errno));
+		return;
+	}
+	spawn.stdio[1] = fd;
+	r = ttrpcd_host_spawn(host, &spawn, on_env_exit, NULL, &pid);
+	close(fd);
+	if (r < 0)
+		ttrpcd_host_log(host, TTRPC_LOG_ERR, "env: %s", strerror(-r));
+}
+
 static void on_first_turn(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	misbehave(arg);
+	run_env(arg);
 }
 
 static int globals_init(struct ttrpcd_host *host)
@@ -49,6 +85,6 @@ static int globals_init(struct ttrpcd_host *host)
 		       : 0;
 }
 
-static const char *const globals_keys[] = { "chdir", NULL };
+static const char *const globals_keys[] = { "chdir", "env-file", NULL };
 
 TTRPCD_MODULE_DEFINE(.name = "globals", .config_keys = globals_keys, .init = globals_init);

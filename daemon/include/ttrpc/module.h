@@ -35,7 +35,8 @@
  * ABI 1.1 added the services field and the serving status functions
  * (ttrpcd_host_set_serving() and what the health module reads them with).
  * ABI 1.2 added the module's state and cache directories
- * (ttrpcd_host_state_dir(), ttrpcd_host_cache_dir()).
+ * (ttrpcd_host_state_dir(), ttrpcd_host_cache_dir()), child processes
+ * (ttrpcd_host_spawn() and its kin) and ttrpcd_host_stop().
  *
  * Lifecycle, all on the daemon's event loop thread:
  *  - init() once at start-up, after the module's config section was checked
@@ -48,6 +49,11 @@
  *    already took the new one are reloaded again with the old one.
  *  - fini() at shutdown, once every call into the module has finished. The
  *    module must then have no event, timer or fd left on the event_base.
+ *    Its child processes may still run: in fini it may kill them
+ *    (ttrpcd_host_kill()) or start one more (ttrpcd_host_spawn() with no
+ *    exit callback), but no exit callback of it runs after fini began, and
+ *    the daemon forgets its watches when fini returns: a child still
+ *    running is left running, and its exit is reaped and logged.
  *
  * Serving status, as grpc.health.v1 reports it: every service a module
  * registers is SERVING from the moment it is served, until its module sets
@@ -59,11 +65,20 @@
  * Modules stay mapped until the process exits, unless they set
  * TTRPCD_MODULE_UNLOAD_SAFE: a module with threads, or that registers
  * callbacks with other libraries, must not.
+ *
+ * What is process-wide belongs to the daemon (ttrpcd-module(7)): a module
+ * never changes the environment, the working directory or the umask,
+ * installs no signal handler, never calls wait(), waitpid(-1) or
+ * prctl(PR_SET_CHILD_SUBREAPER), closes only fds it opened, and never
+ * exits or signals the daemon. Children go through ttrpcd_host_spawn(),
+ * a stop through ttrpcd_host_stop().
  */
 #ifndef TTRPC_MODULE_H
 #define TTRPC_MODULE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <ttrpc/common.h>
 #include <ttrpc/server.h>
@@ -277,6 +292,128 @@ int ttrpcd_host_state_dir(struct ttrpcd_host *host, const char **ret);
  * Return: as ttrpcd_host_state_dir().
  */
 int ttrpcd_host_cache_dir(struct ttrpcd_host *host, const char **ret);
+
+/* ---- ABI 1.2: child processes, and stopping the daemon ---- */
+
+/* Flags of struct ttrpcd_spawn. */
+enum ttrpcd_spawn_flags {
+	/* The child leads a new session (setsid(2)), out of the daemon's
+	 * process group and away from its controlling terminal. */
+	TTRPCD_SPAWN_SETSID = 1u << 0,
+};
+
+/*
+ * How to start a child process. Every pointer is borrowed for the call
+ * only. Fields are only ever added at the end, in a new minor version of
+ * the ABI; the daemon reads those of the version the module was built for.
+ */
+struct ttrpcd_spawn {
+	/* The program and its arguments, NULL-terminated; argv[0] is run: a
+	 * path with a '/' as it is, else the first executable of that name in
+	 * the PATH of the child's environment (or /usr/local/sbin:
+	 * /usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin when it has none). */
+	const char *const *argv;
+	/* The child's whole environment, NULL-terminated. NULL: the
+	 * environment ttrpcd started with, without what the service manager
+	 * set for ttrpcd alone ($NOTIFY_SOCKET, $WATCHDOG_*, $LISTEN_*). */
+	const char *const *envp;
+	/* Its working directory; NULL: "/". */
+	const char *cwd;
+	/* The fds that become its 0, 1 and 2, or -1 for /dev/null. Zero
+	 * (the initialiser's) is the daemon's own stdin, stdout and stderr:
+	 * under systemd /dev/null and the journal. */
+	int stdio[3];
+	/* n_fds more fds that become 3, 4, ... in the child, in this order
+	 * (e.g. runc's console socket). No other fd of the daemon reaches it. */
+	const int *fds;
+	size_t n_fds;
+	uint32_t flags; /* enum ttrpcd_spawn_flags */
+};
+
+/*
+ * Told, once, that the child @pid ended: @wstatus as waitpid(2) gives it
+ * (WIFEXITED(), WEXITSTATUS(), WIFSIGNALED(), WTERMSIG()). Called from the
+ * event loop, never from inside the call that asked for it. The pid is no
+ * longer the module's when this runs: it may already be another process's.
+ */
+typedef void (*ttrpcd_exit_fn)(struct ttrpcd_host *host, pid_t pid, int wstatus, void *userdata);
+
+/*
+ * ttrpcd_host_spawn() - start a child process (ABI 1.2). Signal
+ * dispositions are the defaults and the signal mask is empty in the child;
+ * it holds no fd of the daemon but those @spawn names.
+ * @on_exit: told when the child ends; NULL: nobody is told (the daemon
+ *           reaps it all the same).
+ * @userdata: passed to @on_exit, borrowed.
+ * @ret: the child's pid, the module's until @on_exit ran: signal it with
+ *       ttrpcd_host_kill(), stop watching it with ttrpcd_host_unwatch_pid().
+ *
+ * The daemon is the only one that reaps: it handles SIGCHLD on its loop
+ * and calls @on_exit from there. An exec that fails is this call's error,
+ * and @on_exit is then never called.
+ *
+ * Return: 0; -EINVAL for no argv[0], a NULL entry of @fds or an fd of
+ * @stdio under -1; -ENOENT, -EACCES, -ENOEXEC... from finding or running
+ * the program; -EBADF for an fd that is not open; -EMFILE, -EAGAIN,
+ * -ENOMEM.
+ */
+int ttrpcd_host_spawn(struct ttrpcd_host *host, const struct ttrpcd_spawn *spawn,
+		      ttrpcd_exit_fn on_exit, void *userdata, pid_t *ret);
+
+/*
+ * ttrpcd_host_watch_pid() - be told when the child @pid ends, for a child
+ * the module did not spawn: one reparented to the daemon as subreaper
+ * (ttrpcd_host_set_subreaper()), such as a container's init once runc
+ * exits (ABI 1.2). An exit the daemon reaped before anyone asked is kept
+ * for a while (the last 256, for a minute at most) and still delivered,
+ * from the loop, so that asking right after learning the pid never
+ * misses it.
+ * @on_exit: called once, as for ttrpcd_host_spawn(); not NULL.
+ *
+ * Return: 0; -ECHILD when @pid is neither a child of the daemon nor an
+ * exit kept; -EBUSY when someone watches @pid already (its spawner, for
+ * one); -EINVAL for a pid under 1 or no @on_exit.
+ */
+int ttrpcd_host_watch_pid(struct ttrpcd_host *host, pid_t pid, ttrpcd_exit_fn on_exit,
+			  void *userdata);
+
+/*
+ * ttrpcd_host_unwatch_pid() - stop watching a pid the module spawned or
+ * watches; its exit callback will not be called (ABI 1.2). The process
+ * goes on, and its exit is reaped by the daemon.
+ *
+ * Return: 0, or -ENOENT when the module does not watch @pid.
+ */
+int ttrpcd_host_unwatch_pid(struct ttrpcd_host *host, pid_t pid);
+
+/*
+ * ttrpcd_host_kill() - send @sig to a child the module spawned or watches,
+ * whose exit it has not been told yet (ABI 1.2). Until then the daemon has
+ * not reaped it, so the pid cannot be another process's.
+ *
+ * Return: 0; -ESRCH when the module does not watch @pid; -EINVAL, -EPERM
+ * from kill(2).
+ */
+int ttrpcd_host_kill(struct ttrpcd_host *host, pid_t pid, int sig);
+
+/*
+ * ttrpcd_host_set_subreaper() - ask that the daemon be the child subreaper
+ * (PR_SET_CHILD_SUBREAPER), or withdraw the request (ABI 1.2). The daemon
+ * is one while at least one module asks; orphans of its children are then
+ * reparented to it and can be watched with ttrpcd_host_watch_pid(). A
+ * module's request ends with its fini.
+ *
+ * Return: 0 or a negative errno from prctl(2).
+ */
+int ttrpcd_host_set_subreaper(struct ttrpcd_host *host, bool on);
+
+/*
+ * ttrpcd_host_stop() - ask the daemon to stop, as on SIGTERM: services go
+ * NOT_SERVING, calls drain, every module's fini runs, the daemon exits 0
+ * (ABI 1.2). Logged with the module's name; the stop begins on the loop,
+ * after this returns.
+ */
+void ttrpcd_host_stop(struct ttrpcd_host *host);
 
 #ifdef __cplusplus
 }
