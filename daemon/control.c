@@ -362,6 +362,7 @@ int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *m
 {
 	struct ttrpcd_control *ctl = calloc(1, sizeof(*ctl));
 	struct ttrpcd__v1__control_handlers *h = calloc(1, sizeof(*h));
+	struct ttrpc_service svc;
 	int r;
 
 	if (!ctl || !h) {
@@ -374,12 +375,11 @@ int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *m
 	ctl->ops = ops;
 	ctl->userdata = userdata;
 	ctl->started_us = now_us();
-	/* The generated trampolines take the handler table as the service's
-	 * userdata, and pass its userdata on: the table is per instance. */
+	/* The handler table holds the userdata: it is per instance. */
 	*h = control_handlers;
 	h->userdata = ctl;
-	r = ttrpcd_modules_add_builtin(modules, TTRPCD__V1__CONTROL__NAME,
-				       ttrpcd__v1__control_methods, h);
+	svc = ttrpcd__v1__control_service(h);
+	r = ttrpcd_modules_add_builtin(modules, &svc);
 	if (r < 0) {
 		free(h);
 		free(ctl);

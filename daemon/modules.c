@@ -116,13 +116,13 @@ static struct service *find_service(const struct ttrpcd_modules *set, const char
 }
 
 /* Append a service, SERVING from the start; @owner NULL for the daemon's own. */
-static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner, const char *name,
-		       const struct ttrpc_method *methods, void *userdata)
+static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner,
+		       const struct ttrpc_service *svc)
 {
 	struct service *v;
 	char *copy;
 
-	copy = strdup(name);
+	copy = strdup(svc->name);
 	v = realloc(set->services, (set->n_services + 1) * sizeof(*v));
 	if (!copy || !v) {
 		free(copy);
@@ -133,8 +133,8 @@ static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner, co
 	set->services = v;
 	v[set->n_services++] = (struct service){
 		.name = copy,
-		.methods = methods,
-		.userdata = userdata,
+		.methods = svc->methods,
+		.userdata = svc->userdata,
 		.owner = owner,
 		.status = TTRPCD_SERVING,
 	};
@@ -144,13 +144,21 @@ static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner, co
 int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
 			 const struct ttrpc_method *methods, void *userdata)
 {
+	const struct ttrpc_service svc = { .name = name, .methods = methods, .userdata = userdata };
+
+	return ttrpcd_host_register_service(host, &svc);
+}
+
+int ttrpcd_host_register_service(struct ttrpcd_host *host, const struct ttrpc_service *svc)
+{
+	const char *name = svc ? svc->name : NULL;
 	const struct service *other;
 
 	if (!host->in_init) {
 		host_fail(host, "service '%s' registered outside init", name);
 		return -EBUSY;
 	}
-	if (!name || !*name || !methods || !methods[0].name) {
+	if (!name || !*name || !svc->methods || !svc->methods[0].name) {
 		host_fail(host, "service '%s' has no name or no method", name ? name : "");
 		return -EINVAL;
 	}
@@ -160,7 +168,7 @@ int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
 			  owner_name(other));
 		return -EEXIST;
 	}
-	return add_service(host->set, host, name, methods, userdata);
+	return add_service(host->set, host, svc);
 }
 
 const char *ttrpcd_host_config(const struct ttrpcd_host *host, const char *key)
@@ -795,12 +803,11 @@ size_t ttrpcd_modules_count(const struct ttrpcd_modules *set)
 	return set->n_hosts;
 }
 
-int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const char *name,
-			       const struct ttrpc_method *methods, void *userdata)
+int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const struct ttrpc_service *svc)
 {
-	if (find_service(set, name))
+	if (find_service(set, svc->name))
 		return -EEXIST;
-	return add_service(set, NULL, name, methods, userdata);
+	return add_service(set, NULL, svc);
 }
 
 void ttrpcd_modules_set_ready(struct ttrpcd_modules *set)

@@ -86,12 +86,11 @@ size_t ttrpcd_modules_count(const struct ttrpcd_modules *set);
  * ttrpcd_modules_add_builtin() - a service of the daemon itself, served and
  * listed like the modules' (owner "ttrpcd" in messages). Add it before the
  * modules load, so that a module registering the same name fails.
- * @name: copied. @methods, @userdata: borrowed until the set is freed.
+ * @svc: its name is copied, the rest borrowed until the set is freed.
  *
  * Return: 0, -EEXIST or -ENOMEM.
  */
-int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const char *name,
-			       const struct ttrpc_method *methods, void *userdata);
+int ttrpcd_modules_add_builtin(struct ttrpcd_modules *set, const struct ttrpc_service *svc);
 
 /*
  * ttrpcd_modules_set_ready() - the daemon as a whole (service "") is

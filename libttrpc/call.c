@@ -197,8 +197,8 @@ void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
 		method->stream(call, input, svc->userdata);
 		/* A client stream's first message rode in the Request: deliver it
 		 * now that the handler has said where messages go. */
-		if (call->first && !call->answered && call->on_message)
-			call->on_message(call, call->first, call->message_userdata);
+		if (call->first && !call->answered && call->deliver)
+			call->deliver(call, call->first, call->on_message, call->message_userdata);
 	}
 	unpin(call);
 }
@@ -347,12 +347,29 @@ void ttrpc__call_writable(struct ttrpc_call *call)
 	unpin(call);
 }
 
+TTRPC_EXPORT void ttrpc_call_on_message_typed(struct ttrpc_call *call,
+					      ttrpc_message_trampoline_fn trampoline,
+					      ttrpc_any_fn typed, ttrpc_end_fn on_end,
+					      void *userdata)
+{
+	call->deliver = trampoline;
+	call->on_message = typed;
+	call->on_end = on_end;
+	call->message_userdata = userdata;
+}
+
+/* A plain ttrpc_message_fn goes through the typed path as its own type. */
+static void deliver_plain(struct ttrpc_call *call, const ProtobufCMessage *msg, ttrpc_any_fn fn,
+			  void *userdata)
+{
+	((ttrpc_message_fn)fn)(call, msg, userdata);
+}
+
 TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_fn on_message,
 					ttrpc_end_fn on_end, void *userdata)
 {
-	call->on_message = on_message;
-	call->on_end = on_end;
-	call->message_userdata = userdata;
+	ttrpc_call_on_message_typed(call, on_message ? deliver_plain : NULL,
+				    (ttrpc_any_fn)on_message, on_end, userdata);
 }
 
 void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *payload, size_t len)
@@ -395,8 +412,8 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 				call->method->input->name);
 			ttrpc__call_abort(call, TTRPC_INTERNAL, why, true);
 		} else {
-			if (call->on_message && !call->answered)
-				call->on_message(call, msg, call->message_userdata);
+			if (call->deliver && !call->answered)
+				call->deliver(call, msg, call->on_message, call->message_userdata);
 		}
 		ttrpc__arena_release(&arena);
 	}

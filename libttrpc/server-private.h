@@ -87,7 +87,9 @@ struct ttrpc_call {
 	/* streams */
 	struct ttrpc__stream st;
 	ProtobufCMessage *first; /* a client stream's first message, from the Request */
-	ttrpc_message_fn on_message;
+	/* The client's messages go to deliver(call, msg, on_message, ...). */
+	ttrpc_message_trampoline_fn deliver;
+	ttrpc_any_fn on_message;
 	ttrpc_end_fn on_end;
 	void *message_userdata;
 	ttrpc_writable_fn on_writable;

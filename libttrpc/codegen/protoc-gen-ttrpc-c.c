@@ -313,6 +313,7 @@ static void service_init(struct gen *g, struct service *svc, const FileProto *f,
 	svc->comment = comment_at(g, f, path, 2);
 	claim(g, fmt(g, "%s_handlers", svc->lower));
 	claim(g, fmt(g, "%s_register", svc->lower));
+	claim(g, fmt(g, "%s_service", svc->lower));
 	claim(g, fmt(g, "%s_methods", svc->lower));
 	claim(g, fmt(g, "%s__NAME", svc->upper));
 	svc->methods = keep(g, calloc(sp->n_method ? sp->n_method : 1, sizeof(*svc->methods)));
@@ -765,8 +766,8 @@ static void stream_claim(struct gen *g, const struct method *m)
 					      "_open",
 					      "_open_sync",
 					      "_recv_sync" };
-	static const char *const sending[] = { "_message_fn", "_on_message", "_client_send",
-					       "_client_send_sync" };
+	static const char *const sending[] = { "_message_fn", "_message", "_on_message",
+					       "_client_send", "_client_send_sync" };
 
 	claim(g, fmt(g, "%s%s", m->fn, replies(m) ? "_reply" : "_send"));
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -835,26 +836,39 @@ static void declare_on_message(struct gen *g, FILE *h, const struct method *m)
 
 /*
  * The library hands each message over as the ProtobufCMessage at the start
- * of a message of the method's input type. Calling the typed callback
- * through ttrpc_message_fn relies on all pointers to structs sharing one
- * representation, as protobuf-c's own service stubs do with their typed
- * closures; a trampoline would need a closure per call, and the library has
- * no hook to free it when a call ends before the client's messages do.
+ * of a message of the method's input type. A trampoline of the library's
+ * type turns it into the typed message: calling the typed callback through
+ * ttrpc_message_fn instead would be undefined (C11 6.5.2.2p9) and is caught
+ * by control-flow integrity checks (make check-cfi). The library keeps the
+ * typed callback and hands it back, so no closure outlives the call.
  */
 static void define_on_message(struct gen *g, FILE *c, const struct method *m)
 {
+	const char *decl, *cast;
+
+	fputs("\n", c);
+	print_args(c, fmt(g, "static void %s_message(", m->fn), ")\n", "struct ttrpc_call *call",
+		   "const ProtobufCMessage *msg", "ttrpc_any_fn typed", "void *userdata", NULL);
+	decl = fmt(g, "\t%s_message_fn on_message =", m->fn);
+	cast = fmt(g, "(%s_message_fn)typed;", m->fn);
+	fprintf(c,
+		"{\n"
+		"\t/* @typed is the on_message below, converted back to its own type. */\n"
+		"%s%s%s\n"
+		"\n",
+		decl, columns_after(decl, 0) + 1 + strlen(cast) > MAX_COLUMNS ? "\n\t\t" : " ",
+		cast);
+	print_args(c, "\ton_message(", ");\n}\n", "call", fmt(g, "(const %s *)msg", m->in_type),
+		   "userdata", NULL);
+
 	fputs("\n", c);
 	print_args(c, fmt(g, "void %s_on_message(", m->fn), ")\n", "struct ttrpc_call *call",
 		   fmt(g, "%s_message_fn on_message", m->fn), "ttrpc_end_fn on_end",
 		   "void *userdata", NULL);
-	fputs("{\n"
-	      "\t/* Each message is the base of a message of the input type: the typed\n"
-	      "\t * callback takes the same pointer (see protoc-gen-ttrpc-c.c). */\n"
-	      "\tttrpc_message_fn fn = (ttrpc_message_fn)(void (*)(void))on_message;\n"
-	      "\n"
-	      "\tttrpc_call_on_message(call, fn, on_end, userdata);\n"
-	      "}\n",
-	      c);
+	fputs("{\n", c);
+	print_args(c, "\tttrpc_call_on_message_typed(", ");\n}\n", "call",
+		   fmt(g, "%s_message", m->fn), "(ttrpc_any_fn)on_message", "on_end", "userdata",
+		   NULL);
 }
 
 /* The typed handlers of a client's stream: only the members its kind uses. */
@@ -1336,10 +1350,22 @@ static void service_header(struct gen *g, FILE *h, const struct service *svc)
 	fputs("\n", h);
 	print_comment(h, "",
 		      fmt(g,
-			  "The method table of %s, for a registration other than "
-			  "%s_register() (a ttrpcd module's): register it with a const "
-			  "struct %s_handlers * as userdata, borrowed as there.",
-			  svc->full, svc->lower, svc->lower),
+			  "%s_service() - %s bound to @h, for a host that registers "
+			  "services itself: a ttrpcd module passes it to "
+			  "ttrpcd_host_register_service().\n"
+			  "@h: borrowed as by %s_register().",
+			  svc->lower, svc->full, svc->lower),
+		      NULL);
+	print_args(h, fmt(g, "struct ttrpc_service %s_service(", svc->lower), ");\n",
+		   fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
+
+	fputs("\n", h);
+	print_comment(h, "",
+		      fmt(g,
+			  "The method table of %s, whose trampolines take a const struct "
+			  "%s_handlers * as the service's userdata: %s_service() and "
+			  "%s_register() bind them.",
+			  svc->full, svc->lower, svc->lower, svc->lower),
 		      NULL);
 	fprintf(h, "extern const struct ttrpc_method %s_methods[];\n", svc->lower);
 
@@ -1367,16 +1393,32 @@ static void service_source(struct gen *g, FILE *c, const struct service *svc)
 	}
 	fputs("\tTTRPC_METHODS_END,\n};\n\n", c);
 
+	print_args(c, fmt(g, "struct ttrpc_service %s_service(", svc->lower), ")\n",
+		   fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
+	fprintf(c,
+		"{\n"
+		"\t/* The trampolines get @h back as their userdata, and only read it. */\n"
+		"\tstruct ttrpc_service svc = {\n"
+		"\t\t.name = %s__NAME,\n"
+		"\t\t.methods = %s_methods,\n"
+		"\t\t.userdata = (void *)h,\n"
+		"\t};\n"
+		"\n"
+		"\treturn svc;\n"
+		"}\n\n",
+		svc->upper, svc->lower);
+
 	print_args(c, fmt(g, "int %s_register(", svc->lower), ")\n", "struct ttrpc_server *srv",
 		   fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
-	fputs("{\n"
-	      "\tif (!h)\n"
-	      "\t\treturn -EINVAL;\n"
-	      "\t/* The trampolines get @h back as their userdata. */\n",
-	      c);
-	print_args(c, "\treturn ttrpc_server_register(", ");\n}\n", "srv",
-		   fmt(g, "%s__NAME", svc->upper), fmt(g, "%s_methods", svc->lower), "(void *)h",
-		   NULL);
+	fprintf(c,
+		"{\n"
+		"\tstruct ttrpc_service svc = %s_service(h);\n"
+		"\n"
+		"\tif (!h)\n"
+		"\t\treturn -EINVAL;\n"
+		"\treturn ttrpc_server_register(srv, svc.name, svc.methods, svc.userdata);\n"
+		"}\n",
+		svc->lower);
 }
 
 /* ---- per file ---- */

@@ -32,10 +32,11 @@ static int example_configure(struct ttrpcd_host *host)
 
 static int example_init(struct ttrpcd_host *host)
 {
+	/* The generated code binds the service to handlers of its own type. */
+	struct ttrpc_service svc = example__v1__greeter_service(&greeter);
+
 	example_configure(host);
-	/* The generated method table takes the handlers as its userdata. */
-	return ttrpcd_host_register(host, EXAMPLE__V1__GREETER__NAME, example__v1__greeter_methods,
-				    (void *)&greeter);
+	return ttrpcd_host_register_service(host, &svc);
 }
 
 static const char *const example_keys[] = { "greeting", NULL };

@@ -206,6 +206,7 @@ static void on_serving(struct ttrpcd_host *host, const char *service, int status
 static int health_init(struct ttrpcd_host *host)
 {
 	struct health *h = calloc(1, sizeof(*h));
+	struct ttrpc_service svc;
 	int r;
 
 	if (!h)
@@ -214,9 +215,8 @@ static int health_init(struct ttrpcd_host *host)
 	h->handlers.check = on_check;
 	h->handlers.watch = on_watch;
 	h->handlers.userdata = h;
-	/* The generated trampolines take the handler table as userdata. */
-	r = ttrpcd_host_register(host, GRPC__HEALTH__V1__HEALTH__NAME,
-				 grpc__health__v1__health_methods, &h->handlers);
+	svc = grpc__health__v1__health_service(&h->handlers);
+	r = ttrpcd_host_register_service(host, &svc);
 	if (r < 0) {
 		free(h);
 		return r;

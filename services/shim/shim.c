@@ -1198,6 +1198,7 @@ static const char *setting(struct ttrpcd_host *host, const char *key, const char
 static int shim_init(struct ttrpcd_host *host)
 {
 	static char runc_root[4096];
+	struct ttrpc_service svc;
 	int r;
 
 	shim.host = host;
@@ -1222,8 +1223,8 @@ static int shim_init(struct ttrpcd_host *host)
 		return -ENOMEM;
 	log_(TTRPC_LOG_INFO, "shim for %s/%s, runc %s --root %s, events to %s", shim.ns, shim.id,
 	     shim.runc, shim.runc_root, shim.ttrpc_address ? shim.ttrpc_address : "nowhere");
-	return ttrpcd_host_register(host, CONTAINERD__TASK__V2__TASK__NAME,
-				    containerd__task__v2__task_methods, (void *)&task_handlers);
+	svc = containerd__task__v2__task_service(&task_handlers);
+	return ttrpcd_host_register_service(host, &svc);
 }
 
 static void shim_fini(struct ttrpcd_host *host)

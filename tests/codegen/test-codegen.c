@@ -674,6 +674,17 @@ START_TEST(register_errors)
 }
 END_TEST
 
+/* _service() binds the name, the method table and the typed handlers. */
+START_TEST(service_binding)
+{
+	struct ttrpc_service svc = codegen__sample__v1alpha2__foo__service_service(&foo_handlers);
+
+	ck_assert_str_eq(svc.name, "codegen.sample.v1alpha2.Foo_Service");
+	ck_assert_ptr_eq(svc.methods, codegen__sample__v1alpha2__foo__service_methods);
+	ck_assert_ptr_eq(svc.userdata, &foo_handlers);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("codegen");
@@ -691,6 +702,7 @@ int main(void)
 	tcase_add_test(tc, async_stream_writable);
 	tcase_add_test(tc, sync_stream_stubs);
 	tcase_add_test(tc, register_errors);
+	tcase_add_test(tc, service_binding);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -42,6 +42,8 @@ static void teardown(void)
 
 /* Write @name in the test directory; return its path (static). */
 static const char *put(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static const char *put(const char *name, const char *fmt, ...)
 {
 	static char path[4][256];
 	static int i;

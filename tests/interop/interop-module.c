@@ -9,9 +9,9 @@
 
 static int interop_init(struct ttrpcd_host *host)
 {
-	/* The generated trampolines take the handlers as their userdata. */
-	return ttrpcd_host_register(host, INTEROP_SERVICE, ttrpc__interop__v1__interop_methods,
-				    (void *)&interop_service_handlers);
+	struct ttrpc_service svc = ttrpc__interop__v1__interop_service(&interop_service_handlers);
+
+	return ttrpcd_host_register_service(host, &svc);
 }
 
 static const struct ttrpcd_service_decl interop_services[] = {

@@ -85,17 +85,17 @@ static int apply(struct ttrpcd_host *host, struct testmod *t)
 	return ttrpcd_host_set_serving(host, service_name(host), status);
 }
 
-/* What ttrpcd_host_set_serving() must refuse; 0 when it does. */
+/* What ttrpcd_host_register_service() and _set_serving() must refuse; 0 when they do. */
 static int check_refusals(struct ttrpcd_host *host)
 {
 	const char *service = service_name(host);
 
-	if (ttrpcd_host_set_serving(host, "", TTRPCD_SERVING) != -EPERM ||
+	if (ttrpcd_host_register_service(host, NULL) != -EINVAL ||
+	    ttrpcd_host_set_serving(host, "", TTRPCD_SERVING) != -EPERM ||
 	    ttrpcd_host_set_serving(host, "no.such.Service", TTRPCD_SERVING) != -ENOENT ||
 	    ttrpcd_host_set_serving(host, service, TTRPCD_SERVICE_UNKNOWN) != -EINVAL ||
 	    ttrpcd_host_get_serving(host, "no.such.Service") != -ENOENT) {
-		ttrpcd_host_log(host, TTRPC_LOG_ERR,
-				"ttrpcd_host_set_serving() took a bad request");
+		ttrpcd_host_log(host, TTRPC_LOG_ERR, "the host API took a bad request");
 		return -EPROTO;
 	}
 	return 0;

@@ -9,7 +9,9 @@
  *
  *	static int echo_init(struct ttrpcd_host *host)
  *	{
- *		return ttrpcd_host_register(host, "example.v1.Echo", echo_methods, NULL);
+ *		struct ttrpc_service svc = example__v1__echo_service(&echo_handlers);
+ *
+ *		return ttrpcd_host_register_service(host, &svc);
  *	}
  *
  *	static const struct ttrpcd_service_decl echo_services[] = {
@@ -36,7 +38,8 @@
  * (ttrpcd_host_set_serving() and what the health module reads them with).
  * ABI 1.2 added the module's state and cache directories
  * (ttrpcd_host_state_dir(), ttrpcd_host_cache_dir()), child processes
- * (ttrpcd_host_spawn() and its kin) and ttrpcd_host_stop().
+ * (ttrpcd_host_spawn() and its kin), ttrpcd_host_stop() and
+ * ttrpcd_host_register_service().
  *
  * Lifecycle, all on the daemon's event loop thread:
  *  - init() once at start-up, after the module's config section was checked
@@ -199,6 +202,17 @@ struct ttrpcd_module {
  */
 int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
 			 const struct ttrpc_method *methods, void *userdata);
+
+/*
+ * ttrpcd_host_register_service() - ttrpcd_host_register() for a service
+ * bound to its handlers by the generated NAME_service() (ABI 1.2), which
+ * checks the handlers' type: see the example at the top.
+ * @svc: read before this returns: its name is copied, its methods and
+ *       userdata are borrowed until fini() returns.
+ *
+ * Return: as ttrpcd_host_register(); -EINVAL when @svc is NULL.
+ */
+int ttrpcd_host_register_service(struct ttrpcd_host *host, const struct ttrpc_service *svc);
 
 /*
  * ttrpcd_host_config() - a setting of the module's config section.

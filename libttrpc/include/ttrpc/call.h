@@ -151,6 +151,35 @@ TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_f
 					ttrpc_end_fn on_end, void *userdata);
 
 /*
+ * A function pointer of any type, kept by the library and handed back
+ * unchanged: convert it back to its own type before calling it (C11
+ * 6.3.2.3p8 defines that round trip; a call through another type is
+ * undefined).
+ */
+typedef void (*ttrpc_any_fn)(void);
+
+/*
+ * The trampoline of ttrpc_call_on_message_typed(): one message, with the
+ * typed callback and the userdata given at registration.
+ */
+typedef void (*ttrpc_message_trampoline_fn)(struct ttrpc_call *call, const ProtobufCMessage *msg,
+					    ttrpc_any_fn typed, void *userdata);
+
+/*
+ * ttrpc_call_on_message_typed() - ttrpc_call_on_message() for a callback
+ * that takes the method's own message type, as generated code offers it:
+ * @trampoline gets each message with @typed, and converts both back before
+ * calling it. No closure is allocated, so none outlives the call.
+ * @typed: the typed callback, converted to ttrpc_any_fn; passed to
+ *         @trampoline, never called by the library.
+ * @on_end, @userdata: as for ttrpc_call_on_message().
+ */
+TTRPC_EXPORT void ttrpc_call_on_message_typed(struct ttrpc_call *call,
+					      ttrpc_message_trampoline_fn trampoline,
+					      ttrpc_any_fn typed, ttrpc_end_fn on_end,
+					      void *userdata);
+
+/*
  * ttrpc_call_send() - send one message of a server-streaming or bidirectional
  * call (a Data frame).
  * @msg: of the method's output type, borrowed (serialized before return).

@@ -89,6 +89,19 @@ struct ttrpc_method {
 		.name = NULL \
 	}
 
+/*
+ * A service bound to what its handlers get, as protoc-gen-ttrpc-c's
+ * NAME_service() returns it for a typed handler table: a host that
+ * registers services for a program (a ttrpcd module's
+ * ttrpcd_host_register_service()) then takes no untyped pointer from it.
+ * Everything is borrowed.
+ */
+struct ttrpc_service {
+	const char *name;                   /* full name, "package.Service" */
+	const struct ttrpc_method *methods; /* ended by TTRPC_METHODS_END */
+	void *userdata;                     /* passed to every handler */
+};
+
 /* Tunable limits; see ttrpc_server_set_limit(). */
 enum ttrpc_limit {
 	/* Largest frame accepted or sent, at most TTRPC_MAX_MESSAGE_SIZE (default). */

@@ -352,15 +352,23 @@ int codegen__sample__v1alpha2__foo__service_push_reply(struct ttrpc_call *call,
 	return ttrpc_call_reply(call, (const ProtobufCMessage *)resp);
 }
 
+static void codegen__sample__v1alpha2__foo__service_push_message(struct ttrpc_call *call,
+								 const ProtobufCMessage *msg,
+								 ttrpc_any_fn typed, void *userdata)
+{
+	/* @typed is the on_message below, converted back to its own type. */
+	codegen__sample__v1alpha2__foo__service_push_message_fn on_message =
+		(codegen__sample__v1alpha2__foo__service_push_message_fn)typed;
+
+	on_message(call, (const Codegen__Types__Thing *)msg, userdata);
+}
+
 void codegen__sample__v1alpha2__foo__service_push_on_message(struct ttrpc_call *call,
 							     codegen__sample__v1alpha2__foo__service_push_message_fn on_message,
 							     ttrpc_end_fn on_end, void *userdata)
 {
-	/* Each message is the base of a message of the input type: the typed
-	 * callback takes the same pointer (see protoc-gen-ttrpc-c.c). */
-	ttrpc_message_fn fn = (ttrpc_message_fn)(void (*)(void))on_message;
-
-	ttrpc_call_on_message(call, fn, on_end, userdata);
+	ttrpc_call_on_message_typed(call, codegen__sample__v1alpha2__foo__service_push_message,
+				    (ttrpc_any_fn)on_message, on_end, userdata);
 }
 
 struct codegen__sample__v1alpha2__foo__service_push_stream_closure {
@@ -476,15 +484,24 @@ int codegen__sample__v1alpha2__foo__service_relay_send(struct ttrpc_call *call,
 	return ttrpc_call_send(call, (const ProtobufCMessage *)msg);
 }
 
+static void codegen__sample__v1alpha2__foo__service_relay_message(struct ttrpc_call *call,
+								  const ProtobufCMessage *msg,
+								  ttrpc_any_fn typed,
+								  void *userdata)
+{
+	/* @typed is the on_message below, converted back to its own type. */
+	codegen__sample__v1alpha2__foo__service_relay_message_fn on_message =
+		(codegen__sample__v1alpha2__foo__service_relay_message_fn)typed;
+
+	on_message(call, (const Codegen__Sample__V1alpha2__HTTPStatus *)msg, userdata);
+}
+
 void codegen__sample__v1alpha2__foo__service_relay_on_message(struct ttrpc_call *call,
 							      codegen__sample__v1alpha2__foo__service_relay_message_fn on_message,
 							      ttrpc_end_fn on_end, void *userdata)
 {
-	/* Each message is the base of a message of the input type: the typed
-	 * callback takes the same pointer (see protoc-gen-ttrpc-c.c). */
-	ttrpc_message_fn fn = (ttrpc_message_fn)(void (*)(void))on_message;
-
-	ttrpc_call_on_message(call, fn, on_end, userdata);
+	ttrpc_call_on_message_typed(call, codegen__sample__v1alpha2__foo__service_relay_message,
+				    (ttrpc_any_fn)on_message, on_end, userdata);
 }
 
 struct codegen__sample__v1alpha2__foo__service_relay_stream_closure {
@@ -612,14 +629,26 @@ const struct ttrpc_method codegen__sample__v1alpha2__foo__service_methods[] = {
 	TTRPC_METHODS_END,
 };
 
+struct ttrpc_service codegen__sample__v1alpha2__foo__service_service(const struct codegen__sample__v1alpha2__foo__service_handlers *h)
+{
+	/* The trampolines get @h back as their userdata, and only read it. */
+	struct ttrpc_service svc = {
+		.name = CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME,
+		.methods = codegen__sample__v1alpha2__foo__service_methods,
+		.userdata = (void *)h,
+	};
+
+	return svc;
+}
+
 int codegen__sample__v1alpha2__foo__service_register(struct ttrpc_server *srv,
 						     const struct codegen__sample__v1alpha2__foo__service_handlers *h)
 {
+	struct ttrpc_service svc = codegen__sample__v1alpha2__foo__service_service(h);
+
 	if (!h)
 		return -EINVAL;
-	/* The trampolines get @h back as their userdata. */
-	return ttrpc_server_register(srv, CODEGEN__SAMPLE__V1ALPHA2__FOO__SERVICE__NAME,
-				     codegen__sample__v1alpha2__foo__service_methods, (void *)h);
+	return ttrpc_server_register(srv, svc.name, svc.methods, svc.userdata);
 }
 
 /* ---- codegen.sample.v1alpha2.Health ---- */
@@ -704,12 +733,24 @@ const struct ttrpc_method codegen__sample__v1alpha2__health_methods[] = {
 	TTRPC_METHODS_END,
 };
 
+struct ttrpc_service codegen__sample__v1alpha2__health_service(const struct codegen__sample__v1alpha2__health_handlers *h)
+{
+	/* The trampolines get @h back as their userdata, and only read it. */
+	struct ttrpc_service svc = {
+		.name = CODEGEN__SAMPLE__V1ALPHA2__HEALTH__NAME,
+		.methods = codegen__sample__v1alpha2__health_methods,
+		.userdata = (void *)h,
+	};
+
+	return svc;
+}
+
 int codegen__sample__v1alpha2__health_register(struct ttrpc_server *srv,
 					       const struct codegen__sample__v1alpha2__health_handlers *h)
 {
+	struct ttrpc_service svc = codegen__sample__v1alpha2__health_service(h);
+
 	if (!h)
 		return -EINVAL;
-	/* The trampolines get @h back as their userdata. */
-	return ttrpc_server_register(srv, CODEGEN__SAMPLE__V1ALPHA2__HEALTH__NAME,
-				     codegen__sample__v1alpha2__health_methods, (void *)h);
+	return ttrpc_server_register(srv, svc.name, svc.methods, svc.userdata);
 }

@@ -94,9 +94,18 @@ int codegen__sample__v1alpha2__foo__service_register(struct ttrpc_server *srv,
 						     const struct codegen__sample__v1alpha2__foo__service_handlers *h);
 
 /*
- * The method table of codegen.sample.v1alpha2.Foo_Service, for a registration other than
- * codegen__sample__v1alpha2__foo__service_register() (a ttrpcd module's): register it with a const
- * struct codegen__sample__v1alpha2__foo__service_handlers * as userdata, borrowed as there.
+ * codegen__sample__v1alpha2__foo__service_service() - codegen.sample.v1alpha2.Foo_Service bound to
+ * @h, for a host that registers services itself: a ttrpcd module passes it to
+ * ttrpcd_host_register_service().
+ * @h: borrowed as by codegen__sample__v1alpha2__foo__service_register().
+ */
+struct ttrpc_service codegen__sample__v1alpha2__foo__service_service(const struct codegen__sample__v1alpha2__foo__service_handlers *h);
+
+/*
+ * The method table of codegen.sample.v1alpha2.Foo_Service, whose trampolines take a const struct
+ * codegen__sample__v1alpha2__foo__service_handlers * as the service's userdata:
+ * codegen__sample__v1alpha2__foo__service_service() and
+ * codegen__sample__v1alpha2__foo__service_register() bind them.
  */
 extern const struct ttrpc_method codegen__sample__v1alpha2__foo__service_methods[];
 
@@ -581,9 +590,18 @@ int codegen__sample__v1alpha2__health_register(struct ttrpc_server *srv,
 					       const struct codegen__sample__v1alpha2__health_handlers *h);
 
 /*
- * The method table of codegen.sample.v1alpha2.Health, for a registration other than
- * codegen__sample__v1alpha2__health_register() (a ttrpcd module's): register it with a const
- * struct codegen__sample__v1alpha2__health_handlers * as userdata, borrowed as there.
+ * codegen__sample__v1alpha2__health_service() - codegen.sample.v1alpha2.Health bound to @h, for a
+ * host that registers services itself: a ttrpcd module passes it to
+ * ttrpcd_host_register_service().
+ * @h: borrowed as by codegen__sample__v1alpha2__health_register().
+ */
+struct ttrpc_service codegen__sample__v1alpha2__health_service(const struct codegen__sample__v1alpha2__health_handlers *h);
+
+/*
+ * The method table of codegen.sample.v1alpha2.Health, whose trampolines take a const struct
+ * codegen__sample__v1alpha2__health_handlers * as the service's userdata:
+ * codegen__sample__v1alpha2__health_service() and codegen__sample__v1alpha2__health_register()
+ * bind them.
  */
 extern const struct ttrpc_method codegen__sample__v1alpha2__health_methods[];
 
