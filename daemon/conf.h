@@ -39,11 +39,16 @@ struct ttrpcd_listener_conf {
 	struct ttrpcd_origin origin;
 };
 
-/* [module NAME]: a shared object to load and its settings. */
+/*
+ * [module NAME]: a shared object to load and its settings. The section
+ * enables the module; "enabled = no" (in a later drop-in, say) disables it
+ * again, settings kept.
+ */
 struct ttrpcd_module_conf {
 	char *name;
 	char *file;    /* absolute, or relative to module_dir; NULL: NAME.so */
 	bool optional; /* a failure to load is a warning, not fatal */
+	bool enabled;  /* default yes */
 	struct ttrpcd_setting *settings;
 	size_t n_settings;
 	struct ttrpcd_origin origin;
@@ -131,8 +136,9 @@ int ttrpcd_config_load_file(struct ttrpcd_config *cfg, const char *path, char **
 int ttrpcd_config_add_listener(struct ttrpcd_config *cfg, const char *name, const char *path);
 
 /*
- * ttrpcd_config_add_module() - a module to load from @file, named @name
- * (NULL: the module's own name, known once it is loaded).
+ * ttrpcd_config_add_module() - a module to load from @file (NULL: NAME.so
+ * of the module directory), named @name (NULL: the module's own name,
+ * known once it is loaded).
  *
  * Return: 0 or -ENOMEM.
  */
@@ -142,7 +148,7 @@ int ttrpcd_config_add_module(struct ttrpcd_config *cfg, const char *name, const 
 const struct ttrpcd_listener_conf *ttrpcd_config_find_listener(const struct ttrpcd_config *cfg,
 							       const char *name);
 
-/* ttrpcd_config_find_module() - the module section named @name, or NULL. */
+/* ttrpcd_config_find_module() - the module section named @name, enabled or not, or NULL. */
 const struct ttrpcd_module_conf *ttrpcd_config_find_module(const struct ttrpcd_config *cfg,
 							   const char *name);
 

@@ -277,6 +277,7 @@ static const struct key keys[] = {
 	  "group names or gids, separated by spaces" },
 	{ "module", "file", parse_string, M(file), "a file name" },
 	{ "module", "optional", parse_bool, M(optional), "yes or no" },
+	{ "module", "enabled", parse_bool, M(enabled), "yes or no" },
 };
 
 _Static_assert(sizeof(uid_t) == sizeof(unsigned) && sizeof(gid_t) == sizeof(unsigned),
@@ -430,6 +431,7 @@ static struct ttrpcd_module_conf *module_get(struct ttrpcd_config *cfg, const ch
 	m = memset(&v[cfg->n_modules], 0, sizeof(*m));
 	if (name && !(m->name = strdup(name)))
 		return NULL;
+	m->enabled = true;
 	m->origin = *origin;
 	cfg->n_modules++;
 	return m;
@@ -707,7 +709,8 @@ int ttrpcd_config_add_module(struct ttrpcd_config *cfg, const char *name, const 
 	if (!m)
 		return -ENOMEM;
 	free(m->file);
-	if (!(m->file = strdup(file)))
+	m->file = NULL;
+	if (file && !(m->file = strdup(file)))
 		return -ENOMEM;
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcd.v1.Control on the generated handler table. The daemon's services
- * never change after start-up, so the per-method counters are one sorted
- * array, built at the first call and searched by (service, method).
+ * change only with a reload, so the per-method counters are one sorted
+ * array, built at the first call, built again (counts kept) when a reload
+ * loaded or unloaded modules, and searched by (service, method).
  */
 #include "config.h"
 
@@ -31,8 +32,8 @@ static const uint64_t latency_bounds_us[] = {
 
 /* The counters of one method. */
 struct method_stats {
-	const char *service; /* borrowed from the modules' table */
-	const char *method;  /* borrowed from the method table */
+	char *service; /* copies: a module unloaded takes its names with it */
+	char *method;
 	uint64_t calls;
 	uint64_t errors;
 	uint64_t latency[N_BOUNDS + 1]; /* the last: above every bound */
@@ -66,38 +67,75 @@ static int stats_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->method, y->method);
 }
 
-/* One entry per method of every service; on ENOMEM no method is counted. */
+static void stats_free(struct method_stats *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].service);
+		free(v[i].method);
+	}
+	free(v);
+}
+
+static struct method_stats *lookup(struct method_stats *v, size_t n, const char *service,
+				   const char *method)
+{
+	struct method_stats key = { .service = (char *)service, .method = (char *)method };
+
+	return n ? bsearch(&key, v, n, sizeof(*v), stats_cmp) : NULL;
+}
+
+/*
+ * One entry per method of every service served now, with the counts of
+ * those that were already there; on ENOMEM the old index stays.
+ */
 static void build_index(struct ttrpcd_control *ctl)
 {
 	struct ttrpcd_service_info s;
-	size_t n = 0;
+	struct method_stats *v;
+	size_t n = 0, k = 0;
 
-	ctl->indexed = true;
 	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++)
 		for (const struct ttrpc_method *m = s.methods; m->name; m++)
 			n++;
-	ctl->stats = calloc(n ? n : 1, sizeof(*ctl->stats));
-	if (!ctl->stats) {
-		ttrpcd_log(TTRPC_LOG_WARNING, "control: out of memory; no call statistics");
-		return;
+	ctl->indexed = true;
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		goto nomem;
+	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++) {
+		for (const struct ttrpc_method *m = s.methods; m->name; m++, k++) {
+			const struct method_stats *was = lookup(ctl->stats, ctl->n_stats, s.name,
+								m->name);
+
+			v[k] = was ? *was : (struct method_stats){ 0 };
+			v[k].service = strdup(s.name);
+			v[k].method = strdup(m->name);
+			if (!v[k].service || !v[k].method) {
+				stats_free(v, k + 1);
+				goto nomem;
+			}
+		}
 	}
-	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++)
-		for (const struct ttrpc_method *m = s.methods; m->name; m++)
-			ctl->stats[ctl->n_stats++] = (struct method_stats){ .service = s.name,
-									    .method = m->name };
-	qsort(ctl->stats, ctl->n_stats, sizeof(*ctl->stats), stats_cmp);
+	qsort(v, n, sizeof(*v), stats_cmp);
+	stats_free(ctl->stats, ctl->n_stats);
+	ctl->stats = v;
+	ctl->n_stats = n;
+	return;
+nomem:
+	ttrpcd_log(TTRPC_LOG_WARNING, "control: out of memory; call statistics not updated");
 }
 
 static struct method_stats *find_stats(struct ttrpcd_control *ctl, const char *service,
 				       const char *method)
 {
-	struct method_stats key = { .service = service, .method = method };
-
 	if (!ctl->indexed)
 		build_index(ctl);
-	if (ctl->n_stats == 0)
-		return NULL;
-	return bsearch(&key, ctl->stats, ctl->n_stats, sizeof(*ctl->stats), stats_cmp);
+	return lookup(ctl->stats, ctl->n_stats, service, method);
+}
+
+void ttrpcd_control_services_changed(struct ttrpcd_control *ctl)
+{
+	if (ctl->indexed)
+		build_index(ctl);
 }
 
 /* ---- the interceptor: who may call, and what every call cost ---- */
@@ -395,6 +433,6 @@ void ttrpcd_control_free(struct ttrpcd_control *ctl)
 	if (!ctl)
 		return;
 	free(ctl->handlers);
-	free(ctl->stats);
+	stats_free(ctl->stats, ctl->n_stats);
 	free(ctl);
 }

@@ -49,6 +49,13 @@ int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *m
  */
 int ttrpcd_control_prepare_server(struct ttrpcd_control *ctl, struct ttrpc_server *srv);
 
+/*
+ * ttrpcd_control_services_changed() - a reload loaded or unloaded modules:
+ * Stats counts the methods served now, and keeps the counts of those that
+ * stay. Call it before the loop runs again.
+ */
+void ttrpcd_control_services_changed(struct ttrpcd_control *ctl);
+
 /* ttrpcd_control_free() - once the servers are freed. NULL is accepted. */
 void ttrpcd_control_free(struct ttrpcd_control *ctl);
 

@@ -388,6 +388,45 @@ void ttrpcd_listen_stats(const struct ttrpcd_listeners *ls, struct ttrpc_server_
 	}
 }
 
+int ttrpcd_listen_publish(struct ttrpcd_listeners *ls, const char *name,
+			  const struct ttrpc_method *methods, void *userdata)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		int r = ttrpc_server_register(ls->v[i]->srv, name, methods, userdata);
+
+		if (r < 0) {
+			while (i-- > 0)
+				ttrpc_server_unregister(ls->v[i]->srv, name);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void ttrpcd_listen_unpublish(struct ttrpcd_listeners *ls, const char *name)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		ttrpc_server_unregister(ls->v[i]->srv, name);
+}
+
+int ttrpcd_listen_retire(struct ttrpcd_listeners *ls, const char *name, unsigned timeout_ms,
+			 ttrpc_retired_fn done, void *userdata)
+{
+	int told = 0, r = 0;
+
+	for (size_t i = 0; i < ls->n; i++) {
+		int k = ttrpc_server_retire(ls->v[i]->srv, name, timeout_ms, done, userdata);
+
+		if (k == 0) {
+			told++;
+		} else if (k != -ENOENT) {
+			ttrpc_server_unregister(ls->v[i]->srv, name);
+			r = k;
+		}
+	}
+	return r < 0 ? r : told;
+}
+
 /* An idle connection at shutdown goes to the fd store for the next process. */
 static void on_handoff(struct ttrpc_server *srv, int fd, const struct ttrpc_peer *peer, void *arg)
 {

@@ -61,6 +61,32 @@ int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
 		       struct ttrpcd_inherited *inherited, struct ttrpcd_notify *notify,
 		       ttrpcd_prepare_fn prepare, void *userdata, struct ttrpcd_listeners **ret);
 
+/*
+ * ttrpcd_listen_publish() - serve a service on every server, for a module
+ * loaded by a reload (a server made later gets it from its prepare).
+ * @name: copied. @methods, @userdata: borrowed until it is retired.
+ *
+ * Return: 0, or the error of ttrpc_server_register() (then no server serves it).
+ */
+int ttrpcd_listen_publish(struct ttrpcd_listeners *ls, const char *name,
+			  const struct ttrpc_method *methods, void *userdata);
+
+/* ttrpcd_listen_unpublish() - take back a service no call has reached yet. */
+void ttrpcd_listen_unpublish(struct ttrpcd_listeners *ls, const char *name);
+
+/*
+ * ttrpcd_listen_retire() - stop serving a service on every server, and be
+ * told by each once no call of it is left there (ttrpc_server_retire());
+ * calls still unanswered after @timeout_ms (0: never) are cancelled.
+ * @done: called once per server, from the loop.
+ *
+ * Return: how many servers will call @done, or -ENOMEM when one could not
+ * retire it (it stopped serving it all the same, but cannot tell when its
+ * calls are over).
+ */
+int ttrpcd_listen_retire(struct ttrpcd_listeners *ls, const char *name, unsigned timeout_ms,
+			 ttrpc_retired_fn done, void *userdata);
+
 /* ttrpcd_listen_set_limits() - apply @limits to every server. Return: 0 or -EINVAL. */
 int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_limits *limits);
 

@@ -28,6 +28,8 @@
 
 #define DEFAULT_CONFIG TTRPCD_SYSCONFDIR "/ttrpcd/ttrpcd.conf"
 #define DEFAULT_LISTENER "ttrpcd"
+/* What ttrpcd serves without any config: health, and its own control. */
+#define DEFAULT_MODULE "health"
 
 /* What the command line asks for; the config is rebuilt from it on reload. */
 struct options {
@@ -78,8 +80,9 @@ static int add_default_listener(struct ttrpcd_config *cfg, const char *rt)
 
 /*
  * The config the options describe: built-in defaults, then the file and
- * its drop-ins, then the command line. With no file at all and no --module,
- * every module of the module directory is loaded. Errors are logged; @why,
+ * its drop-ins, then the command line. Modules are enabled, never found by
+ * looking in the module directory: with no file at all and no --module,
+ * health alone (optional: it may not be installed). Errors are logged; @why,
  * when not NULL, receives a malloc'd copy of a file's error (or NULL).
  */
 static int build_config(const struct options *opts, struct ttrpcd_config *cfg, char **why)
@@ -107,8 +110,11 @@ static int build_config(const struct options *opts, struct ttrpcd_config *cfg, c
 		r = add_default_listener(cfg, opts->runtime_dir);
 	for (size_t i = 0; i < opts->n_modules && r == 0; i++)
 		r = ttrpcd_config_add_module(cfg, NULL, opts->modules[i]);
-	if (r == 0 && !cfg->from_file && opts->n_modules == 0)
-		r = ttrpcd_modules_add_dir(cfg);
+	if (r == 0 && !cfg->from_file && opts->n_modules == 0) {
+		r = ttrpcd_config_add_module(cfg, DEFAULT_MODULE, NULL);
+		if (r == 0)
+			cfg->modules[cfg->n_modules - 1].optional = true;
+	}
 	if (r < 0) {
 		ttrpcd_log(TTRPC_LOG_ERR, "%s",
 			   r == -EEXIST ? "listener named twice" : strerror(-r));
@@ -168,7 +174,7 @@ static bool ids_equal(const unsigned *a, size_t na, const unsigned *b, size_t nb
 	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
 }
 
-/* A reload cannot rebind sockets or load modules: those need a restart. */
+/* A reload cannot rebind sockets: that needs a restart. */
 static const char *structure_change(const struct ttrpcd_config *a, const struct ttrpcd_config *b)
 {
 	if (a->n_listeners != b->n_listeners)
@@ -182,16 +188,6 @@ static const char *structure_change(const struct ttrpcd_config *a, const struct 
 		    !ids_equal(x->allow_uids, x->n_allow_uids, y->allow_uids, y->n_allow_uids) ||
 		    !ids_equal(x->allow_gids, x->n_allow_gids, y->allow_gids, y->n_allow_gids))
 			return "the listeners changed";
-	}
-	if (a->n_modules != b->n_modules)
-		return "the modules changed";
-	for (size_t i = 0; i < a->n_modules; i++) {
-		const struct ttrpcd_module_conf *x = &a->modules[i], *y = &b->modules[i];
-
-		if (!x->name != !y->name || (x->name && strcmp(x->name, y->name) != 0) ||
-		    !x->file != !y->file || (x->file && strcmp(x->file, y->file) != 0) ||
-		    x->optional != y->optional || strcmp(a->module_dir, b->module_dir) != 0)
-			return "the modules changed";
 	}
 	return NULL;
 }
@@ -228,11 +224,13 @@ static int reload(struct daemon *d, char **why_ret)
 		why = strdup("a limit is out of range");
 		goto fail_cfg;
 	}
-	r = ttrpcd_modules_reload(d->modules, &cfg, &why);
+	r = ttrpcd_modules_reload(d->modules, &cfg, d->listeners, &why);
 	if (r < 0) {
 		ttrpcd_listen_set_limits(d->listeners, &d->cfg.limits);
 		goto fail_cfg;
 	}
+	/* Before the loop runs again: Stats holds nothing of a module that went. */
+	ttrpcd_control_services_changed(d->control);
 	ttrpcd_config_clear(&d->cfg);
 	d->cfg = cfg;
 	ttrpcd_log_set_level(d->cfg.log_level);

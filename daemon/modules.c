@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include <ttrpc/server.h>
 
 #include "daemon/children.h"
+#include "daemon/listen.h"
 #include "daemon/log.h"
 #include "daemon/modules.h"
 
@@ -48,6 +48,9 @@ struct ttrpcd_host {
 	ttrpcd_serving_fn watch;
 	void *watch_userdata;
 	char *dirs[N_MODULE_DIRS]; /* the module's own, once asked for */
+	/* Disabled by a reload: servers still to say that its calls are over. */
+	size_t retiring;
+	bool stuck; /* a server cannot say: the module stays until exit */
 };
 
 /* A service, owned by the module that registered it, or by the daemon. */
@@ -64,6 +67,8 @@ struct ttrpcd_modules {
 	struct ttrpcd_children *children;
 	struct ttrpcd_host **hosts; /* inited, in load order */
 	size_t n_hosts;
+	struct ttrpcd_host **retiring; /* disabled, waiting for their calls */
+	size_t n_retiring;
 	struct service *services;
 	size_t n_services;
 	int status;                /* of "", the daemon as a whole */
@@ -241,11 +246,15 @@ int ttrpcd_host_cache_dir(struct ttrpcd_host *host, const char **ret)
 	return module_dir(host, CACHE_DIR, ret);
 }
 
-/* Tell every watching module, in load order, that @service is now @status. */
+/*
+ * Tell every watching module, in load order, that @service is now @status;
+ * then those being unloaded, which may still have streams to end.
+ */
 static void notify_serving(struct ttrpcd_modules *set, const char *service, int status)
 {
-	for (size_t i = 0; i < set->n_hosts; i++) {
-		struct ttrpcd_host *h = set->hosts[i];
+	for (size_t i = 0; i < set->n_hosts + set->n_retiring; i++) {
+		struct ttrpcd_host *h = i < set->n_hosts ? set->hosts[i]
+							 : set->retiring[i - set->n_hosts];
 
 		if (h->watch)
 			h->watch(h, service, status, h->watch_userdata);
@@ -639,10 +648,13 @@ int ttrpcd_modules_check(const struct ttrpcd_config *cfg)
 
 	for (size_t i = 0; i < cfg->n_modules; i++) {
 		const struct ttrpcd_module_conf *m = &cfg->modules[i];
-		struct ttrpcd_host *host = calloc(1, sizeof(*host));
+		struct ttrpcd_host *host;
 		char *why = NULL;
 		int r = -ENOMEM;
 
+		if (!m->enabled)
+			continue;
+		host = calloc(1, sizeof(*host));
 		if (host && (host->path = module_path(cfg, m)))
 			r = open_checked(host, m, &why);
 		if (r < 0 && host && host->path)
@@ -657,64 +669,60 @@ int ttrpcd_modules_check(const struct ttrpcd_config *cfg)
 	return status;
 }
 
+/*
+ * Load and init the module of @m as start-up does, failures logged.
+ * @why: for a failure of a required module, receives the line logged.
+ * Return: 0 with *@ret set, 1 when an optional module was skipped, or the
+ * error of a required one.
+ */
+static int load_entry(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
+		      const struct ttrpcd_module_conf *m, struct ttrpcd_host **ret, char **why)
+{
+	struct ttrpcd_host *host = calloc(1, sizeof(*host));
+	char *reason = NULL;
+	int r;
+
+	if (!host || !(host->path = module_path(cfg, m))) {
+		host_free(host);
+		ttrpcd_log(TTRPC_LOG_ERR, "out of memory loading modules");
+		return -ENOMEM;
+	}
+	host->set = set;
+	r = load_one(set, host, m, &reason);
+	if (r == 0) {
+		ttrpcd_log(TTRPC_LOG_INFO, "module '%s' loaded from %s", host->desc.name,
+			   host->path);
+		*ret = host;
+		return 0;
+	}
+	log_failure(host, m, reason, r);
+	if (!m->optional && why &&
+	    asprintf(why, "module '%s' (%s): %s", m->name ? m->name : host->desc.name, host->path,
+		     reason ? reason : strerror(-r)) < 0)
+		*why = NULL;
+	free(reason);
+	/* Before init nothing of the module can still run; after, only it knows. */
+	if (host->handle && (!host->init_ran || host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE))
+		dlclose(host->handle);
+	host_free(host);
+	if (m->optional)
+		return 1;
+	return r == -ENOMEM ? r : -EINVAL;
+}
+
 int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_modules; i++) {
-		const struct ttrpcd_module_conf *m = &cfg->modules[i];
-		struct ttrpcd_host *host = calloc(1, sizeof(*host));
-		char *why = NULL;
+		struct ttrpcd_host *host;
 		int r;
 
-		if (!host || !(host->path = module_path(cfg, m))) {
-			host_free(host);
-			ttrpcd_log(TTRPC_LOG_ERR, "out of memory loading modules");
-			return -ENOMEM;
-		}
-		host->set = set;
-		r = load_one(set, host, m, &why);
-		if (r == 0) {
-			ttrpcd_log(TTRPC_LOG_INFO, "module '%s' loaded from %s", host->desc.name,
-				   host->path);
+		if (!cfg->modules[i].enabled)
 			continue;
-		}
-		log_failure(host, m, why, r);
-		free(why);
-		/* Before init nothing of the module can still run; after, only it knows. */
-		if (host->handle &&
-		    (!host->init_ran || host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE))
-			dlclose(host->handle);
-		host_free(host);
-		if (!m->optional)
-			return r == -ENOMEM ? r : -EINVAL;
+		r = load_entry(set, cfg, &cfg->modules[i], &host, NULL);
+		if (r < 0)
+			return r;
 	}
 	return 0;
-}
-
-static int so_filter(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 3 && strcmp(d->d_name + n - 3, ".so") == 0;
-}
-
-int ttrpcd_modules_add_dir(struct ttrpcd_config *cfg)
-{
-	struct dirent **ents;
-	int n, r = 0;
-
-	n = scandir(cfg->module_dir, &ents, so_filter, alphasort);
-	if (n < 0)
-		return errno == ENOENT ? 0 : -errno;
-	for (int i = 0; i < n; i++) {
-		if (r == 0) {
-			r = ttrpcd_config_add_module(cfg, NULL, ents[i]->d_name);
-			if (r == 0)
-				cfg->modules[cfg->n_modules - 1].optional = true;
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	return r;
 }
 
 int ttrpcd_modules_publish(const struct ttrpcd_modules *set, struct ttrpc_server *srv)
@@ -750,51 +758,317 @@ static bool settings_equal(const struct ttrpcd_module_conf *a, const struct ttrp
 	return true;
 }
 
-int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg, char **why)
+/* The last of a module: fini, its children forgotten, unmapped when it may be. */
+static void host_end(struct ttrpcd_host *host)
 {
-	const struct ttrpcd_module_conf **old;
-	size_t i;
-	int r = 0;
+	if (host->desc.fini)
+		host->desc.fini(host);
+	forget_children(host);
+	if (host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE)
+		dlclose(host->handle);
+	host_free(host);
+}
 
-	*why = NULL;
-	old = calloc(set->n_hosts ? set->n_hosts : 1, sizeof(*old));
-	if (!old)
-		return -ENOMEM;
-	for (i = 0; i < set->n_hosts && r == 0; i++) {
-		struct ttrpcd_host *host = set->hosts[i];
-		const struct ttrpcd_module_conf *m = ttrpcd_config_find_module(cfg,
-									       host->desc.name);
+static void remove_host(struct ttrpcd_host **v, size_t *n, const struct ttrpcd_host *host)
+{
+	size_t i = 0;
 
-		old[i] = host->conf;
-		r = check_settings(host, m, why);
-		if (r == 0 && !host->desc.reload && !settings_equal(old[i], m))
-			r = asprintf(why, "module '%s' cannot reload its settings; restart ttrpcd",
-				     host->desc.name) < 0
-				    ? -ENOMEM
-				    : -EOPNOTSUPP;
+	while (i < *n && v[i] != host)
+		i++;
+	if (i == *n)
+		return;
+	memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+	(*n)--;
+}
+
+static struct ttrpcd_host *find_named(struct ttrpcd_host *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->desc.name, name) == 0)
+			return v[i];
+	return NULL;
+}
+
+/*
+ * The enabled entry of @cfg for a loaded module: its section by name, or,
+ * for one of --module (no name), the entry of the same file; NULL when the
+ * module is no longer enabled.
+ */
+static const struct ttrpcd_module_conf *find_conf(const struct ttrpcd_config *cfg,
+						  const struct ttrpcd_host *host)
+{
+	const struct ttrpcd_module_conf *was = host->conf;
+
+	for (size_t i = 0; i < cfg->n_modules; i++) {
+		const struct ttrpcd_module_conf *m = &cfg->modules[i];
+
+		if (!m->enabled)
+			continue;
+		if (m->name ? strcmp(m->name, host->desc.name) == 0
+			    : was && !was->name && m->file && was->file &&
+				      strcmp(m->file, was->file) == 0)
+			return m;
 	}
-	for (i = 0; i < set->n_hosts && r == 0; i++) {
-		struct ttrpcd_host *host = set->hosts[i];
+	return NULL;
+}
 
-		host->conf = ttrpcd_config_find_module(cfg, host->desc.name);
+/* Whether the enabled entry @m names a module loaded already. */
+static bool entry_loaded(const struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
+			 const struct ttrpcd_module_conf *m)
+{
+	for (size_t i = 0; i < set->n_hosts; i++)
+		if (find_conf(cfg, set->hosts[i]) == m)
+			return true;
+	return false;
+}
+
+/* Can @host go on under @next (NULL: disabled)? Nothing changes yet. */
+static int check_staying(const struct ttrpcd_config *cfg, struct ttrpcd_host *host,
+			 const struct ttrpcd_module_conf *next, char **why)
+{
+	char *path;
+	int r;
+
+	if (!next && !(host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE))
+		return asprintf(why,
+				"module '%s' is disabled, but it is not unload-safe: restart "
+				"ttrpcd to unload it",
+				host->desc.name) < 0
+			       ? -ENOMEM
+			       : -EBUSY;
+	if (!next)
+		return 0;
+	path = module_path(cfg, next);
+	if (!path)
+		return -ENOMEM;
+	r = strcmp(path, host->path) == 0
+		    ? 0
+		    : (asprintf(why,
+				"module '%s' is now in %s, not %s: restart ttrpcd to load it from "
+				"there",
+				host->desc.name, path, host->path) < 0
+			       ? -ENOMEM
+			       : -EBUSY);
+	free(path);
+	if (r == 0)
+		r = check_settings(host, next, why);
+	if (r == 0 && !host->desc.reload && !settings_equal(host->conf, next))
+		r = asprintf(why, "module '%s' cannot reload its settings; restart ttrpcd",
+			     host->desc.name) < 0
+			    ? -ENOMEM
+			    : -EOPNOTSUPP;
+	return r;
+}
+
+/* Serve the services of a module loaded by a reload on every server. */
+static int publish_host(struct ttrpcd_modules *set, const struct ttrpcd_host *host,
+			struct ttrpcd_listeners *ls, char **why)
+{
+	for (size_t i = 0; i < set->n_services; i++) {
+		const struct service *s = &set->services[i];
+		int r;
+
+		if (s->owner != host)
+			continue;
+		r = ttrpcd_listen_publish(ls, s->name, s->methods, s->userdata);
+		if (r < 0) {
+			while (i-- > 0)
+				if (set->services[i].owner == host)
+					ttrpcd_listen_unpublish(ls, set->services[i].name);
+			return asprintf(why, "module '%s': cannot serve '%s': %s", host->desc.name,
+					s->name, strerror(-r)) < 0
+				       ? -ENOMEM
+				       : r;
+		}
+	}
+	return 0;
+}
+
+/* Take back a module this reload loaded: no call can have reached it yet. */
+static void unload_fresh(struct ttrpcd_modules *set, struct ttrpcd_host *host,
+			 struct ttrpcd_listeners *ls)
+{
+	for (size_t i = 0; i < set->n_services; i++)
+		if (set->services[i].owner == host)
+			ttrpcd_listen_unpublish(ls, set->services[i].name);
+	drop_services(set, host);
+	remove_host(set->hosts, &set->n_hosts, host);
+	ttrpcd_log(TTRPC_LOG_INFO, "module '%s' unloaded again: the reload failed",
+		   host->desc.name);
+	host_end(host);
+}
+
+/* Give the staying modules their new settings, all or none (@old back on failure). */
+static int reload_staying(struct ttrpcd_modules *set, size_t n,
+			  const struct ttrpcd_module_conf **old,
+			  const struct ttrpcd_module_conf **next, char **why)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ttrpcd_host *host = set->hosts[i];
+		int r;
+
+		if (!next[i])
+			continue;
+		host->conf = next[i];
 		if (!host->desc.reload)
 			continue;
 		r = host->desc.reload(host);
+		if (r == 0)
+			continue;
+		if (asprintf(why, "module '%s': reload failed: %s", host->desc.name, strerror(-r)) <
+		    0)
+			*why = NULL;
+		host->conf = old[i];
+		/* Those that took the new settings go back to the old ones. */
+		while (i-- > 0) {
+			if (!next[i])
+				continue;
+			set->hosts[i]->conf = old[i];
+			if (set->hosts[i]->desc.reload)
+				set->hosts[i]->desc.reload(set->hosts[i]);
+		}
+		return r;
+	}
+	return 0;
+}
+
+static void unload_retired(struct ttrpcd_host *host)
+{
+	struct ttrpcd_modules *set = host->set;
+
+	remove_host(set->retiring, &set->n_retiring, host);
+	ttrpcd_log(TTRPC_LOG_NOTICE, "module '%s' unloaded: its calls are over", host->desc.name);
+	host_end(host);
+}
+
+static void on_service_retired(struct ttrpc_server *srv, const char *name, void *userdata)
+{
+	struct ttrpcd_host *host = userdata;
+
+	if (--host->retiring == 0 && !host->stuck)
+		unload_retired(host);
+}
+
+/*
+ * A module disabled by a reload: its services go NOT_SERVING (so that it,
+ * and everyone watching, can end long streams), leave the table (watchers
+ * hear SERVICE_UNKNOWN) and every server; once each server says that the
+ * module's calls are over (or the drain timeout cancelled them), fini runs
+ * and the module is unloaded.
+ */
+static void retire_host(struct ttrpcd_modules *set, struct ttrpcd_host *host,
+			struct ttrpcd_listeners *ls, unsigned drain_ms)
+{
+	for (size_t i = 0; i < set->n_services; i++)
+		if (set->services[i].owner == host)
+			set_status(set, &set->services[i], TTRPCD_NOT_SERVING);
+	for (size_t i = 0; i < set->n_services; i++) {
+		const struct service *s = &set->services[i];
+		int n;
+
+		if (s->owner != host)
+			continue;
+		n = ttrpcd_listen_retire(ls, s->name, drain_ms, on_service_retired, host);
+		if (n < 0) {
+			ttrpcd_log(
+				TTRPC_LOG_ERR,
+				"module '%s': cannot tell when the calls of '%s' are over: %s; it "
+				"stays loaded until ttrpcd exits",
+				host->desc.name, s->name, strerror(-n));
+			host->stuck = true;
+		} else {
+			host->retiring += (size_t)n;
+		}
+		notify_serving(set, s->name, TTRPCD_SERVICE_UNKNOWN);
+	}
+	drop_services(set, host);
+	remove_host(set->hosts, &set->n_hosts, host);
+	set->retiring[set->n_retiring++] = host;
+	/* Its settings were the old config's, which goes. */
+	host->conf = NULL;
+	ttrpcd_log(TTRPC_LOG_NOTICE, "module '%s' disabled: unloaded once its calls are over",
+		   host->desc.name);
+	if (host->retiring == 0 && !host->stuck)
+		unload_retired(host);
+}
+
+int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
+			  struct ttrpcd_listeners *ls, char **why)
+{
+	size_t n_old = set->n_hosts, n_fresh = 0, n_gone = 0;
+	const struct ttrpcd_module_conf **old = calloc(n_old + 1, sizeof(*old));
+	const struct ttrpcd_module_conf **next = calloc(n_old + 1, sizeof(*next));
+	struct ttrpcd_host **fresh = calloc(cfg->n_modules + 1, sizeof(*fresh));
+	struct ttrpcd_host **v;
+	int r = 0;
+
+	*why = NULL;
+	if (!old || !next || !fresh) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n_old && r == 0; i++) {
+		old[i] = set->hosts[i]->conf;
+		next[i] = find_conf(cfg, set->hosts[i]);
+		n_gone += !next[i];
+		r = check_staying(cfg, set->hosts[i], next[i], why);
+	}
+	for (size_t i = 0; i < cfg->n_modules && r == 0; i++) {
+		const struct ttrpcd_module_conf *m = &cfg->modules[i];
+
+		if (m->enabled && m->name && find_named(set->retiring, set->n_retiring, m->name))
+			r = asprintf(why,
+				     "module '%s' is still being unloaded (calls in flight): "
+				     "reload again once it is",
+				     m->name) < 0
+				    ? -ENOMEM
+				    : -EBUSY;
+	}
+	/* Room for those that go, so that nothing can fail once they do. */
+	v = r == 0 ? realloc(set->retiring, (set->n_retiring + n_gone + 1) * sizeof(*v)) : NULL;
+	if (v)
+		set->retiring = v;
+	else if (r == 0)
+		r = -ENOMEM;
+	/* New modules first: a failing one stops the reload before any change. */
+	for (size_t i = 0; i < cfg->n_modules && r == 0; i++) {
+		const struct ttrpcd_module_conf *m = &cfg->modules[i];
+		struct ttrpcd_host *host;
+
+		if (!m->enabled || entry_loaded(set, cfg, m))
+			continue;
+		r = load_entry(set, cfg, m, &host, why);
+		if (r == 1) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		r = publish_host(set, host, ls, why);
 		if (r < 0) {
-			if (asprintf(why, "module '%s': reload failed: %s", host->desc.name,
-				     strerror(-r)) < 0)
-				*why = NULL;
-			host->conf = old[i];
-			/* Those that took the new settings go back to the old ones. */
-			while (i-- > 0) {
-				set->hosts[i]->conf = old[i];
-				if (set->hosts[i]->desc.reload)
-					set->hosts[i]->desc.reload(set->hosts[i]);
-			}
+			unload_fresh(set, host, ls);
 			break;
 		}
+		fresh[n_fresh++] = host;
 	}
+	if (r == 0)
+		r = reload_staying(set, n_old, old, next, why);
+	if (r < 0) {
+		while (n_fresh > 0)
+			unload_fresh(set, fresh[--n_fresh], ls);
+		goto out;
+	}
+	for (size_t i = 0; i < n_fresh; i++)
+		for (size_t j = 0; j < set->n_services; j++)
+			if (set->services[j].owner == fresh[i])
+				notify_serving(set, set->services[j].name, TTRPCD_SERVING);
+	for (size_t i = n_old; i-- > 0;)
+		if (!next[i])
+			retire_host(set, set->hosts[i], ls, cfg->drain_timeout_ms);
+out:
 	free(old);
+	free(next);
+	free(fresh);
 	return r;
 }
 
@@ -820,12 +1094,14 @@ void ttrpcd_modules_set_ready(struct ttrpcd_modules *set)
 
 void ttrpcd_modules_set_stopping(struct ttrpcd_modules *set)
 {
+	bool was = set->status == TTRPCD_NOT_SERVING;
+
+	/* Asked from the first notification on, "" says that this is a stop. */
+	set->status = TTRPCD_NOT_SERVING;
 	for (size_t i = 0; i < set->n_services; i++)
 		set_status(set, &set->services[i], TTRPCD_NOT_SERVING);
-	if (set->status == TTRPCD_NOT_SERVING)
-		return;
-	set->status = TTRPCD_NOT_SERVING;
-	notify_serving(set, "", TTRPCD_NOT_SERVING);
+	if (!was)
+		notify_serving(set, "", TTRPCD_NOT_SERVING);
 }
 
 bool ttrpcd_modules_service_at(const struct ttrpcd_modules *set, size_t i,
@@ -890,16 +1166,11 @@ void ttrpcd_modules_free(struct ttrpcd_modules *set)
 	for (size_t i = 0; i < set->n_services; i++)
 		free(set->services[i].name);
 	free(set->services);
-	while (set->n_hosts > 0) {
-		struct ttrpcd_host *host = set->hosts[--set->n_hosts];
-
-		if (host->desc.fini)
-			host->desc.fini(host);
-		forget_children(host);
-		if (host->desc.flags & TTRPCD_MODULE_UNLOAD_SAFE)
-			dlclose(host->handle);
-		host_free(host);
-	}
+	while (set->n_retiring > 0)
+		host_end(set->retiring[--set->n_retiring]);
+	while (set->n_hosts > 0)
+		host_end(set->hosts[--set->n_hosts]);
+	free(set->retiring);
 	free(set->hosts);
 	for (int i = 0; i < N_MODULE_DIRS; i++)
 		free(set->dirs[i]);

@@ -16,6 +16,7 @@
 struct event_base;
 struct ttrpc_server;
 struct ttrpcd_children;
+struct ttrpcd_listeners;
 struct ttrpcd_modules;
 
 /*
@@ -32,7 +33,7 @@ int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_children *children
 		       struct ttrpcd_modules **ret);
 
 /*
- * ttrpcd_modules_load() - load and init every module of @cfg, in order.
+ * ttrpcd_modules_load() - load and init every enabled module of @cfg, in order.
  * @cfg: borrowed until ttrpcd_modules_reload() replaces it or the set is freed.
  *
  * A module that fails (missing file or symbol, another ABI, a setting it
@@ -45,21 +46,13 @@ int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_children *children
 int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg);
 
 /*
- * ttrpcd_modules_check() - open every module of @cfg, check its ABI and its
+ * ttrpcd_modules_check() - open every enabled module of @cfg, check its ABI and its
  * settings, and close it again, without running its init. Failures are
  * logged as by ttrpcd_modules_load().
  *
  * Return: 0, or -EINVAL when a required module fails.
  */
 int ttrpcd_modules_check(const struct ttrpcd_config *cfg);
-
-/*
- * ttrpcd_modules_add_dir() - add every "*.so" file of @cfg->module_dir to
- * @cfg as an optional module, in name order. A missing directory adds none.
- *
- * Return: 0 or a negative errno from scandir(3).
- */
-int ttrpcd_modules_add_dir(struct ttrpcd_config *cfg);
 
 /*
  * ttrpcd_modules_publish() - register every service of the inited modules
@@ -70,16 +63,31 @@ int ttrpcd_modules_add_dir(struct ttrpcd_config *cfg);
 int ttrpcd_modules_publish(const struct ttrpcd_modules *set, struct ttrpc_server *srv);
 
 /*
- * ttrpcd_modules_reload() - give every module the settings of @cfg. When a
- * module's reload fails, the ones that took @cfg already are reloaded with
- * the previous config, which stays in use.
+ * ttrpcd_modules_reload() - make the modules those @cfg enables, all or
+ * nothing:
+ *  - a module newly enabled is loaded and inited (a required one that
+ *    fails fails the reload) and served on every server of @ls;
+ *  - a module still enabled gets its new settings (its reload());
+ *  - a module no longer enabled (its section gone, or enabled = no) is
+ *    retired: its services go NOT_SERVING and leave every server, and once
+ *    its calls are over (or cancelled after @cfg's drain-timeout) fini runs
+ *    and it is unloaded. Only a module with TTRPCD_MODULE_UNLOAD_SAFE can
+ *    go; for another the reload fails and says that a restart is needed.
+ * Any failure leaves every module as it was: new ones are unloaded again,
+ * staying ones reloaded with their previous settings.
+ * @ls: the servers, borrowed for the call and, for retired modules, until
+ *      they are unloaded.
  * @why: on failure, a malloc'd reason naming the module; the caller frees it.
  *
- * Return: 0 (the set now borrows @cfg) or the failing module's error.
+ * Return: 0 (the set now borrows @cfg), -EBUSY when a change needs a
+ * restart (a module that is not unload-safe disabled, a module's file
+ * moved, a module still being unloaded enabled again), or the failing
+ * module's error.
  */
-int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg, char **why);
+int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg,
+			  struct ttrpcd_listeners *ls, char **why);
 
-/* ttrpcd_modules_count() - number of modules inited. */
+/* ttrpcd_modules_count() - number of modules inited and enabled (not being unloaded). */
 size_t ttrpcd_modules_count(const struct ttrpcd_modules *set);
 
 /*
@@ -134,10 +142,11 @@ bool ttrpcd_modules_module_at(const struct ttrpcd_modules *set, size_t i,
 			      struct ttrpcd_module_info *info);
 
 /*
- * ttrpcd_modules_free() - fini every module, last loaded first, forget the
- * watches of its children, and unload those that declared themselves safe
- * to unload. Call it once no call into
- * any module is in flight (the servers are freed). NULL is accepted.
+ * ttrpcd_modules_free() - fini every module, those being unloaded first,
+ * then the others last loaded first, forget the watches of its children,
+ * and unload those that declared themselves safe to unload. Call it once no
+ * call into any module is in flight (the servers are freed). NULL is
+ * accepted.
  */
 void ttrpcd_modules_free(struct ttrpcd_modules *set);
 

@@ -25,6 +25,11 @@ void ttrpc__service_unref(struct ttrpc__service *svc)
 {
 	if (!svc || --svc->refs > 0)
 		return;
+	/* Retired: its owner hears of it from the loop, which then frees it. */
+	if (svc->retired) {
+		event_active(svc->retired, EV_TIMEOUT, 1);
+		return;
+	}
 	free(svc->name);
 	free(svc);
 }

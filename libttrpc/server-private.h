@@ -25,7 +25,13 @@ struct ttrpc__service {
 	const struct ttrpc_method *methods;
 	void *userdata;
 	unsigned refs;
-	LIST_ENTRY(ttrpc__service) link;
+	LIST_ENTRY(ttrpc__service) link; /* in srv->services, or srv->retiring */
+	/* ttrpc_server_retire(): told from the loop once the last call is freed */
+	struct ttrpc_server *srv;
+	struct event *retired;       /* activated when refs reach 0 */
+	struct event *retire_timer;  /* cancels the calls still unanswered */
+	ttrpc_retired_fn retired_cb; /* NULL: a plain unregistered service */
+	void *retired_userdata;
 };
 
 /*
@@ -114,6 +120,7 @@ struct ttrpc_server {
 	uint64_t frame_timeout_ms;
 	uint64_t idle_timeout_ms;
 	LIST_HEAD(, ttrpc__service) services;
+	LIST_HEAD(, ttrpc__service) retiring; /* retired, with calls left */
 	LIST_HEAD(, ttrpc__listener) listeners;
 	LIST_HEAD(, ttrpc__sconn) conns;
 	/* Closed connections are freed from the loop, never under a caller's

@@ -834,6 +834,7 @@ TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server *
 	srv->max_output = DEFAULT_MAX_OUTPUT;
 	srv->frame_timeout_ms = DEFAULT_FRAME_TIMEOUT_MS;
 	LIST_INIT(&srv->services);
+	LIST_INIT(&srv->retiring);
 	LIST_INIT(&srv->listeners);
 	LIST_INIT(&srv->conns);
 	LIST_INIT(&srv->dead);
@@ -852,6 +853,8 @@ TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server *
 	return 0;
 }
 
+static void retire_events_free(struct ttrpc__service *svc);
+
 TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv)
 {
 	struct ttrpc__service *svc;
@@ -868,6 +871,15 @@ TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv)
 	while ((svc = LIST_FIRST(&srv->services))) {
 		LIST_REMOVE(svc, link);
 		ttrpc__service_unref(svc);
+	}
+	/* Nobody is told any more: what is left of them goes with their calls. */
+	while ((svc = LIST_FIRST(&srv->retiring))) {
+		LIST_REMOVE(svc, link);
+		retire_events_free(svc);
+		if (svc->refs == 0) {
+			free(svc->name);
+			free(svc);
+		}
 	}
 	if (srv->shutdown_timer)
 		event_free(srv->shutdown_timer);
@@ -962,6 +974,80 @@ TTRPC_EXPORT int ttrpc_server_unregister(struct ttrpc_server *srv, const char *n
 	if (!svc)
 		return -ENOENT;
 	LIST_REMOVE(svc, link);
+	ttrpc__service_unref(svc);
+	return 0;
+}
+
+static void retire_events_free(struct ttrpc__service *svc)
+{
+	if (svc->retire_timer)
+		event_free(svc->retire_timer);
+	if (svc->retired)
+		event_free(svc->retired);
+	svc->retire_timer = NULL;
+	svc->retired = NULL;
+}
+
+static void on_retired(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc__service *svc = arg;
+
+	LIST_REMOVE(svc, link);
+	retire_events_free(svc);
+	svc->retired_cb(svc->srv, svc->name, svc->retired_userdata);
+	free(svc->name);
+	free(svc);
+}
+
+/* The calls of a retired service still unanswered are cancelled, one by one:
+ * a handler told may finish others, so the walk starts over each time. */
+static void on_retire_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc__service *svc = arg;
+	struct ttrpc_call *call;
+
+	ttrpc__log(&svc->srv->log, TTRPC_LOG_NOTICE,
+		   "service %s retired: cancelling its calls still in flight", svc->name);
+	for (;;) {
+		LIST_FOREACH(call, &svc->srv->calls, link)
+			if (call->svc == svc && !call->answered)
+				break;
+		if (!call)
+			break;
+		ttrpc__call_abort(call, TTRPC_UNAVAILABLE, "service retired", true);
+	}
+}
+
+TTRPC_EXPORT int ttrpc_server_retire(struct ttrpc_server *srv, const char *name,
+				     unsigned timeout_ms, ttrpc_retired_fn done, void *userdata)
+{
+	struct ttrpc__service *svc = find_service(srv, name);
+
+	if (!svc)
+		return -ENOENT;
+	if (!done)
+		return -EINVAL;
+	svc->retired = event_new(srv->base, -1, 0, on_retired, svc);
+	if (svc->retired && timeout_ms > 0) {
+		struct timeval tv = { .tv_sec = timeout_ms / 1000,
+				      .tv_usec = (timeout_ms % 1000) * 1000 };
+
+		svc->retire_timer = evtimer_new(srv->base, on_retire_timeout, svc);
+		if (svc->retire_timer && evtimer_add(svc->retire_timer, &tv) < 0) {
+			event_free(svc->retire_timer);
+			svc->retire_timer = NULL;
+		}
+		if (!svc->retire_timer)
+			retire_events_free(svc);
+	}
+	if (!svc->retired)
+		return -ENOMEM;
+	svc->srv = srv;
+	svc->retired_cb = done;
+	svc->retired_userdata = userdata;
+	LIST_REMOVE(svc, link);
+	LIST_INSERT_HEAD(&srv->retiring, svc, link);
+	/* The registration's reference: the last call's, or this, tells. */
 	ttrpc__service_unref(svc);
 	return 0;
 }

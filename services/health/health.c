@@ -144,11 +144,14 @@ static void on_cancel(struct ttrpc_call *call, int code, void *userdata)
 	reap(w->health);
 }
 
-/* The daemon stops and never serves again: end the stream, or the drain waits for it. */
-static void end_stopping(struct watcher *w)
+/*
+ * The daemon stops, or this module is being unloaded: end the stream, or
+ * the drain waits for it.
+ */
+static void end_stream(struct watcher *w, const char *why)
 {
 	ttrpc_call_on_cancel(w->call, NULL, NULL);
-	ttrpc_call_fail(w->call, TTRPC_UNAVAILABLE, "ttrpcd is stopping");
+	ttrpc_call_fail(w->call, TTRPC_UNAVAILABLE, "%s", why);
 	w->dead = true;
 }
 
@@ -177,27 +180,35 @@ static void on_watch(struct ttrpc_call *call, const Grpc__Health__V1__HealthChec
 	/* Calls are served only once the daemon is ready: "" NOT_SERVING
 	 * means that it is stopping already. */
 	if (!w->dead && ttrpcd_host_get_serving(h->host, "") == TTRPCD_NOT_SERVING)
-		end_stopping(w);
+		end_stream(w, "ttrpcd is stopping");
 	h->busy--;
 	reap(h);
 }
 
 /*
  * Every change of a status the daemon knows. When "" goes NOT_SERVING the
- * daemon is stopping (every service went NOT_SERVING just before).
+ * daemon is stopping (every service went NOT_SERVING just before); when
+ * this module's own service does, a reload disabled the module, which is
+ * unloaded once its calls are over.
  */
 static void on_serving(struct ttrpcd_host *host, const char *service, int status, void *userdata)
 {
 	struct health *h = userdata;
-	bool stopping = !*service && status == TTRPCD_NOT_SERVING;
+	/* "" is NOT_SERVING from the first notification of a stop on: then the
+	 * streams end with "" itself, after every service's last status. */
+	bool stopping = ttrpcd_host_get_serving(host, "") == TTRPCD_NOT_SERVING;
+	bool ending = status == TTRPCD_NOT_SERVING &&
+		      (!*service ||
+		       (!stopping && strcmp(service, GRPC__HEALTH__V1__HEALTH__NAME) == 0));
 	struct watcher *w;
 
 	h->busy++;
 	for (w = h->watchers; w; w = w->next) {
 		if (strcmp(w->service, service) == 0)
 			send_status(w, status);
-		if (stopping && !w->dead)
-			end_stopping(w);
+		if (ending && !w->dead)
+			end_stream(w, stopping ? "ttrpcd is stopping"
+					       : "the health service is being unloaded");
 	}
 	h->busy--;
 	reap(h);

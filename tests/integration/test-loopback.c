@@ -406,6 +406,118 @@ START_TEST(test_handoff_idle_connection)
 }
 END_TEST
 
+/* ---- retiring a service ---- */
+
+static int n_retired;
+static char retired_name[64];
+
+static void on_retired(struct ttrpc_server *s, const char *name, void *arg)
+{
+	ck_assert_ptr_eq(s, srv);
+	ck_assert_ptr_eq(arg, &n_retired);
+	snprintf(retired_name, sizeof(retired_name), "%s", name);
+	n_retired++;
+}
+
+/* Until the server holds @n calls in flight (bounded). */
+static void wait_in_flight(uint64_t n)
+{
+	for (int i = 0; i < 1000 && stats().calls_in_flight < n; i++)
+		run_for(5);
+	ck_assert_uint_eq(stats().calls_in_flight, n);
+}
+
+START_TEST(test_retire_waits_for_calls)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome slow = { 0 }, late = { 0 };
+
+	n_retired = 0;
+	ck_assert_int_eq(ttrpc_server_retire(srv, "no.Such", 0, on_retired, &n_retired), -ENOENT);
+	ck_assert_int_eq(ttrpc_server_retire(srv, SVC, 0, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(call_sleep(c, 300, 0, &slow, NULL), 0);
+	wait_in_flight(1);
+	ck_assert_int_eq(ttrpc_server_retire(srv, SVC, 0, on_retired, &n_retired), 0);
+	ck_assert_int_eq(n_retired, 0);
+	/* Not served any more, and not retired twice. */
+	ck_assert_int_eq(ttrpc_server_retire(srv, SVC, 0, on_retired, &n_retired), -ENOENT);
+	ck_assert_int_eq(call_echo(c, "x", 1, "", NULL, &late, NULL), 0);
+	run_until(&late.done, 5000);
+	ck_assert_int_eq(late.code, TTRPC_UNIMPLEMENTED);
+	ck_assert_int_eq(n_retired, 0);
+	/* The call in flight runs to its end, and only then is it told. */
+	run_until(&slow.done, 5000);
+	ck_assert_int_eq(slow.code, TTRPC_OK);
+	for (int i = 0; i < 100 && n_retired == 0; i++)
+		run_for(5);
+	ck_assert_int_eq(n_retired, 1);
+	ck_assert_str_eq(retired_name, SVC);
+	/* Once. */
+	run_for(20);
+	ck_assert_int_eq(n_retired, 1);
+	/* The name can be served again. */
+	ck_assert_int_eq(interop_service_register(srv), 0);
+	outcome_clear(&late);
+	ck_assert_int_eq(call_echo(c, "x", 1, "", NULL, &late, NULL), 0);
+	run_until(&late.done, 5000);
+	ck_assert_int_eq(late.code, TTRPC_OK);
+	outcome_clear(&late);
+	ttrpc_client_free(c);
+}
+END_TEST
+
+/* No call in flight: told from the loop all the same, not from inside. */
+START_TEST(test_retire_idle)
+{
+	n_retired = 0;
+	ck_assert_int_eq(ttrpc_server_retire(srv, SVC, 0, on_retired, &n_retired), 0);
+	ck_assert_int_eq(n_retired, 0);
+	for (int i = 0; i < 100 && n_retired == 0; i++)
+		run_for(5);
+	ck_assert_int_eq(n_retired, 1);
+}
+END_TEST
+
+/* Calls past the timeout are cancelled, and their handlers finish them. */
+START_TEST(test_retire_timeout_cancels)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome slow = { 0 };
+
+	n_retired = 0;
+	ck_assert_int_eq(call_sleep(c, 10000, 0, &slow, NULL), 0);
+	wait_in_flight(1);
+	ck_assert_int_eq(ttrpc_server_retire(srv, SVC, 100, on_retired, &n_retired), 0);
+	run_until(&slow.done, 5000);
+	ck_assert_int_eq(slow.code, TTRPC_UNAVAILABLE);
+	for (int i = 0; i < 100 && n_retired == 0; i++)
+		run_for(5);
+	ck_assert_int_eq(n_retired, 1);
+	ck_assert_ptr_nonnull(strstr(logbuf, "service " SVC " retired: cancelling"));
+	ttrpc_client_free(c);
+}
+END_TEST
+
+/* Freed first: nobody is told, nothing leaks (valgrind, LeakSanitizer). */
+START_TEST(test_retire_then_free)
+{
+	struct ttrpc_client *c = connect_client();
+	struct outcome slow = { 0 };
+
+	n_retired = 0;
+	ck_assert_int_eq(call_sleep(c, 10000, 0, &slow, NULL), 0);
+	wait_in_flight(1);
+	ck_assert_int_eq(ttrpc_server_retire(srv, SVC, 0, on_retired, &n_retired), 0);
+	ttrpc_server_free(srv);
+	srv = NULL;
+	run_until(&slow.done, 5000);
+	run_for(20);
+	ck_assert_int_eq(n_retired, 0);
+	ttrpc_client_free(c);
+	ck_assert_int_eq(ttrpc_server_new(base, &srv), 0);
+}
+END_TEST
+
 START_TEST(test_free_with_calls_in_flight)
 {
 	struct ttrpc_client *c = connect_client();
@@ -1086,6 +1198,10 @@ static Suite *loopback_suite(void)
 	tcase_add_test(tc, test_many_connections);
 	tcase_add_test(tc, test_graceful_shutdown_drains);
 	tcase_add_test(tc, test_shutdown_timeout_cuts_calls);
+	tcase_add_test(tc, test_retire_waits_for_calls);
+	tcase_add_test(tc, test_retire_idle);
+	tcase_add_test(tc, test_retire_timeout_cancels);
+	tcase_add_test(tc, test_retire_then_free);
 	tcase_add_test(tc, test_free_with_calls_in_flight);
 	tcase_add_test(tc, test_handoff_idle_connection);
 	tcase_add_test(tc, test_edge_even_stream_id);

@@ -27,11 +27,11 @@
 
 #include "control.ttrpc-c.h"
 #include "daemon-harness.h"
+#include "daemon-peer.h"
 #include "example.ttrpc-c.h"
 #include "health.ttrpc-c.h"
 #include "interop.ttrpc-c.h"
 
-#define INTEROP "ttrpc.interop.v1.Interop"
 #define GREETER "ttrpc.test.v1.Greeter"
 #define HEALTH "grpc.health.v1.Health"
 #define CONTROL "ttrpcd.v1.Control"
@@ -540,6 +540,238 @@ static bool log_wait_count(struct proc *p, const char *text, size_t n)
 	return count(p->log, text) >= n;
 }
 
+/* ---- modules enabled and disabled by a reload ---- */
+
+/* The config of these tests: health, then @sections; drain-timeout @drain. */
+static const char *enabled_config(const char *drain, const char *sections)
+{
+	const char *conf = path_in("ttrpcd.conf");
+
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = %s\n"
+		   "[listener api]\npath = %s\nmode = 0666\n[module health]\nfile = %s\n%s",
+		   tmp, drain, path_in("sock"), build_path("services/health/.libs/health.so"),
+		   sections);
+	return conf;
+}
+
+/* "[module NAME]" for the build tree's .so at @so, with @extra settings. */
+static const char *section(const char *name, const char *so, const char *extra)
+{
+	char *s;
+
+	ck_assert_int_ge(asprintf(&s, "[module %s]\nfile = %s\n%s", name, build_path(so), extra),
+			 0);
+	return keep(s);
+}
+
+/* An Echo of @service: its status code. */
+static int echo_code(struct ttrpc_client *c, const char *service)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	struct ttrpc_status st = { 0 };
+	ProtobufCMessage *resp = NULL;
+	int r = ttrpc_client_call_sync(c, service, "Echo", &req.base,
+				       &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp,
+				       &st);
+
+	if (r == 0) {
+		protobuf_c_message_free_unpacked(resp, NULL);
+		return TTRPC_OK;
+	}
+	ck_assert_int_eq(r, -EREMOTEIO);
+	r = st.code;
+	ttrpc_status_clear(&st);
+	return r;
+}
+
+/* Whether Control/List names module @name. */
+static bool listed(struct ttrpc_client *c, const char *name)
+{
+	Ttrpcd__V1__ListResponse *l;
+	bool found = false;
+	int code;
+
+	l = list(c, "", &code);
+	ck_assert_int_eq(code, TTRPC_OK);
+	for (size_t i = 0; i < l->n_modules; i++)
+		found = found || strcmp(l->modules[i]->name, name) == 0;
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+	return found;
+}
+
+/* Whether Control/Stats has counters for @service/@method. */
+static bool counted(struct ttrpc_client *c, const char *service, const char *method,
+		    uint64_t *calls)
+{
+	Ttrpcd__V1__StatsResponse *st = stats(c);
+	bool found = false;
+
+	for (size_t i = 0; i < st->n_methods; i++) {
+		if (strcmp(st->methods[i]->service, service) == 0 &&
+		    strcmp(st->methods[i]->method, method) == 0) {
+			found = true;
+			*calls = st->methods[i]->calls;
+		}
+	}
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+	return found;
+}
+
+/*
+ * Modules follow the config across reloads: disabled (its section gone, or
+ * enabled = no in a drop-in) the testmod module is unloaded, and health,
+ * List and Stats say so; enabled again it is loaded again; the reload
+ * answers why when a new module fails or a change needs a restart.
+ */
+START_TEST(test_reload_enables_and_disables)
+{
+	const char *interop = section("interop", "tests/interop/.libs/interop.so", "");
+	const char *testmod = section("testmod", "tests/modules/.libs/testmod.so",
+				      "greeting = one\n");
+	const char *globals = section("globals", "tests/modules/.libs/globals.so", "");
+	struct ttrpc_client *c, *w;
+	struct ttrpc_client_stream *ws;
+	char why[512], both[1024], moved[1024];
+	uint64_t calls = 0;
+	struct proc p;
+
+	snprintf(both, sizeof(both), "%s%s", interop, testmod);
+	daemon_start(&p, enabled_config("1min", both), NULL);
+	ck_assert(log_wait(&p, "ready: 3 modules"));
+	c = client();
+	w = client();
+	ws = watch(w, GREETER);
+	ck_assert_int_eq(watch_next(ws), SERVING);
+	ck_assert_str_eq(greet(c, GREETER), "one");
+	ck_assert_int_eq(echo_code(c, INTEROP), TTRPC_OK);
+
+	/* Gone from the config: unloaded, and everyone can tell. */
+	enabled_config("1min", interop);
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_OK);
+	ck_assert_int_eq(watch_next(ws), NOT_SERVING);
+	ck_assert_int_eq(watch_next(ws), SERVICE_UNKNOWN);
+	ck_assert(log_wait(&p, "module 'testmod' unloaded: its calls are over"));
+	ck_assert_int_eq(echo_code(c, GREETER), TTRPC_UNIMPLEMENTED);
+	ck_assert_int_eq(check(c, GREETER), -TTRPC_NOT_FOUND);
+	ck_assert(!listed(c, "testmod"));
+	ck_assert(!counted(c, GREETER, "Echo", &calls));
+	/* The counts of what stays are kept. */
+	ck_assert(counted(c, INTEROP, "Echo", &calls));
+	ck_assert_uint_eq(calls, 1);
+
+	/* Back: loaded and inited again, with its settings of now. */
+	testmod = section("testmod", "tests/modules/.libs/testmod.so", "greeting = two\n");
+	snprintf(both, sizeof(both), "%s%s", interop, testmod);
+	enabled_config("1min", both);
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_OK);
+	ck_assert_int_eq(watch_next(ws), SERVING);
+	ck_assert_str_eq(greet(c, GREETER), "two");
+	ck_assert_int_eq(check(c, GREETER), SERVING);
+	ck_assert(listed(c, "testmod"));
+	ck_assert(counted(c, GREETER, "Echo", &calls));
+	ck_assert_uint_eq(calls, 1);
+
+	/* enabled = no in a drop-in turns it off, settings kept. */
+	ck_assert_int_eq(mkdir(path_in("ttrpcd.conf.d"), 0755), 0);
+	write_file(path_in("ttrpcd.conf.d/50-testmod.conf"), "[module testmod]\nenabled = no\n");
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_OK);
+	ck_assert_int_eq(watch_next(ws), NOT_SERVING);
+	ck_assert_int_eq(watch_next(ws), SERVICE_UNKNOWN);
+	ck_assert_int_eq(echo_code(c, GREETER), TTRPC_UNIMPLEMENTED);
+	ck_assert(log_wait_count(&p, "module 'testmod' unloaded: its calls are over", 2));
+	ck_assert(unlink(path_in("ttrpcd.conf.d/50-testmod.conf")) == 0);
+
+	/* A new module that fails: the reload says why, and nothing changes. */
+	testmod = section("testmod", "tests/modules/.libs/testmod.so", "fail-init = yes\n");
+	snprintf(both, sizeof(both), "%s%s", interop, testmod);
+	enabled_config("1min", both);
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_FAILED_PRECONDITION);
+	ck_assert_ptr_nonnull(strstr(why, "module 'testmod' ("));
+	ck_assert_ptr_nonnull(strstr(why, "): init failed: Input/output error"));
+	ck_assert_int_eq(echo_code(c, GREETER), TTRPC_UNIMPLEMENTED);
+	ck_assert_int_eq(echo_code(c, INTEROP), TTRPC_OK);
+
+	/* A module that is not unload-safe: only a restart unloads it. */
+	snprintf(both, sizeof(both), "%s%s", interop, globals);
+	enabled_config("1min", both);
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_OK);
+	ck_assert(listed(c, "globals"));
+	enabled_config("1min", interop);
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_FAILED_PRECONDITION);
+	ck_assert_ptr_nonnull(strstr(why,
+				     "module 'globals' is disabled, but it is not unload-safe: "
+				     "restart ttrpcd to unload it"));
+	ck_assert(listed(c, "globals"));
+
+	/* A module whose file moved: a restart too. */
+	ck_assert_int_eq(
+		symlink(build_path("tests/interop/.libs/interop.so"), path_in("interop.so")), 0);
+	snprintf(moved, sizeof(moved), "[module interop]\nfile = %s\n%s", path_in("interop.so"),
+		 globals);
+	enabled_config("1min", moved);
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_FAILED_PRECONDITION);
+	ck_assert_ptr_nonnull(strstr(why, "module 'interop' is now in "));
+	ck_assert_ptr_nonnull(strstr(why, ": restart ttrpcd to load it from there"));
+	ck_assert_int_eq(echo_code(c, INTEROP), TTRPC_OK);
+
+	ttrpc_client_stream_free_sync(ws);
+	ttrpc_client_free(w);
+	ttrpc_client_free(c);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+/* Disabled with a call in flight: it is answered, and only then is the module unloaded. */
+START_TEST(test_unload_waits_for_calls)
+{
+	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
+	const char *interop = section("interop", "tests/interop/.libs/interop.so", "");
+	struct ttrpc_client *c;
+	const char *done, *unloaded;
+	char why[512];
+	struct proc p;
+	int fd;
+
+	daemon_start(&p, enabled_config("1min", interop), NULL);
+	ck_assert(log_wait(&p, "ready: 2 modules"));
+	c = client();
+	fd = peer_connect(path_in("sock"));
+	ck_assert_int_ge(fd, 0);
+	req.millis = 500;
+	ck_assert_int_eq(peer_call(fd, 1, 0, "Sleep", &req.base), 0);
+	ck_assert(log_wait(&p, "call " INTEROP "/Sleep from pid"));
+	enabled_config("1min", "");
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_OK);
+	ck_assert_int_eq(echo_code(c, INTEROP), TTRPC_UNIMPLEMENTED);
+	peer_expect(fd, 1, TTRPC_OK, "");
+	ck_assert(log_wait(&p, "module 'interop' unloaded: its calls are over"));
+	done = strstr(p.log, "call " INTEROP "/Sleep done: OK");
+	unloaded = strstr(p.log, "module 'interop' unloaded");
+	ck_assert_ptr_nonnull(done);
+	ck_assert(done < unloaded);
+	close(fd);
+
+	/* A call that outlasts drain-timeout is cancelled, then the module goes. */
+	enabled_config("1min", interop);
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_OK);
+	fd = peer_connect(path_in("sock"));
+	ck_assert_int_ge(fd, 0);
+	req.millis = 60000;
+	ck_assert_int_eq(peer_call(fd, 1, 0, "Sleep", &req.base), 0);
+	ck_assert(log_wait_count(&p, "call " INTEROP "/Sleep from pid", 2));
+	enabled_config("200ms", "");
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_OK);
+	peer_expect(fd, 1, TTRPC_UNAVAILABLE, "service retired");
+	ck_assert(log_wait_count(&p, "module 'interop' unloaded: its calls are over", 2));
+	close(fd);
+	ttrpc_client_free(c);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
 /* The probe as uid and gid 65534, in @groups (NULL: none); its line of status codes. */
 static const char *probe_nobody(const char *groups)
 {
@@ -746,6 +978,8 @@ static Suite *services_suite(void)
 	tcase_add_test(tc, test_undeclared_service);
 	tcase_add_test(tc, test_control_stats);
 	tcase_add_test(tc, test_control_reload);
+	tcase_add_test(tc, test_reload_enables_and_disables);
+	tcase_add_test(tc, test_unload_waits_for_calls);
 	tcase_add_test(tc, test_control_permission);
 	tcase_add_test(tc, test_example_in_tree);
 	tcase_add_test(tc, test_example_out_of_tree);

@@ -448,6 +448,34 @@ START_TEST(test_config_in_configuration_directory)
 }
 END_TEST
 
+/*
+ * No configuration at all: modules are enabled, never found, so health
+ * alone (optional: whether it is installed or not) and the control service.
+ */
+START_TEST(test_no_config_serves_health_only)
+{
+	const char *argv[] = { build_path("daemon/ttrpcd"), "--socket", path_in("sock"), NULL };
+	const char *env[2];
+	struct proc p;
+	char *e;
+
+	ck_assert_int_eq(mkdir(path_in("etc"), 0755), 0);
+	ck_assert_int_ge(asprintf(&e, "CONFIGURATION_DIRECTORY=%s", path_in("etc")), 0);
+	env[0] = keep(e);
+	env[1] = NULL;
+	spawn(&p, argv, env, NULL, NULL, 0);
+	ck_assert(log_wait(&p, "ready: "));
+	ck_assert(strstr(p.log, "module 'health' loaded from ") ||
+		  strstr(p.log, "module 'health' (") ||
+		  strstr(p.log, "skipped, as it is optional"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	/* Nothing else was even tried. */
+	for (const char *l = strstr(p.log, "module '"); l; l = strstr(l + 1, "module '"))
+		ck_assert_int_eq(strncmp(l, "module 'health'", 15), 0);
+}
+END_TEST
+
 START_TEST(test_sigterm_drains_slow_call)
 {
 	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
@@ -748,6 +776,7 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_module_changes_globals);
 	tcase_add_test(tc, test_module_dirs);
 	tcase_add_test(tc, test_config_in_configuration_directory);
+	tcase_add_test(tc, test_no_config_serves_health_only);
 	tcase_add_test(tc, test_sigterm_drains_slow_call);
 	tcase_add_test(tc, test_activation_by_env);
 	tcase_add_test(tc, test_systemd_socket_activate);

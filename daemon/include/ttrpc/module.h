@@ -42,7 +42,8 @@
  * ttrpcd_host_register_service().
  *
  * Lifecycle, all on the daemon's event loop thread:
- *  - init() once at start-up, after the module's config section was checked
+ *  - init() once, when the module is loaded: at start-up, or by the reload
+ *    that enabled it, after the module's config section was checked
  *    against config_keys. Services it registers are served only once init
  *    returned 0; when it fails, nothing it registered is served and fini is
  *    not called.
@@ -50,8 +51,10 @@
  *    ttrpcd_host_config(). It applies the new settings completely or not
  *    at all: on failure the daemon keeps the old config, and modules that
  *    already took the new one are reloaded again with the old one.
- *  - fini() at shutdown, once every call into the module has finished. The
- *    module must then have no event, timer or fd left on the event_base.
+ *  - fini() at shutdown, or when a reload disabled the module, once every
+ *    call into the module has finished. The module must then have no
+ *    event, timer or fd left on the event_base, and finish any call it
+ *    still holds (one answered by its deadline, say).
  *    Its child processes may still run: in fini it may kill them
  *    (ttrpcd_host_kill()) or start one more (ttrpcd_host_spawn() with no
  *    exit callback), but no exit callback of it runs after fini began, and
@@ -63,7 +66,19 @@
  * another status with ttrpcd_host_set_serving(). The service "" stands for
  * the daemon as a whole: SERVING once every listener and module is ready,
  * NOT_SERVING for good once the daemon stops (SIGTERM); then every service
- * becomes NOT_SERVING first and "" last.
+ * becomes NOT_SERVING first and "" last (asked during those notifications,
+ * "" is NOT_SERVING already: that tells a stop from an unload).
+ *
+ * Disabled by a reload (its section gone, or "enabled = no"), a module
+ * with TTRPCD_MODULE_UNLOAD_SAFE is unloaded: its services become
+ * NOT_SERVING (watchers, the module itself included, are told: a module
+ * with long-lived streams ends them then), are no longer routed (new calls
+ * get UNIMPLEMENTED) and leave the daemon (watchers are told
+ * TTRPCD_SERVICE_UNKNOWN); once its calls in flight have finished (those
+ * still unanswered after drain-timeout are cancelled), fini runs and the
+ * module is dlclose()d. From the reload on, ttrpcd_host_config() returns
+ * NULL. Without the flag the reload fails and says that a restart is
+ * needed.
  *
  * Modules stay mapped until the process exits, unless they set
  * TTRPCD_MODULE_UNLOAD_SAFE: a module with threads, or that registers
@@ -125,7 +140,9 @@ enum ttrpcd_serving_status {
 	TTRPCD_SERVING_UNKNOWN = 0,
 	TTRPCD_SERVING = 1,
 	TTRPCD_NOT_SERVING = 2,
-	TTRPCD_SERVICE_UNKNOWN = 3, /* an answer for names nobody serves; never set */
+	/* An answer for names nobody serves, and what watchers are told of a
+	 * service that leaves (its module unloaded); never set by a module. */
+	TTRPCD_SERVICE_UNKNOWN = 3,
 };
 
 /*

@@ -235,6 +235,29 @@ TTRPC_EXPORT int ttrpc_server_register(struct ttrpc_server *srv, const char *nam
  */
 TTRPC_EXPORT int ttrpc_server_unregister(struct ttrpc_server *srv, const char *name);
 
+/* Called once no call of a retired service is left; @name is borrowed for the call. */
+typedef void (*ttrpc_retired_fn)(struct ttrpc_server *srv, const char *name, void *userdata);
+
+/*
+ * ttrpc_server_retire() - stop serving a service, as ttrpc_server_unregister()
+ * (new calls get UNIMPLEMENTED), and be told once no call of it is left:
+ * every call has been answered and finished by its handler, so that the
+ * library holds nothing of the service's handlers, table or userdata any
+ * more (a program can then unload the code they live in).
+ * @timeout_ms: how long calls in flight may take; then those not answered
+ *              yet are cancelled with UNAVAILABLE (their handlers are told
+ *              through their cancel callbacks and must still finish them).
+ *              0 waits forever.
+ * @done: called once, from the loop, never inside this call (not even when
+ *        no call is in flight); never when the server is freed first.
+ * @userdata: passed to @done, borrowed.
+ *
+ * Return: 0; -ENOENT when @name is not registered; -EINVAL for no @done;
+ * -ENOMEM (the service is then still served).
+ */
+TTRPC_EXPORT int ttrpc_server_retire(struct ttrpc_server *srv, const char *name,
+				     unsigned timeout_ms, ttrpc_retired_fn done, void *userdata);
+
 /*
  * ttrpc_server_listen_unix() - bind, chmod and listen on a unix socket path.
  * @path: the socket path, copied; a stale socket file nobody listens on is
