@@ -392,7 +392,7 @@ static int run_runc(struct task *t, struct ttrpc_call *call, const char *const *
 		return -ENOMEM;
 	op->out = -1;
 	if (capture) {
-		if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		if (pipe2(pipefd, O_CLOEXEC) < 0) {
 			r = -errno;
 			runc_free(op);
 			return r;
@@ -400,7 +400,9 @@ static int run_runc(struct task *t, struct ttrpc_call *call, const char *const *
 		op->out = pipefd[0];
 		spawn.stdio[1] = pipefd[1];
 		op->out_ev = event_new(shim.base, op->out, EV_READ | EV_PERSIST, on_runc_out, op);
-		if (!op->out_ev || event_add(op->out_ev, NULL) < 0) {
+		/* Non-blocking on our side only: runc's stdout stays as it expects. */
+		if (fcntl(op->out, F_SETFL, O_NONBLOCK) < 0 || !op->out_ev ||
+		    event_add(op->out_ev, NULL) < 0) {
 			close(pipefd[1]);
 			runc_free(op);
 			return -ENOMEM;

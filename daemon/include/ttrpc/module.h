@@ -383,8 +383,8 @@ typedef void (*ttrpcd_exit_fn)(struct ttrpcd_host *host, pid_t pid, int wstatus,
  * and calls @on_exit from there. An exec that fails is this call's error,
  * and @on_exit is then never called.
  *
- * Return: 0; -EINVAL for no argv[0], a NULL entry of @fds or an fd of
- * @stdio under -1; -ENOENT, -EACCES, -ENOEXEC... from finding or running
+ * Return: 0; -EINVAL for no argv[0], an fd of @fds under 0 (or @fds NULL
+ * with n_fds), or an fd of @stdio under -1; -ENOENT, -EACCES, -ENOEXEC... from finding or running
  * the program; -EBADF for an fd that is not open; -EMFILE, -EAGAIN,
  * -ENOMEM.
  */
