@@ -19,7 +19,8 @@
 #   restart_held       systemctl restart with a held idle connection: a
 #                      request written while it restarts and one after are
 #                      answered on that connection; the fd store holds it
-#   watchdog           WatchdogSec=2s: no restart over 10 s
+#   watchdog           WatchdogSec=2s, the bundled modules and the shim
+#                      module: no restart over 10 s
 #   crash              SIGSEGV of the main process: it comes back, and the
 #                      socket never refuses a connect meanwhile
 #   stop_in_flight     systemctl stop with calls in flight: each answered,
@@ -30,6 +31,9 @@
 #   journal            ttrpcd's lines with PRIORITY and TTRPCD_MODULE
 #   containerd         containerd.service runs a busybox task through the
 #                      installed containerd-shim-ttrpcd-v2 (ctr run --rm)
+#   module_globals     a module that unsets and garbles NOTIFY_SOCKET,
+#                      WATCHDOG_* and LISTEN_*: the socket is adopted, the
+#                      watchdog fed, the fd store and STOPPING=1 still work
 # A check that fails says what it expected and what it saw, and prints the
 # journal of ttrpcd since it began; the others still run. PID1_CHECKS
 # (names, blank-separated) runs only those.
@@ -39,8 +43,7 @@
 # overlay and the tmpfs are unmounted, the cgroups and the temporary
 # directory removed. Needs root and systemd-nspawn (systemd-container):
 # else skipped (77). Waits are bounded polls of a state; the one duration
-# is the watchdog check's, which watches 10 s for a restart that must not
-# come.
+# is 10 s watched for a watchdog restart that must not come.
 set -u
 
 : "${top_srcdir:?}" "${top_builddir:?}"
@@ -254,7 +257,8 @@ find_installed() {
 	echo "installed: $TTRPCD, $CTL, $LAUNCHER; config $CONF"
 	mkdir -p "$ROOT$FIXTURES" &&
 		install -m 0644 "$top_builddir/tests/interop/.libs/interop.so" \
-			"$top_builddir/tests/modules/.libs/testmod.so" "$ROOT$FIXTURES/"
+			"$top_builddir/tests/modules/.libs/testmod.so" \
+			"$top_builddir/tests/modules/.libs/globals.so" "$ROOT$FIXTURES/"
 }
 
 # ---- checks ----
@@ -512,14 +516,23 @@ no_watchdog_restart() {
 	[[ $(journal) =~ "Watchdog timeout" ]] && fail "the watchdog fired: $(journal | grep -m1 Watchdog)"
 }
 
+# The bundled modules and the shim module, which runs children and is their
+# subreaper: the watchdog is fed all the same.
 check_watchdog() {
+	local shim
+
+	shim=$(in_ct find "${TTRPCD%/sbin/ttrpcd}/lib" -maxdepth 5 -name shim.so -path '*ttrpc*' |
+		head -n 1)
 	watchdog_drop_in 2
 	config <<<"[ttrpcd]
 log-level = debug
 [module health]
-[module example]"
+[module example]
+[module shim]
+file = $shim"
 	start
 	journal_has "ttrpcd's log" "watchdog: pinging every 1000 ms"
+	journal_has "the shim module" "shim: shim for "
 	no_watchdog_restart
 	watchdog_drop_in 0
 }
@@ -643,6 +656,23 @@ check_containerd() {
 	in_ct systemctl stop containerd.service
 }
 
+# A module that unsets and garbles NOTIFY_SOCKET, WATCHDOG_* and LISTEN_*
+# in its init and again once ttrpcd is ready (tests/modules/globals.c):
+# the socket unit's socket is adopted, the watchdog fed, the fd store and
+# STOPPING=1 still reach systemd.
+check_module_globals() {
+	watchdog_drop_in 2
+	config <<<"$BASE_CONFIG
+[module globals]
+file = $FIXTURES/globals.so"
+	start
+	journal_has "the module" "globals: the environment and the working directory changed"
+	journal_has "ttrpcd's log" "listener ttrpcd: serving the socket passed by the service manager"
+	no_watchdog_restart
+	held_across_restart
+	stopping_seen
+}
+
 # Under sanitizers, whatever they reported in any check.
 check_sanitizer_reports() {
 	local reports
@@ -654,7 +684,7 @@ check_sanitizer_reports() {
 }
 
 CHECKS="socket_activation ready_status reload restart_held watchdog crash stop_in_flight stopping
-	journal containerd"
+	journal containerd module_globals"
 CHECKS=${PID1_CHECKS:-$CHECKS}
 
 # A build with AddressSanitizer (make check-sanitizers): ASan's reports
