@@ -34,6 +34,8 @@
 #   module_globals     a module that unsets and garbles NOTIFY_SOCKET,
 #                      WATCHDOG_* and LISTEN_*: the socket is adopted, the
 #                      watchdog fed, the fd store and STOPPING=1 still work
+#   default_modules    without a config file: health and the control
+#                      service only
 # A check that fails says what it expected and what it saw, and prints the
 # journal of ttrpcd since it began; the others still run. PID1_CHECKS
 # (names, blank-separated) runs only those.
@@ -673,6 +675,16 @@ file = $FIXTURES/globals.so"
 	stopping_seen
 }
 
+# The modules an installation enables: without a config file the system
+# ttrpcd serves the health module and its control service, nothing else.
+check_default_modules() {
+	rm -f "$ROOT$CONF"
+	start
+	ctl list
+	expect "ttrpcctl list without a config file" "0 grpc.health.v1.Health ttrpcd.v1.Control" \
+		"$RC $(sort <<<"$OUT" | tr '\n' ' ' | sed 's/ $//')"
+}
+
 # Under sanitizers, whatever they reported in any check.
 check_sanitizer_reports() {
 	local reports
@@ -684,7 +696,7 @@ check_sanitizer_reports() {
 }
 
 CHECKS="socket_activation ready_status reload restart_held watchdog crash stop_in_flight stopping
-	journal containerd module_globals"
+	journal containerd module_globals default_modules"
 CHECKS=${PID1_CHECKS:-$CHECKS}
 
 # A build with AddressSanitizer (make check-sanitizers): ASan's reports
