@@ -69,6 +69,9 @@ command -v systemd-nspawn >/dev/null || skip "no systemd-nspawn (apt-get install
 	exit 1
 }
 
+# root's usual umask, whatever the caller's: ttrpcd loads no module from a
+# place others can write, and make install's directories follow the umask.
+umask 022
 T=$(mktemp -d /tmp/ttrpcd-pid1.XXXXXX)
 ROOT=$T/root
 MACHINE=ttrpcd-pid1-$$
