@@ -44,6 +44,12 @@ void ttrpcd_log_module(int level, const char *module, const char *fmt, ...) TTRP
 void ttrpcd_log_vmodule(int level, const char *module, const char *fmt, va_list ap)
 	TTRPC_PRINTF(3, 0);
 
+/* ttrpcd_plural() - @one when @n is 1, else @many: "1 module", "2 modules". */
+static inline const char *ttrpcd_plural(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 /* ttrpcd_log_library() - a ttrpc_log_fn for libttrpc's servers; @userdata unused. */
 void ttrpcd_log_library(int level, const char *msg, void *userdata);
 

@@ -128,11 +128,15 @@ static void status_line(char *buf, size_t size, void *arg)
 	struct daemon *d = arg;
 	struct ttrpc_server_stats s;
 
+	size_t n_modules = ttrpcd_modules_count(d->modules);
+
 	ttrpcd_listen_stats(d->listeners, &s);
-	snprintf(buf, size, "%s%llu connections, %llu calls served, %llu in flight, %zu modules",
+	snprintf(buf, size, "%s%llu %s, %llu %s served, %llu in flight, %zu %s",
 		 d->stopping ? "stopping: " : "", (unsigned long long)s.connections,
-		 (unsigned long long)s.calls_total, (unsigned long long)s.calls_in_flight,
-		 ttrpcd_modules_count(d->modules));
+		 ttrpcd_plural(s.connections, "connection", "connections"),
+		 (unsigned long long)s.calls_total, ttrpcd_plural(s.calls_total, "call", "calls"),
+		 (unsigned long long)s.calls_in_flight, n_modules,
+		 ttrpcd_plural(n_modules, "module", "modules"));
 }
 
 static int on_call(struct ttrpc_call *call, void *arg)
@@ -299,11 +303,13 @@ static void stop(struct daemon *d, int sig)
 	/* Watchers of the health service hear it first, and end their streams. */
 	ttrpcd_modules_set_stopping(d->modules);
 	ttrpcd_listen_stats(d->listeners, &s);
-	snprintf(status, sizeof(status), "stopping: draining %llu calls",
-		 (unsigned long long)s.calls_in_flight);
+	snprintf(status, sizeof(status), "stopping: draining %llu %s",
+		 (unsigned long long)s.calls_in_flight,
+		 ttrpcd_plural(s.calls_in_flight, "call", "calls"));
 	ttrpcd_notify_stopping(d->notify, status);
-	ttrpcd_log(TTRPC_LOG_NOTICE, "%s: shutting down, %llu calls in flight, waiting up to %u ms",
-		   strsignal(sig), (unsigned long long)s.calls_in_flight, d->cfg.drain_timeout_ms);
+	ttrpcd_log(TTRPC_LOG_NOTICE, "%s: shutting down, %llu %s in flight, waiting up to %u ms",
+		   strsignal(sig), (unsigned long long)s.calls_in_flight,
+		   ttrpcd_plural(s.calls_in_flight, "call", "calls"), d->cfg.drain_timeout_ms);
 	if (ttrpcd_listen_shutdown(d->listeners, d->cfg.drain_timeout_ms, on_drained, d) < 0)
 		event_base_loopbreak(d->base);
 }
@@ -439,14 +445,16 @@ static int check_config(struct daemon *d)
 	int r = ttrpcd_modules_check(&d->cfg);
 
 	if (r == 0)
-		printf("configuration OK: %zu listeners, %zu modules\n", d->cfg.n_listeners,
-		       d->cfg.n_modules);
+		printf("configuration OK: %zu %s, %zu %s\n", d->cfg.n_listeners,
+		       ttrpcd_plural(d->cfg.n_listeners, "listener", "listeners"), d->cfg.n_modules,
+		       ttrpcd_plural(d->cfg.n_modules, "module", "modules"));
 	return r == 0 ? 0 : 1;
 }
 
 static int start(struct daemon *d)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	size_t n;
 	int r;
 
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -479,7 +487,8 @@ static int start(struct daemon *d)
 		return r;
 	ttrpcd_modules_set_ready(d->modules);
 	ttrpcd_notify_ready(d->notify, NULL);
-	ttrpcd_log(TTRPC_LOG_NOTICE, "ready: %zu modules", ttrpcd_modules_count(d->modules));
+	n = ttrpcd_modules_count(d->modules);
+	ttrpcd_log(TTRPC_LOG_NOTICE, "ready: %zu %s", n, ttrpcd_plural(n, "module", "modules"));
 	return 0;
 }
 

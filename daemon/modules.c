@@ -350,9 +350,10 @@ static void forget_children(struct ttrpcd_host *host)
 
 	if (n)
 		ttrpcd_log(TTRPC_LOG_NOTICE,
-			   "module '%s' left %zu child processes running; their exits are "
-			   "reaped and not reported",
-			   host->desc.name, n);
+			   "module '%s' left %zu %s running; their exits are reaped and not "
+			   "reported",
+			   host->desc.name, n,
+			   ttrpcd_plural(n, "child process", "child processes"));
 }
 
 /* Forget the services of a module whose init failed. */

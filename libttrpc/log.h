@@ -18,6 +18,12 @@ struct ttrpc__log {
 void ttrpc__log_line(const struct ttrpc__log *log, int level, const char *fmt, ...)
 	TTRPC_PRINTF(3, 4);
 
+/* @one when @n is 1, else @many: "1 call", "2 calls". */
+static inline const char *ttrpc__plural(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 /* A macro, so that the arguments of a line nobody reads are not evaluated. */
 #define ttrpc__log(log, level, ...)                                   \
 	do {                                                          \

@@ -682,12 +682,13 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	if (pause)
 		ttrpc__log(
 			&srv->log, TTRPC_LOG_ERR,
-			"accept: %s (%llu times since the last report): new connections wait in the backlog, %d ms at a time; open ones are served",
-			strerror(err), (unsigned long long)srv->accept_failures, ACCEPT_PAUSE_MS);
+			"accept: %s (%llu %s since the last report): new connections wait in the backlog, %d ms at a time; open ones are served",
+			strerror(err), (unsigned long long)srv->accept_failures,
+			ttrpc__plural(srv->accept_failures, "time", "times"), ACCEPT_PAUSE_MS);
 	else
-		ttrpc__log(&srv->log, TTRPC_LOG_ERR,
-			   "accept: %s (%llu times since the last report)", strerror(err),
-			   (unsigned long long)srv->accept_failures);
+		ttrpc__log(&srv->log, TTRPC_LOG_ERR, "accept: %s (%llu %s since the last report)",
+			   strerror(err), (unsigned long long)srv->accept_failures,
+			   ttrpc__plural(srv->accept_failures, "time", "times"));
 	srv->accept_failures = 0;
 	srv->accept_next_log_us = now + ACCEPT_REPORT_US;
 }
@@ -1113,8 +1114,9 @@ static void on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
 	struct ttrpc_server *srv = arg;
 
 	ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
-		   "shutdown timeout: cancelling %llu calls still in flight",
-		   (unsigned long long)srv->stats.calls_in_flight);
+		   "shutdown timeout: cancelling %llu %s still in flight",
+		   (unsigned long long)srv->stats.calls_in_flight,
+		   ttrpc__plural(srv->stats.calls_in_flight, "call", "calls"));
 	srv->drained = false;
 	while (!LIST_EMPTY(&srv->conns))
 		conn_close(LIST_FIRST(&srv->conns));

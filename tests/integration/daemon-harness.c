@@ -135,6 +135,7 @@ void spawn(struct proc *p, const char *const *argv, const char *const *env, cons
 		int high[16];
 		char num[32], names[1024] = "";
 
+		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_PID");

@@ -17,7 +17,7 @@
 extern char builddir[4096];
 extern char tmp[256];
 
-/* A ttrpcd process and what it wrote to stderr. */
+/* A ttrpcd process and what it wrote to stdout and stderr. */
 struct proc {
 	pid_t pid;
 	int err;
@@ -47,7 +47,7 @@ void daemon_test_teardown(void);
 /*
  * spawn() - start argv[0] with @env (KEY=VALUE, NULL-terminated) set,
  * $LISTEN_* and $NOTIFY_SOCKET cleared otherwise, and @fds passed under
- * @fdnames as systemd passes them; its stderr goes to @p->log.
+ * @fdnames as systemd passes them; its stdout and stderr go to @p->log.
  */
 void spawn(struct proc *p, const char *const *argv, const char *const *env, const int *fds,
 	   const char *const *fdnames, size_t nfds);

@@ -72,7 +72,7 @@ static void serve(const char *limits, bool persistent)
 		   "[module interop]\nfile = %s\n",
 		   tmp, limits ? limits : "", sock, build_path("tests/interop/.libs/interop.so"));
 	daemon_start(&d, conf, NULL);
-	ck_assert(log_wait(&d, "ready: 1 modules"));
+	ck_assert(log_wait(&d, "ready: 1 module"));
 	good = NULL;
 	if (persistent)
 		ck_assert_int_eq(ttrpc_client_open(sock, &good), 0);
@@ -613,7 +613,7 @@ START_TEST(test_library_log_level)
 
 	log_level_config(conf, "info");
 	daemon_start(&d, conf, NULL);
-	ck_assert(log_wait(&d, "ready: 1 modules"));
+	ck_assert(log_wait(&d, "ready: 1 module"));
 	fd = peer_connect(sock);
 	expect_echo(fd, 1);
 	close(fd);

@@ -95,7 +95,7 @@ START_TEST(test_socket_mode_and_owner)
 		   tmp, path_in("api.sock"), path_in("private.sock"), (unsigned)owner,
 		   (unsigned)group, interop_so());
 	daemon_start(&p, conf, NULL);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	/* The default: 0660, the daemon's user and group. */
 	ck_assert_int_eq(stat(path_in("api.sock"), &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
@@ -139,7 +139,7 @@ START_TEST(test_listener_allow_lists)
 		   tmp, path_in("admins.sock"), path_in("nobodies.sock"), NOBODY,
 		   path_in("members.sock"), interop_so());
 	daemon_start(&p, conf, NULL);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	/* Refused by the listener: the connection is closed before any call. */
 	ck_assert_str_eq(probe_nobody(path_in("admins.sock"), NULL), "probe: echo=transport error");
 	ck_assert(log_wait(&p, "uid 65534 gid 65534: Operation not permitted"));
@@ -252,7 +252,7 @@ START_TEST(test_module_in_writable_place)
 	}
 	/* The same file in a safe place loads, under /tmp (root's, sticky). */
 	daemon_start(&p, module_config(path_in("ok/interop.so")), NULL);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	ck_assert_int_eq(echo(path_in("sock"), "safe"), 0);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
@@ -283,7 +283,7 @@ static void secrets_at(const char *level)
 		   tmp, level ? "log-level = " : "", level ? level : "", level ? "\n" : "",
 		   path_in("sock"), interop_so());
 	daemon_start(&p, conf, NULL);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	fd = peer_connect(path_in("sock"));
 	req.text = (char *)SECRET_TEXT;
 	req.payload.data = (uint8_t *)SECRET_BYTES;
@@ -512,7 +512,7 @@ START_TEST(test_sigterm_under_load_answers_all)
 		   "[listener api]\npath = %s\n[module interop]\nfile = %s\n",
 		   tmp, path_in("sock"), interop_so());
 	daemon_start(&p, conf, NULL);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	/* On each connection a Sleep, and two Echo calls behind it. */
 	sleep.millis = 2000;
 	for (int i = 0; i < CONNS; i++) {
@@ -605,7 +605,7 @@ START_TEST(test_accept_out_of_fds)
 	struct proc p;
 
 	daemon_start(&p, module_config(interop_so()), NULL);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	held = peer_connect(sock);
 	ck_assert_int_ge(held, 0);
 	ck_assert_int_eq(peer_echo(held, id, "before"), 0);
@@ -621,7 +621,7 @@ START_TEST(test_accept_out_of_fds)
 		ck_assert_int_ge(more[i], 0);
 		ck_assert_int_eq(peer_echo(more[i], 1, "waiting"), 0);
 	}
-	ck_assert(log_wait(&p, "accept: Too many open files (1 times since the last report)"));
+	ck_assert(log_wait(&p, "accept: Too many open files (1 time since the last report)"));
 	/* Held there a while, the daemon answers the connection it has. */
 	while (now_ms() - start < LOADED_MS) {
 		id += 2;

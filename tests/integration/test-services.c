@@ -912,7 +912,7 @@ START_TEST(test_example_out_of_tree)
 		   "[module example]\nfile = %s/example.so\ngreeting = Out of tree\n",
 		   tmp, path_in("sock"), ex);
 	daemon_start(&p, conf, NULL);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	ck_assert_str_eq(hello(path_in("sock"), "author"), "Out of tree, author!");
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);

@@ -178,13 +178,14 @@ START_TEST(test_notify_lifecycle)
 	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), &store));
 	/* Ready means every listener is bound and every module inited. */
 	ck_assert(has_line(msg, "STATUS="));
-	ck_assert_ptr_nonnull(strstr(msg, "1 modules"));
+	ck_assert_ptr_nonnull(strstr(msg, "0 connections, 0 calls served, 0 in flight, 1 module"));
+	ck_assert_ptr_null(strstr(msg, "1 modules"));
 	ck_assert_int_eq(store.n, 1);
 	ck_assert_str_eq(store.names[0], "api");
 	ck_assert_int_eq(echo(path_in("sock"), INTEROP, "hi", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "hi");
 	/* The live counts come within a second or so. */
-	ck_assert(notify_wait(nfd, "STATUS=0 connections, 1 calls served", NULL, 0, NULL));
+	ck_assert(notify_wait(nfd, "STATUS=0 connections, 1 call served", NULL, 0, NULL));
 	ck_assert(log_wait(&p, "call " INTEROP "/Echo from pid"));
 	kill(p.pid, SIGTERM);
 	ck_assert(notify_wait(nfd, "STOPPING=1", NULL, 0, NULL));
@@ -388,7 +389,7 @@ START_TEST(test_module_dirs)
 	env[1] = keep(want);
 	env[2] = NULL;
 	daemon_start(&p, testmod_config("dirs = yes\n"), env);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	ck_assert_int_ge(asprintf(&want, "testmod: state: %s", path_in("state/testmod")), 0);
 	ck_assert(log_wait(&p, keep(want)));
 	ck_assert_int_ge(asprintf(&want, "testmod: cache: %s", path_in("cache/testmod")), 0);
@@ -436,7 +437,7 @@ START_TEST(test_config_in_configuration_directory)
 	env[0] = keep(e);
 	env[1] = NULL;
 	spawn(&p, argv, env, NULL, NULL, 0);
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	ck_assert(log_wait(&p, "listener api: listening on"));
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
@@ -490,7 +491,7 @@ START_TEST(test_sigterm_drains_slow_call)
 	/* The call is in the handler once the daemon logged it. */
 	ck_assert(log_wait(&p, "call " INTEROP "/Sleep from pid"));
 	kill(p.pid, SIGTERM);
-	ck_assert(log_wait(&p, "1 calls in flight"));
+	ck_assert(log_wait(&p, "1 call in flight"));
 	ck_assert_int_eq(raw_recv(fd, 1), TTRPC_OK);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 	ck_assert(strstr(p.log, "all calls finished"));
@@ -722,7 +723,7 @@ START_TEST(test_module_init_failures)
 	/* Optional: a warning, and the rest runs. */
 	daemon_start(&p, testmod_pair("fail-init = yes\noptional = yes\n"), NULL);
 	ck_assert(log_wait(&p, "skipped, as it is optional"));
-	ck_assert(log_wait(&p, "ready: 1 modules"));
+	ck_assert(log_wait(&p, "ready: 1 module"));
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }
@@ -751,6 +752,7 @@ START_TEST(test_config_errors)
 	interop_config(NULL);
 	spawn(&p, check, NULL, NULL, NULL, 0);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_ptr_nonnull(strstr(p.log, "configuration OK: 1 listener, 1 module\n"));
 	ck_assert_int_eq(access(path_in("sock"), F_OK), -1);
 	/* --check-config opens the modules too. */
 	spawn(&p,
