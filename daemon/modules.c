@@ -43,8 +43,10 @@ struct ttrpcd_host {
 	const struct ttrpcd_module_conf *conf; /* its settings; NULL: none */
 	void *data;
 	bool in_init;
+	bool in_reload;
 	bool init_ran;
 	char *failure; /* why a host call of init failed, for the load error */
+	char *reason;  /* the module's own words for the failure of init or reload */
 	ttrpcd_serving_fn watch;
 	void *watch_userdata;
 	char *dirs[N_MODULE_DIRS]; /* the module's own, once asked for */
@@ -93,14 +95,15 @@ static void host_free(struct ttrpcd_host *host)
 	for (int i = 0; i < N_MODULE_DIRS; i++)
 		free(host->dirs[i]);
 	free(host->failure);
+	free(host->reason);
 	free(host->real_path);
 	free(host->path);
 	free(host);
 }
 
-static void host_fail(struct ttrpcd_host *host, const char *fmt, ...) TTRPC_PRINTF(2, 3);
+static void note_refusal(struct ttrpcd_host *host, const char *fmt, ...) TTRPC_PRINTF(2, 3);
 
-static void host_fail(struct ttrpcd_host *host, const char *fmt, ...)
+static void note_refusal(struct ttrpcd_host *host, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -110,6 +113,50 @@ static void host_fail(struct ttrpcd_host *host, const char *fmt, ...)
 	if (vasprintf(&host->failure, fmt, ap) < 0)
 		host->failure = NULL;
 	va_end(ap);
+}
+
+int ttrpcd_host_fail(struct ttrpcd_host *host, int error, const char *fmt, ...)
+{
+	char *reason;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&reason, fmt, ap) < 0)
+		reason = NULL;
+	va_end(ap);
+	if (!host->in_init && !host->in_reload) {
+		/* Nobody waits for a reason: the log is where it goes. */
+		ttrpcd_log_module(TTRPC_LOG_ERR, host->desc.name, "%s",
+				  reason ? reason : strerror(-error));
+		free(reason);
+	} else if (host->reason) {
+		free(reason);
+	} else {
+		host->reason = reason;
+	}
+	return error;
+}
+
+/*
+ * Why init or reload returned @r, malloc'd: the module's words, then what
+ * a host call of it refused, else the errno's name. NULL: out of memory.
+ */
+static char *failure_text(const struct ttrpcd_host *host, int r)
+{
+	char *text;
+
+	if (host->reason && host->failure)
+		return asprintf(&text, "%s (%s)", host->reason, host->failure) < 0 ? NULL : text;
+	return strdup(host->reason ? host->reason : host->failure ? host->failure : strerror(-r));
+}
+
+/* A fresh start for the reasons of the next init or reload. */
+static void forget_reasons(struct ttrpcd_host *host)
+{
+	free(host->reason);
+	free(host->failure);
+	host->reason = NULL;
+	host->failure = NULL;
 }
 
 static struct service *find_service(const struct ttrpcd_modules *set, const char *name)
@@ -160,17 +207,17 @@ int ttrpcd_host_register_service(struct ttrpcd_host *host, const struct ttrpc_se
 	const struct service *other;
 
 	if (!host->in_init) {
-		host_fail(host, "service '%s' registered outside init", name);
+		note_refusal(host, "service '%s' registered outside init", name);
 		return -EBUSY;
 	}
 	if (!name || !*name || !svc->methods || !svc->methods[0].name) {
-		host_fail(host, "service '%s' has no name or no method", name ? name : "");
+		note_refusal(host, "service '%s' has no name or no method", name ? name : "");
 		return -EINVAL;
 	}
 	other = find_service(host->set, name);
 	if (other) {
-		host_fail(host, "service '%s' is already registered by module '%s'", name,
-			  owner_name(other));
+		note_refusal(host, "service '%s' is already registered by module '%s'", name,
+			     owner_name(other));
 		return -EEXIST;
 	}
 	return add_service(host->set, host, svc);
@@ -612,18 +659,22 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 	if (!v)
 		return -ENOMEM;
 	set->hosts = v;
+	forget_reasons(host);
 	host->in_init = true;
 	host->init_ran = true;
 	r = host->desc.init(host);
 	host->in_init = false;
 	if (r < 0) {
+		char *text = failure_text(host, r);
+
 		drop_services(set, host);
 		forget_children(host);
-		if (asprintf(why, "init failed: %s", host->failure ? host->failure : strerror(-r)) <
-		    0)
+		if (!text || asprintf(why, "init failed: %s", text) < 0)
 			*why = NULL;
+		free(text);
 		return r;
 	}
+	forget_reasons(host);
 	set->hosts[set->n_hosts++] = host;
 	check_declared(set, host);
 	return 0;
@@ -899,35 +950,48 @@ static void unload_fresh(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 	host_end(host);
 }
 
+/* The module's reload, with @conf; 0, or its error with *@why (may be NULL) saying why. */
+static int run_reload(struct ttrpcd_host *host, const struct ttrpcd_module_conf *conf, char **why)
+{
+	int r;
+
+	host->conf = conf;
+	if (!host->desc.reload)
+		return 0;
+	forget_reasons(host);
+	host->in_reload = true;
+	r = host->desc.reload(host);
+	host->in_reload = false;
+	if (r < 0 && why) {
+		char *text = failure_text(host, r);
+
+		if (!text ||
+		    asprintf(why, "module '%s': reload failed: %s", host->desc.name, text) < 0)
+			*why = NULL;
+		free(text);
+	}
+	forget_reasons(host);
+	return r;
+}
+
 /* Give the staying modules their new settings, all or none (@old back on failure). */
 static int reload_staying(struct ttrpcd_modules *set, size_t n,
 			  const struct ttrpcd_module_conf **old,
 			  const struct ttrpcd_module_conf **next, char **why)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct ttrpcd_host *host = set->hosts[i];
 		int r;
 
 		if (!next[i])
 			continue;
-		host->conf = next[i];
-		if (!host->desc.reload)
-			continue;
-		r = host->desc.reload(host);
+		r = run_reload(set->hosts[i], next[i], why);
 		if (r == 0)
 			continue;
-		if (asprintf(why, "module '%s': reload failed: %s", host->desc.name, strerror(-r)) <
-		    0)
-			*why = NULL;
-		host->conf = old[i];
+		set->hosts[i]->conf = old[i];
 		/* Those that took the new settings go back to the old ones. */
-		while (i-- > 0) {
-			if (!next[i])
-				continue;
-			set->hosts[i]->conf = old[i];
-			if (set->hosts[i]->desc.reload)
-				set->hosts[i]->desc.reload(set->hosts[i]);
-		}
+		while (i-- > 0)
+			if (next[i])
+				run_reload(set->hosts[i], old[i], NULL);
 		return r;
 	}
 	return 0;

@@ -508,6 +508,12 @@ START_TEST(test_control_reload)
 	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_FAILED_PRECONDITION);
 	ck_assert_ptr_nonnull(strstr(why, "unknown key 'bogus' in [module testmod]"));
 	ck_assert_str_eq(greet(c, GREETER), "after");
+	/* A module's reload that fails: the answer has the module's own words. */
+	services_config(NULL, "greeting = never\nserving = maybe\n");
+	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_FAILED_PRECONDITION);
+	ck_assert_str_eq(why, "reload failed, the running configuration stays: module 'testmod': "
+			      "reload failed: serving = 'maybe': expected yes, no or unknown");
+	ck_assert_str_eq(greet(c, GREETER), "after");
 	services_config("[control]\nallow-users = nobody-at-all-here\n", NULL);
 	ck_assert_int_eq(control_reload(c, why, sizeof(why)), TTRPC_FAILED_PRECONDITION);
 	ck_assert_ptr_nonnull(strstr(why, "bad value 'nobody-at-all-here' for key 'allow-users' "

@@ -354,13 +354,30 @@ START_TEST(test_reload)
 	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "bye");
 
-	/* A module that refuses its new settings. */
+	/* A module that refuses its new settings, with no reason but an errno. */
 	testmod_config("greeting = again\nfail-reload = yes\n");
 	kill(p.pid, SIGHUP);
 	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
-	ck_assert_ptr_nonnull(strstr(msg, "module 'testmod': reload failed"));
+	ck_assert_ptr_nonnull(strstr(msg, "module 'testmod': reload failed: Input/output error"));
 	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "bye");
+
+	/* And with its own words (ttrpcd_host_fail()): logged, and in STATUS=. */
+	testmod_config("greeting = again\nserving = maybe\n");
+	kill(p.pid, SIGHUP);
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
+	ck_assert_ptr_nonnull(strstr(msg, "module 'testmod': reload failed: serving = 'maybe': "
+					  "expected yes, no or unknown"));
+	ck_assert(log_wait(&p, "reload failed, keeping the running configuration: module "
+			       "'testmod': reload failed: serving = 'maybe': expected yes, no or "
+			       "unknown"));
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "bye");
+
+	/* Outside init and reload the reason is logged, and the call goes on. */
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "host-fail", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "bye");
+	ck_assert(log_wait(&p, "testmod: asked to fail by a call, outside init and reload"));
 
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
@@ -715,6 +732,12 @@ START_TEST(test_module_init_failures)
 	expect_failure(testmod_pair("fail-init = yes\n"), msg);
 	expect_failure(testmod_pair("fail-init = yes\n"),
 		       "testmod: failing init, as fail-init asks");
+	/* The module's own words, given with ttrpcd_host_fail(). */
+	snprintf(msg, sizeof(msg),
+		 "module 'testmod' (%s): init failed: serving = 'maybe': expected yes, no or "
+		 "unknown",
+		 build_path("tests/modules/.libs/testmod.so"));
+	expect_failure(testmod_pair("serving = maybe\n"), msg);
 	expect_failure(testmod_pair("service = " INTEROP "\n"),
 		       "init failed: service '" INTEROP "' is already registered by module "
 		       "'interop'");

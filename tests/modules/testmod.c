@@ -4,14 +4,17 @@
  *   service      the service it registers (default ttrpc.test.v1.Greeter),
  *                to clash with another module on purpose;
  *   greeting     the text its Echo method answers with, changed by reload;
- *   fail-init    yes: init fails;
- *   fail-reload  yes: reload fails;
+ *   fail-init    yes: init fails, with no reason but its errno;
+ *   fail-reload  yes: reload fails, with no reason but its errno;
  *   serving      its serving status: yes (default), no or unknown, set by
  *                init and every reload, for the health service's tests;
+ *                another value fails init or reload with a reason
+ *                (ttrpcd_host_fail()) that names the setting;
  *   dirs         yes: init asks for its state and cache directories, logs
  *                them (or why there are none) and leaves a file in each.
  * Its init also checks the refusals of ttrpcd_host_set_serving().
- * Its Echo has the interop EchoRequest/EchoResponse types.
+ * Its Echo has the interop EchoRequest/EchoResponse types; asked to echo
+ * "host-fail", it calls ttrpcd_host_fail() outside init and reload.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,8 +33,11 @@ static void on_echo(struct ttrpc_call *call, const ProtobufCMessage *msg, void *
 {
 	struct ttrpcd_host *host = userdata;
 	struct testmod *t = ttrpcd_host_get_data(host);
+	const Ttrpc__Interop__V1__EchoRequest *req = (const void *)msg;
 	Ttrpc__Interop__V1__EchoResponse resp = TTRPC__INTEROP__V1__ECHO_RESPONSE__INIT;
 
+	if (req->text && strcmp(req->text, "host-fail") == 0)
+		ttrpcd_host_fail(host, -EIO, "asked to fail by a call, outside init and reload");
 	resp.text = t->greeting;
 	ttrpc_call_reply(call, &resp.base);
 }
@@ -76,7 +82,8 @@ static int apply(struct ttrpcd_host *host, struct testmod *t)
 		if (strcmp(serving ? serving : "yes", statuses[i].name) == 0)
 			status = statuses[i].status;
 	if (status < 0)
-		return -EINVAL;
+		return ttrpcd_host_fail(host, -EINVAL,
+					"serving = '%s': expected yes, no or unknown", serving);
 	copy = strdup(g ? g : "hello");
 	if (!copy)
 		return -ENOMEM;

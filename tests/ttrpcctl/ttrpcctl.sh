@@ -12,6 +12,7 @@ CTL=$top_builddir/daemon/ttrpcctl/ttrpcctl
 TTRPCD=$top_builddir/daemon/ttrpcd
 INTEROP_SO=$top_builddir/tests/interop/.libs/interop.so
 HEALTH_SO=$top_builddir/services/health/.libs/health.so
+TESTMOD_SO=$top_builddir/tests/modules/.libs/testmod.so
 PROTO_DIR=$top_srcdir/tests/interop
 SVC=ttrpc.interop.v1.Interop
 
@@ -280,6 +281,23 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 else
 	skip "permission denied (needs root and setpriv)"
 fi
+
+# ---- reload: what a module says when its reload fails ----
+
+kill "$daemon_pid"
+wait "$daemon_pid"
+printf '[listener api]\npath = %s\n[module testmod]\nfile = %s\n' "$sock" "$TESTMOD_SO" \
+	>"$tmp/ttrpcd.conf"
+"$TTRPCD" --config "$tmp/ttrpcd.conf" 2>"$tmp/testmod.log" &
+daemon_pid=$!
+for _ in $(seq 100); do
+	grep -q 'ready: ' "$tmp/testmod.log" && break
+	sleep 0.1
+done
+printf 'serving = maybe\n' >>"$tmp/ttrpcd.conf"
+run "$CTL" -s "$sock" reload
+expect "reload: a module's reason for failing" 1 "" \
+	"ERROR: FAILED_PRECONDITION: reload failed, the running configuration stays: module 'testmod': reload failed: serving = 'maybe': expected yes, no or unknown"
 
 echo "ttrpcctl: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

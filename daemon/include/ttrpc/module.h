@@ -38,8 +38,10 @@
  * (ttrpcd_host_set_serving() and what the health module reads them with).
  * ABI 1.2 added the module's state and cache directories
  * (ttrpcd_host_state_dir(), ttrpcd_host_cache_dir()), child processes
- * (ttrpcd_host_spawn() and its kin), ttrpcd_host_stop() and
- * ttrpcd_host_register_service().
+ * (ttrpcd_host_spawn() and its kin), ttrpcd_host_stop(),
+ * ttrpcd_host_register_service() and ttrpcd_host_fail(). ttrpcd_host_fail()
+ * came after the others, before any release of ttrpcd with ABI 1.2: no
+ * daemon that says 1.2 lacks it, so it needed no minor version of its own.
  *
  * Lifecycle, all on the daemon's event loop thread:
  *  - init() once, when the module is loaded: at start-up, or by the reload
@@ -51,6 +53,9 @@
  *    ttrpcd_host_config(). It applies the new settings completely or not
  *    at all: on failure the daemon keeps the old config, and modules that
  *    already took the new one are reloaded again with the old one.
+ *  - init() and reload() that fail say why with ttrpcd_host_fail(): the
+ *    daemon logs it, and a reload asked through the control service
+ *    (ttrpcctl reload) answers it.
  *  - fini() at shutdown, or when a reload disabled the module, once every
  *    call into the module has finished. The module must then have no
  *    event, timer or fd left on the event_base, and finish any call it
@@ -249,6 +254,29 @@ struct event_base *ttrpcd_host_event_base(const struct ttrpcd_host *host);
  */
 void ttrpcd_host_log(const struct ttrpcd_host *host, int level, const char *fmt, ...)
 	TTRPC_PRINTF(3, 4);
+
+/*
+ * ttrpcd_host_fail() - say why init() or reload() fails, in words that tell
+ * an administrator what to change (ABI 1.2):
+ *
+ *	if (!valid)
+ *		return ttrpcd_host_fail(host, -EINVAL, "listen = '%s': %s", v, why);
+ *
+ * When init() or reload() then returns a negative errno, the daemon logs
+ * "module 'NAME' (PATH): init failed: REASON" or "module 'NAME': reload
+ * failed: REASON", and the control service's Reload answers
+ * FAILED_PRECONDITION with it (what ttrpcctl reload prints), instead of the
+ * errno's name. The first reason given during one init() or reload()
+ * counts; a call that returns 0 drops it. Outside init() and reload() (a
+ * handler, a timer), nothing waits for a reason: it is logged as an error,
+ * tagged with the module's name. ttrpcd --check-config does not run init(),
+ * so it cannot print these reasons.
+ * @error: a negative errno, returned as it is.
+ * @fmt: printf-style; the text is copied.
+ *
+ * Return: @error.
+ */
+int ttrpcd_host_fail(struct ttrpcd_host *host, int error, const char *fmt, ...) TTRPC_PRINTF(3, 4);
 
 /*
  * ttrpcd_host_set_data() / ttrpcd_host_get_data() - one pointer of the
