@@ -366,6 +366,27 @@ static void on_stats(struct ttrpc_call *call, const Ttrpcd__V1__StatsRequest *re
 	free(ptrs);
 }
 
+/* ---- Describe ---- */
+
+static void on_describe(struct ttrpc_call *call, const Ttrpcd__V1__DescribeRequest *req,
+			void *userdata)
+{
+	struct ttrpcd_control *ctl = userdata;
+	Ttrpcd__V1__DescribeResponse resp = TTRPCD__V1__DESCRIBE_RESPONSE__INIT;
+	struct ttrpcd_service_info s;
+
+	for (size_t i = 0; ttrpcd_modules_service_at(ctl->modules, i, &s); i++) {
+		if (strcmp(s.name, req->service) != 0)
+			continue;
+		/* protobuf-c packs the bytes from here: nothing is written to them. */
+		resp.file_descriptor_set.data = (uint8_t *)s.descriptor_set;
+		resp.file_descriptor_set.len = s.descriptor_set_size;
+		ttrpcd__v1__control_describe_reply(call, &resp);
+		return;
+	}
+	ttrpc_call_fail(call, TTRPC_NOT_FOUND, "no service '%s' is served", req->service);
+}
+
 /* ---- Reload ---- */
 
 static void on_reload(struct ttrpc_call *call, const Ttrpcd__V1__ReloadRequest *req, void *userdata)
@@ -392,6 +413,7 @@ static const struct ttrpcd__v1__control_handlers control_handlers = {
 	.list = on_list,
 	.stats = on_stats,
 	.reload = on_reload,
+	.describe = on_describe,
 };
 
 int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *modules,

@@ -60,6 +60,8 @@ struct service {
 	char *name;
 	const struct ttrpc_method *methods;
 	void *userdata;
+	const uint8_t *descriptor_set; /* NULL: none */
+	size_t descriptor_set_size;
 	struct ttrpcd_host *owner; /* NULL: built into the daemon */
 	int status;                /* enum ttrpcd_serving_status */
 };
@@ -187,6 +189,8 @@ static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner,
 		.name = copy,
 		.methods = svc->methods,
 		.userdata = svc->userdata,
+		.descriptor_set = svc->descriptor_set_size ? svc->descriptor_set : NULL,
+		.descriptor_set_size = svc->descriptor_set ? svc->descriptor_set_size : 0,
 		.owner = owner,
 		.status = TTRPCD_SERVING,
 	};
@@ -196,6 +200,7 @@ static int add_service(struct ttrpcd_modules *set, struct ttrpcd_host *owner,
 int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
 			 const struct ttrpc_method *methods, void *userdata)
 {
+	/* A hand-written table: no descriptors to serve. */
 	const struct ttrpc_service svc = { .name = name, .methods = methods, .userdata = userdata };
 
 	return ttrpcd_host_register_service(host, &svc);
@@ -1182,6 +1187,8 @@ bool ttrpcd_modules_service_at(const struct ttrpcd_modules *set, size_t i,
 		.module = s->owner ? s->owner->desc.name : NULL,
 		.methods = s->methods,
 		.status = s->status,
+		.descriptor_set = s->descriptor_set,
+		.descriptor_set_size = s->descriptor_set_size,
 	};
 	return true;
 }

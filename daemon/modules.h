@@ -119,6 +119,9 @@ struct ttrpcd_service_info {
 	const char *module; /* NULL: built into the daemon */
 	const struct ttrpc_method *methods;
 	int status; /* enum ttrpcd_serving_status */
+	/* Its google.protobuf.FileDescriptorSet; NULL (size 0): none. */
+	const uint8_t *descriptor_set;
+	size_t descriptor_set_size;
 };
 
 /*

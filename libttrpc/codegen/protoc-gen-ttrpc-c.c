@@ -26,10 +26,11 @@
 
 #define MAX_COLUMNS 100
 
-typedef TtrpcGen__FileDescriptorProto FileProto;
-typedef TtrpcGen__DescriptorProto MessageProto;
-typedef TtrpcGen__ServiceDescriptorProto ServiceProto;
-typedef TtrpcGen__MethodDescriptorProto MethodProto;
+typedef TtrpcDesc__FileDescriptorSet FileSet;
+typedef TtrpcDesc__FileDescriptorProto FileProto;
+typedef TtrpcDesc__DescriptorProto MessageProto;
+typedef TtrpcDesc__ServiceDescriptorProto ServiceProto;
+typedef TtrpcDesc__MethodDescriptorProto MethodProto;
 
 enum method_kind {
 	KIND_UNARY,
@@ -57,9 +58,10 @@ struct method {
 
 struct service {
 	const ServiceProto *proto;
-	const char *full;  /* "pkg.Svc", the name on the wire */
-	const char *lower; /* "pkg__svc" */
-	const char *upper; /* "PKG__SVC" */
+	const char *descriptors; /* the array of its file's FileDescriptorSet */
+	const char *full;        /* "pkg.Svc", the name on the wire */
+	const char *lower;       /* "pkg__svc" */
+	const char *upper;       /* "PKG__SVC" */
 	const char *comment;
 	struct method *methods;
 	size_t n_methods;
@@ -254,11 +256,11 @@ static int message_names(struct gen *g, const char *type, const char **c_type, c
  */
 static const char *comment_at(struct gen *g, const FileProto *f, const int32_t *path, size_t n)
 {
-	const TtrpcGen__SourceCodeInfo *info = f->source_code_info;
+	const TtrpcDesc__SourceCodeInfo *info = f->source_code_info;
 	char *s, *p;
 
 	for (size_t i = 0; info && i < info->n_location; i++) {
-		const TtrpcGen__SourceCodeInfo__Location *loc = info->location[i];
+		const TtrpcDesc__SourceCodeInfo__Location *loc = info->location[i];
 
 		if (loc->n_path != n || memcmp(loc->path, path, n * sizeof(*path)) != 0)
 			continue;
@@ -1402,11 +1404,13 @@ static void service_source(struct gen *g, FILE *c, const struct service *svc)
 		"\t\t.name = %s__NAME,\n"
 		"\t\t.methods = %s_methods,\n"
 		"\t\t.userdata = (void *)h,\n"
+		"\t\t.descriptor_set = %s,\n"
+		"\t\t.descriptor_set_size = sizeof(%s),\n"
 		"\t};\n"
 		"\n"
 		"\treturn svc;\n"
 		"}\n\n",
-		svc->upper, svc->lower);
+		svc->upper, svc->lower, svc->descriptors, svc->descriptors);
 
 	print_args(c, fmt(g, "int %s_register(", svc->lower), ")\n", "struct ttrpc_server *srv",
 		   fmt(g, "const struct %s_handlers *h", svc->lower), NULL);
@@ -1443,6 +1447,60 @@ static const char *file_ident(struct gen *g, const char *name)
 	return keep(g, buf);
 }
 
+/* ---- the descriptors ---- */
+
+static const FileProto *find_file(const struct gen *g, const char *name);
+
+/* Append @f to @set after the files it imports, directly or not; each file once. */
+static void add_with_imports(struct gen *g, FileSet *set, const FileProto *f)
+{
+	for (size_t i = 0; i < set->n_file; i++)
+		if (strcmp(set->file[i]->name, f->name) == 0)
+			return;
+	for (size_t i = 0; i < f->n_dependency && !g->error; i++) {
+		const FileProto *d = find_file(g, f->dependency[i]);
+
+		if (!d)
+			fail(g, "%s imports %s, which is not among the request's files", f->name,
+			     f->dependency[i]);
+		else
+			add_with_imports(g, set, d);
+	}
+	/* A copy without the source info, as protoc -o writes a file; what
+	 * plugin.proto leaves out stays in its unknown fields. */
+	set->file = xrealloc(set->file, (set->n_file + 1) * sizeof(*set->file));
+	set->file[set->n_file] = keep(g, xrealloc(NULL, sizeof(**set->file)));
+	*set->file[set->n_file] = *f;
+	set->file[set->n_file++]->source_code_info = NULL;
+}
+
+/*
+ * A static array @name: the google.protobuf.FileDescriptorSet of @f and of
+ * every file it imports, dependencies first, as protoc sent them, for tools
+ * that build and read the messages of its services without the .proto
+ * (ttrpcd serves it to ttrpcctl).
+ */
+static void define_descriptor_set(struct gen *g, FILE *c, const FileProto *f, const char *name)
+{
+	FileSet set = TTRPC_DESC__FILE_DESCRIPTOR_SET__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	add_with_imports(g, &set, f);
+	len = ttrpc_desc__file_descriptor_set__get_packed_size(&set);
+	buf = keep(g, xrealloc(NULL, len ? len : 1));
+	ttrpc_desc__file_descriptor_set__pack(&set, buf);
+	free(set.file);
+	fprintf(c,
+		"\n/* google.protobuf.FileDescriptorSet of %s and its imports, for tools that\n"
+		" * describe its services (what protoc -o --include_imports writes). */\n"
+		"static const uint8_t %s[] = {",
+		f->name, name);
+	for (size_t i = 0; i < len; i++)
+		fprintf(c, "%s0x%02x,", i % 12 ? " " : "\n\t", buf[i]);
+	fputs("\n};\n", c);
+}
+
 static FILE *open_output(char **buf, size_t *size)
 {
 	FILE *out = open_memstream(buf, size);
@@ -1466,6 +1524,7 @@ static void generate_file(struct gen *g, const FileProto *f,
 {
 	size_t len = strlen(f->name), n = f->n_service, hsize, csize;
 	const char *stem, *guard = fmt(g, "TTRPC_C_%s__INCLUDED", file_ident(g, f->name));
+	const char *descriptors = fmt(g, "%s__descriptor_set", file_ident(g, f->name));
 	struct service *svcs = keep(g, calloc(n ? n : 1, sizeof(*svcs)));
 	char *hbuf, *cbuf;
 	FILE *h, *c;
@@ -1475,6 +1534,7 @@ static void generate_file(struct gen *g, const FileProto *f,
 	stem = fmt(g, "%.*s", (int)len, f->name);
 	for (size_t i = 0; i < n && !g->error; i++) {
 		service_init(g, &svcs[i], f, i);
+		svcs[i].descriptors = descriptors;
 		for (size_t j = 0; j < svcs[i].n_methods && !g->error; j++)
 			gen_of(&svcs[i].methods[j])->claim(g, &svcs[i].methods[j]);
 	}
@@ -1509,6 +1569,8 @@ static void generate_file(struct gen *g, const FileProto *f,
 		"\n"
 		"#include \"%s.ttrpc-c.h\"\n",
 		f->name, stem);
+	if (n > 0)
+		define_descriptor_set(g, c, f, descriptors);
 	for (size_t i = 0; i < n; i++)
 		service_source(g, c, &svcs[i]);
 	files[1]->content = close_output(g, c, &cbuf);

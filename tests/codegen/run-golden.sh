@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Golden files of protoc-gen-ttrpc-c: generate the C of sample.proto and
-# sample_types.proto with the built generator and compare it with golden/.
+# sample_types.proto with the built generator and compare it with golden/;
+# and the descriptors it embeds with protoc's.
 # After an intended change of the generated code, update them with
 #	TTRPC_UPDATE_GOLDEN=1 make check TESTS=tests/codegen/run-golden.sh
 # and review the diff of tests/codegen/golden/ before committing it.
@@ -26,4 +27,23 @@ for f in sample.ttrpc-c.h sample.ttrpc-c.c sample_types.ttrpc-c.h sample_types.t
 		status=1
 	fi
 done
+
+# The FileDescriptorSet embedded in sample.ttrpc-c.c says what protoc -o
+# --include_imports writes (protobuf-c packs the fields in another order:
+# compared as protoc decodes them).
+awk '/__descriptor_set\[\] = \{/ { f = 1; next } f && /^\};/ { f = 0 } f' "$tmp/sample.ttrpc-c.c" |
+	tr -d ' \t\n' | tr ',' '\n' |
+	awk 'function h(c) { return index("0123456789abcdef", c) - 1 }
+		NF { printf "\\%03o", h(substr($0, 3, 1)) * 16 + h(substr($0, 4, 1)) }' >"$tmp/octal"
+# shellcheck disable=SC2059 # the escapes are the point
+printf "$(cat "$tmp/octal")" >"$tmp/embedded.pb"
+"${PROTOC:-protoc}" -I"$src" -o "$tmp/protoc.pb" --include_imports "$src/sample.proto"
+for f in embedded protoc; do
+	"${PROTOC:-protoc}" --decode=google.protobuf.FileDescriptorSet google/protobuf/descriptor.proto \
+		<"$tmp/$f.pb" >"$tmp/$f.txt"
+done
+if [ ! -s "$tmp/protoc.txt" ] || ! diff -u "$tmp/protoc.txt" "$tmp/embedded.txt"; then
+	echo "FAIL: the descriptor set of sample.ttrpc-c.c is not protoc's" >&2
+	status=1
+fi
 exit $status

@@ -241,6 +241,34 @@ static Ttrpcd__V1__ListResponse *list(struct ttrpc_client *c, const char *servic
 	return resp;
 }
 
+/*
+ * Control.Describe of @name is @want: the descriptors the generated code of
+ * its .proto embeds (the daemon's own, or a module's), or none.
+ */
+static void expect_described(struct ttrpc_client *c, const char *name,
+			     const struct ttrpc_service *want, int want_code)
+{
+	Ttrpcd__V1__DescribeRequest req = TTRPCD__V1__DESCRIBE_REQUEST__INIT;
+	Ttrpcd__V1__DescribeResponse *resp = NULL;
+	struct ttrpc_status st = { 0 };
+	int r;
+
+	req.service = (char *)name;
+	r = ttrpcd__v1__control_describe_sync(c, &req, NULL, &resp, &st);
+	if (want_code != TTRPC_OK) {
+		ck_assert_int_eq(r, -EREMOTEIO);
+		ck_assert_int_eq(st.code, want_code);
+		ttrpc_status_clear(&st);
+		return;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(resp->file_descriptor_set.len, want ? want->descriptor_set_size : 0);
+	if (want)
+		ck_assert_mem_eq(resp->file_descriptor_set.data, want->descriptor_set,
+				 want->descriptor_set_size);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+}
+
 static const Ttrpcd__V1__ServiceInfo *find_service(const Ttrpcd__V1__ListResponse *l,
 						   const char *name)
 {
@@ -310,7 +338,7 @@ START_TEST(test_control_list)
 	s = find_service(l, CONTROL);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s->module, "");
-	ck_assert_uint_eq(s->n_methods, 3);
+	ck_assert_uint_eq(s->n_methods, 4);
 	m = find_method(s, "Reload");
 	ck_assert_ptr_nonnull(m);
 	ck_assert_str_eq(m->input_type, "ttrpcd.v1.ReloadRequest");
@@ -348,6 +376,21 @@ START_TEST(test_control_list)
 	protobuf_c_message_free_unpacked(&l->base, NULL);
 	ck_assert_ptr_null(list(c, "no.such.Service", &code));
 	ck_assert_int_eq(code, TTRPC_NOT_FOUND);
+
+	/* Describe: the descriptors of every service, the daemon's own too;
+	 * none for a module of before (ABI 1.0, a hand-written table). */
+	struct ttrpc_service control = ttrpcd__v1__control_service(NULL);
+	struct ttrpc_service health = grpc__health__v1__health_service(NULL);
+	struct ttrpc_service interop = ttrpc__interop__v1__interop_service(NULL);
+	struct ttrpc_service example = example__v1__greeter_service(NULL);
+
+	ck_assert_uint_gt(control.descriptor_set_size, 0);
+	expect_described(c, CONTROL, &control, TTRPC_OK);
+	expect_described(c, HEALTH, &health, TTRPC_OK);
+	expect_described(c, INTEROP, &interop, TTRPC_OK);
+	expect_described(c, "example.v1.Greeter", &example, TTRPC_OK);
+	expect_described(c, "ttrpc.test.v1.Old", NULL, TTRPC_OK);
+	expect_described(c, "no.such.Service", NULL, TTRPC_NOT_FOUND);
 
 	ttrpc_client_free(c);
 	kill(p.pid, SIGTERM);

@@ -179,12 +179,13 @@ struct ttrpcd_module {
 
 	/*
 	 * Optional, but every module should have it: the services init
-	 * registers, NULL-terminated (TTRPCD_SERVICES_END), static. Tools
-	 * such as ttrpcctl open the module with dlopen(RTLD_LAZY), read this
-	 * list and find the protobuf-c descriptors of every method without
-	 * running init, so it must list the very tables init registers. The
-	 * daemon warns at load when init registers a service not listed here,
-	 * or with another table. NULL: the module declares nothing.
+	 * registers, NULL-terminated (TTRPCD_SERVICES_END), static: what the
+	 * module serves, said without running it, so it must list the very
+	 * tables init registers. The daemon warns at load when init registers
+	 * a service not listed here, or with another table. NULL: the module
+	 * declares nothing. (Tools learn the message types from the daemon,
+	 * which serves the descriptors registered with each service, not
+	 * from this list: no tool loads a module.)
 	 */
 	const struct ttrpcd_service_decl *services;
 };
@@ -211,7 +212,9 @@ struct ttrpcd_module {
  */
 
 /*
- * ttrpcd_host_register() - serve a service on every listener of the daemon.
+ * ttrpcd_host_register() - serve a service on every listener of the daemon,
+ * from a hand-written method table: without descriptors, so tools must be
+ * given the service's .proto (ttrpcctl call --descriptor-set).
  * @name: full service name, copied.
  * @methods: table ended by TTRPC_METHODS_END, borrowed until fini() returns.
  * @userdata: passed to every handler.
@@ -228,7 +231,10 @@ int ttrpcd_host_register(struct ttrpcd_host *host, const char *name,
 /*
  * ttrpcd_host_register_service() - ttrpcd_host_register() for a service
  * bound to its handlers by the generated NAME_service() (ABI 1.2), which
- * checks the handlers' type: see the example at the top.
+ * checks the handlers' type: see the example at the top. The descriptors
+ * the generated code embeds come with it: the daemon serves them to tools
+ * (ttrpcd.v1.Control/Describe), so that ttrpcctl calls the service in JSON
+ * without its .proto and without loading the module.
  * @svc: read before this returns: its name is copied, its methods and
  *       userdata are borrowed until fini() returns.
  *

@@ -93,13 +93,23 @@ struct ttrpc_method {
  * A service bound to what its handlers get, as protoc-gen-ttrpc-c's
  * NAME_service() returns it for a typed handler table: a host that
  * registers services for a program (a ttrpcd module's
- * ttrpcd_host_register_service()) then takes no untyped pointer from it.
- * Everything is borrowed.
+ * ttrpcd_host_register_service()) then takes no untyped pointer from it,
+ * and has the descriptors to describe the service to tools. Everything is
+ * borrowed.
  */
 struct ttrpc_service {
 	const char *name;                   /* full name, "package.Service" */
 	const struct ttrpc_method *methods; /* ended by TTRPC_METHODS_END */
 	void *userdata;                     /* passed to every handler */
+	/*
+	 * A serialized google.protobuf.FileDescriptorSet: the .proto file that
+	 * declares the service and every file it imports, as protoc -o
+	 * --include_imports writes them, so that a tool can build and read
+	 * its messages without the .proto; NULL (size 0) when there is none,
+	 * as for a hand-written method table.
+	 */
+	const uint8_t *descriptor_set;
+	size_t descriptor_set_size;
 };
 
 /* Tunable limits; see ttrpc_server_set_limit(). */
