@@ -2,7 +2,10 @@
 /*
  * ttrpcctl call: a method called with JSON messages (or raw protobuf bytes),
  * unary on the blocking client, streams on an event loop that reads stdin
- * as the server answers.
+ * as the server answers. The JSON is turned into protobuf bytes with the
+ * method's descriptors (pbjson.c), and the bytes go through the library as
+ * a message of no fields (raw_descriptor), whose unknown fields protobuf-c
+ * keeps and sends as they are.
  */
 #include "config.h"
 
@@ -17,7 +20,49 @@
 
 #include "describe.h"
 #include "pbjson.h"
+#include "pool.h"
 #include "ttrpcctl.h"
+
+/* ---- protobuf bytes as a message of the library ---- */
+
+static void raw_init(ProtobufCMessage *msg);
+
+/*
+ * A message type without fields: protobuf-c keeps every field of what it
+ * decodes as an unknown field and encodes them back as they were, so that
+ * bytes go through the library's typed API unchanged and checked for being
+ * well-formed protobuf.
+ */
+static const ProtobufCMessageDescriptor raw_descriptor = {
+	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+	.name = "ttrpcctl.Raw",
+	.short_name = "Raw",
+	.c_name = "Raw",
+	.package_name = "ttrpcctl",
+	.sizeof_message = sizeof(ProtobufCMessage),
+	.fields_sorted_by_name = (const unsigned[]){ 0 },
+	.message_init = raw_init,
+};
+
+static void raw_init(ProtobufCMessage *msg)
+{
+	*msg = (ProtobufCMessage){ .descriptor = &raw_descriptor };
+}
+
+/* Print @raw, a message of raw_descriptor, as JSON of @type. */
+static int print_raw(const struct pb_pool *pool, const struct pb_message *type,
+		     const ProtobufCMessage *raw)
+{
+	size_t len;
+	uint8_t *data = ctl_pack(raw, &len);
+	int r;
+
+	if (!data)
+		return ctl_error("%s", strerror(ENOMEM));
+	r = ctl_print_wire(pool, type, data, len, false);
+	free(data);
+	return r;
+}
 
 /* ---- call: reading JSON ---- */
 
@@ -114,38 +159,45 @@ static char *read_all(int fd, size_t *len)
 	return NULL;
 }
 
-/* A message of @desc from @j; its memory is in @arena. */
-static int json_message(const ProtobufCMessageDescriptor *desc, struct json_object *j,
-			const char *what, struct pbjson_arena *arena, ProtobufCMessage **msg)
+/*
+ * A message of @type from @j, as a message of raw_descriptor: free it with
+ * protobuf_c_message_free_unpacked().
+ */
+static int json_message(const struct pb_pool *pool, const struct pb_message *type,
+			struct json_object *j, const char *what, ProtobufCMessage **msg)
 {
 	char err[512];
-	int r = pbjson_to_message(desc, j, arena, msg, err, sizeof(err));
+	uint8_t *data;
+	size_t len;
+	int r = pbjson_encode(pool, type, j, &data, &len, err, sizeof(err));
 
 	if (r < 0)
 		return ctl_error("%s: %s", what, err);
+	*msg = protobuf_c_message_unpack(&raw_descriptor, NULL, len, data);
+	free(data);
+	if (!*msg)
+		return ctl_error("%s", strerror(ENOMEM));
 	return 0;
 }
 
 /* ---- call: unary, and streams on an event loop ---- */
 
-static int call_unary(struct ctl *ctl, const char *service, const char *method,
-		      const struct ctl_method *m, struct json_object *req_json)
+static int call_unary(struct ctl *ctl, const struct pb_pool *pool, const char *service,
+		      const char *method, const struct ctl_method *m, struct json_object *req_json)
 {
 	struct ttrpc_call_opts opts = ctl_call_opts(ctl, true);
-	struct pbjson_arena arena = { 0 };
 	struct ttrpc_status st = { 0 };
 	ProtobufCMessage *req, *resp;
 	int r;
 
-	if (json_message(m->input, req_json, "request", &arena, &req) != 0) {
-		pbjson_arena_free(&arena);
+	if (json_message(pool, m->input, req_json, "request", &req) != 0)
 		return EXIT_FAILURE;
-	}
-	r = ttrpc_client_call_sync(ctl->client, service, method, req, m->output, &opts, &resp, &st);
-	pbjson_arena_free(&arena);
+	r = ttrpc_client_call_sync(ctl->client, service, method, req, &raw_descriptor, &opts, &resp,
+				   &st);
+	protobuf_c_message_free_unpacked(req, NULL);
 	if (r < 0)
 		return ctl_call_error(ctl, r, &st);
-	r = ctl_print_message(resp, false) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	r = print_raw(pool, m->output, resp);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return r;
 }
@@ -157,13 +209,13 @@ static int call_unary(struct ctl *ctl, const char *service, const char *method,
  */
 struct stream_run {
 	struct ctl *ctl;
+	const struct pb_pool *pool;
 	const struct ctl_method *m;
 	struct event_base *base;
 	struct ttrpc_client *client;
 	struct ttrpc_client_stream *s; /* NULL once done */
 	struct json_queue queue;       /* parsed, not yet sent */
 	ProtobufCMessage *pending;     /* converted, refused with -EAGAIN */
-	struct pbjson_arena arena;     /* of pending */
 	/* stdin, for client and bidirectional streams without -d */
 	bool from_stdin, pollable, eof, blocked, closed, failed;
 	struct event *ev_in;
@@ -258,7 +310,7 @@ static void pump(struct stream_run *run)
 			}
 			j = run->queue.v[run->queue.next++];
 			snprintf(what, sizeof(what), "message %zu", run->queue.next);
-			r = json_message(run->m->input, j, what, &run->arena, &run->pending);
+			r = json_message(run->pool, run->m->input, j, what, &run->pending);
 			json_object_put(j);
 			if (r != 0)
 				return run_fail(run);
@@ -270,7 +322,7 @@ static void pump(struct stream_run *run)
 				event_del(run->ev_in);
 			return;
 		}
-		pbjson_arena_free(&run->arena);
+		protobuf_c_message_free_unpacked(run->pending, NULL);
 		run->pending = NULL;
 		if (r == -EPIPE)
 			return; /* the server ended the stream; on_done tells how */
@@ -294,7 +346,7 @@ static void on_message(struct ttrpc_client_stream *s, const ProtobufCMessage *ms
 {
 	struct stream_run *run = data;
 
-	if (ctl_print_message(msg, false) < 0)
+	if (print_raw(run->pool, run->m->output, msg) != 0)
 		run_fail(run);
 }
 
@@ -322,8 +374,7 @@ static void on_done(struct ttrpc_client_stream *s, const struct ttrpc_result *re
 	} else if (res->code != TTRPC_OK) {
 		run->exit = ctl_error("%s: %s", ttrpc_code_name(st.code), st.message);
 	} else if (res->response) {
-		run->exit = ctl_print_message(res->response, false) < 0 ? EXIT_FAILURE
-									: EXIT_SUCCESS;
+		run->exit = print_raw(run->pool, run->m->output, res->response);
 	}
 }
 
@@ -342,14 +393,17 @@ static bool stdin_pollable(void)
 	return S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode) || isatty(STDIN_FILENO);
 }
 
-static int call_stream(struct ctl *ctl, const char *service, const char *method,
-		       const struct ctl_method *m, struct json_queue *input, bool from_stdin)
+static int call_stream(struct ctl *ctl, const struct pb_pool *pool, const char *service,
+		       const char *method, const struct ctl_method *m, struct json_queue *input,
+		       bool from_stdin)
 {
-	struct stream_run run = {
-		.ctl = ctl, .m = m, .from_stdin = from_stdin, .eof = !from_stdin, .queue = *input
-	};
+	struct stream_run run = { .ctl = ctl,
+				  .pool = pool,
+				  .m = m,
+				  .from_stdin = from_stdin,
+				  .eof = !from_stdin,
+				  .queue = *input };
 	struct ttrpc_call_opts opts = ctl_call_opts(ctl, true);
-	struct pbjson_arena req_arena = { 0 };
 	ProtobufCMessage *req = NULL;
 	int r;
 
@@ -365,14 +419,15 @@ static int call_stream(struct ctl *ctl, const char *service, const char *method,
 	if (m->kind == TTRPC_METHOD_SERVER_STREAM) {
 		struct json_object *j = run.queue.v[run.queue.next++];
 
-		r = json_message(m->input, j, "request", &req_arena, &req);
+		r = json_message(pool, m->input, j, "request", &req);
 		json_object_put(j);
 		if (r != 0)
 			goto fail;
 	}
-	r = ttrpc_client_stream_open(run.client, service, method, m->kind, req, m->output, &opts,
-				     &stream_handlers, &run, &run.s);
-	pbjson_arena_free(&req_arena);
+	r = ttrpc_client_stream_open(run.client, service, method, m->kind, req, &raw_descriptor,
+				     &opts, &stream_handlers, &run, &run.s);
+	if (req)
+		protobuf_c_message_free_unpacked(req, NULL);
 	if (r < 0) {
 		run.exit = ctl_call_error(ctl, r, &(struct ttrpc_status){ 0 });
 		goto out;
@@ -395,44 +450,20 @@ static int call_stream(struct ctl *ctl, const char *service, const char *method,
 fail:
 	run.exit = EXIT_FAILURE;
 out:
-	pbjson_arena_free(&req_arena);
 	if (run.s)
 		ttrpc_client_stream_cancel(run.s);
 	if (run.ev_in)
 		event_free(run.ev_in);
 	ttrpc_client_free(run.client);
 	event_base_free(run.base);
-	pbjson_arena_free(&run.arena);
+	if (run.pending)
+		protobuf_c_message_free_unpacked(run.pending, NULL);
 	queue_clear(&run.queue);
 	free(run.buf);
 	return run.exit;
 }
 
 /* ---- call: raw ---- */
-
-static void raw_init(ProtobufCMessage *msg);
-
-/*
- * A message type without fields: protobuf-c keeps every field of what it
- * decodes as an unknown field and encodes them back as they were, so that
- * bytes go through the library's typed API unchanged and checked for being
- * well-formed protobuf.
- */
-static const ProtobufCMessageDescriptor raw_descriptor = {
-	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-	.name = "ttrpcctl.Raw",
-	.short_name = "Raw",
-	.c_name = "Raw",
-	.package_name = "ttrpcctl",
-	.sizeof_message = sizeof(ProtobufCMessage),
-	.fields_sorted_by_name = (const unsigned[]){ 0 },
-	.message_init = raw_init,
-};
-
-static void raw_init(ProtobufCMessage *msg)
-{
-	*msg = (ProtobufCMessage){ .descriptor = &raw_descriptor };
-}
 
 static int call_raw(struct ctl *ctl, const char *service, const char *method)
 {
@@ -456,10 +487,8 @@ static int call_raw(struct ctl *ctl, const char *service, const char *method)
 	protobuf_c_message_free_unpacked(req, NULL);
 	if (r < 0)
 		return ctl_call_error(ctl, r, &st);
-	len = protobuf_c_message_get_packed_size(resp);
-	out = malloc(len ? len : 1);
+	out = ctl_pack(resp, &len);
 	if (out) {
-		protobuf_c_message_pack(resp, out);
 		r = fwrite(out, 1, len, stdout) == len && fflush(stdout) == 0 ? EXIT_SUCCESS
 									      : EXIT_FAILURE;
 		if (r != EXIT_SUCCESS)
@@ -487,57 +516,87 @@ static int split_target(char *target, const char **service, const char **method)
 	return 0;
 }
 
-int cmd_call(struct ctl *ctl, int argc, char **argv)
+/* The request messages of a call, from -d, stdin or nothing ({}); 0 or EXIT_FAILURE. */
+static int read_requests(struct ctl *ctl, const struct ctl_method *m, struct json_queue *input,
+			 bool *from_stdin)
 {
-	struct ttrpc_call_opts list_opts = ctl_call_opts(ctl, false);
-	const char *service, *method;
-	struct json_queue input = { 0 };
-	bool from_stdin = false;
-	struct ctl_method m;
-	char err[1024];
+	size_t len;
+	char *text;
 	int r;
 
-	if (split_target(argv[0], &service, &method) < 0) {
+	*from_stdin = false;
+	if (ctl->data && strcmp(ctl->data, "@") != 0)
+		return parse_json_values(ctl->data, strlen(ctl->data), "-d", input);
+	if (!ctl->data &&
+	    (m->kind == TTRPC_METHOD_CLIENT_STREAM || m->kind == TTRPC_METHOD_BIDI_STREAM)) {
+		*from_stdin = true;
+		return 0;
+	}
+	/* No -d: an empty request, as grpcurl sends. */
+	if (!ctl->data)
+		return parse_json_values("{}", 2, "-d", input);
+	text = read_all(STDIN_FILENO, &len);
+	if (!text)
+		return ctl_error("reading stdin: %s", strerror(errno ? errno : ENOMEM));
+	r = parse_json_values(text, len, "stdin", input);
+	free(text);
+	return r;
+}
+
+int cmd_call(struct ctl *ctl, int argc, char **argv)
+{
+	char err[1024], names[512], *target = strdup(argv[0]);
+	const char *service, *method;
+	struct json_queue input = { 0 };
+	struct pb_pool *pool = NULL;
+	struct ctl_method m;
+	bool from_stdin;
+	int r;
+
+	if (!target || pb_pool_new(&pool) < 0) {
+		free(target);
+		return ctl_error("%s", strerror(ENOMEM));
+	}
+	if (split_target(target, &service, &method) < 0) {
 		fprintf(stderr, "ttrpcctl: call wants SERVICE/METHOD, e.g. "
 				"ttrpc.interop.v1.Interop/Echo\n");
-		return EXIT_USAGE;
+		r = EXIT_USAGE;
+		goto out;
 	}
-	if (ctl->given & OPT_RAW)
-		return call_raw(ctl, service, method);
-	r = ctl_describe(ctl->client, &list_opts, service, method, &m, err, sizeof(err));
-	if (r < 0)
-		return ctl_error("%s", err);
-
-	if (ctl->data && strcmp(ctl->data, "@") != 0) {
-		r = parse_json_values(ctl->data, strlen(ctl->data), "-d", &input);
-	} else if (ctl->data || m.kind == TTRPC_METHOD_UNARY ||
-		   m.kind == TTRPC_METHOD_SERVER_STREAM) {
-		size_t len;
-		char *text = ctl->data ? read_all(STDIN_FILENO, &len) : NULL;
-
-		if (ctl->data && !text)
-			return ctl_error("reading stdin: %s", strerror(errno ? errno : ENOMEM));
-		/* No -d: an empty request, as grpcurl sends. */
-		r = text ? parse_json_values(text, len, "stdin", &input)
-			 : parse_json_values("{}", 2, "-d", &input);
-		free(text);
-	} else {
-		from_stdin = true;
+	if (ctl->given & OPT_RAW) {
+		r = call_raw(ctl, service, method);
+		goto out;
 	}
-	if (r != 0) {
-		queue_clear(&input);
-		return EXIT_FAILURE;
+	r = ctl_describe(ctl, pool, service, method, &m, err, sizeof(err));
+	/* "kv.v1.Store" is no method Store of a service kv.v1: the method is missing. */
+	if (r == -ENOENT && !strchr(argv[0], '/') &&
+	    ctl_service_methods(ctl, pool, argv[0], names, sizeof(names)) == 0) {
+		r = ctl_error("%s is a service: which method? (it has: %s; call %s/METHOD)",
+			      argv[0], names, argv[0]);
+		goto out;
 	}
+	if (r < 0) {
+		r = ctl_error("%s", err);
+		goto out;
+	}
+	/* A stream lasts as long as it is fed: only --timeout gives it an end. */
+	if (m.kind != TTRPC_METHOD_UNARY && !(ctl->given & OPT_TIMEOUT))
+		ctl->timeout_us = 0;
+	r = read_requests(ctl, &m, &input, &from_stdin);
+	if (r != 0)
+		goto out;
 	if ((m.kind == TTRPC_METHOD_UNARY || m.kind == TTRPC_METHOD_SERVER_STREAM) &&
 	    input.n != 1) {
-		queue_clear(&input);
-		return ctl_error("%s/%s takes one request message, not %zu", service, method,
-				 input.n);
+		r = ctl_error("%s/%s takes one request message, not %zu", service, method, input.n);
+		goto out;
 	}
-	if (m.kind == TTRPC_METHOD_UNARY) {
-		r = call_unary(ctl, service, method, &m, input.v[0]);
-		queue_clear(&input);
-		return r;
-	}
-	return call_stream(ctl, service, method, &m, &input, from_stdin);
+	if (m.kind == TTRPC_METHOD_UNARY)
+		r = call_unary(ctl, pool, service, method, &m, input.v[0]);
+	else
+		r = call_stream(ctl, pool, service, method, &m, &input, from_stdin);
+out:
+	queue_clear(&input);
+	pb_pool_free(pool);
+	free(target);
+	return r;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ttrpcctl: the operator's and developer's tool for ttrpcd, in the habits
- * of grpc_health_probe (health) and grpcurl (list, call). It needs no .proto:
- * the daemon's control service names the module of a method, and the
- * module's service declarations hold the protobuf-c descriptors that the
- * JSON of `call` is converted with.
+ * of grpc_health_probe (health) and grpcurl (list, call). It needs no .proto
+ * and loads no module: the daemon's control service gives the descriptors
+ * of every service it serves (describe.c), which the JSON of `call` is
+ * converted with (pbjson.c).
  *
  * Exit status: 0 on success (for health: SERVING), 1 for any failure, 2 for
  * a bad command line.
@@ -32,9 +32,12 @@
 #include "daemon/duration.h"
 #include "health.ttrpc-c.h"
 #include "pbjson.h"
+#include "pool.h"
 #include "ttrpcctl.h"
 
 #define DEFAULT_SOCKET "/run/ttrpcd/ttrpcd.sock"
+/* A unary call that outlives this is taken for hung; --timeout 0: none. */
+#define CALL_TIMEOUT_US 30000000
 
 struct command {
 	const char *name;
@@ -61,8 +64,10 @@ static const struct command commands[] = {
 	  "connections, and calls, errors and latency of every method" },
 	{ "reload", cmd_reload, 0, 0, OPT_TIMEOUT, 60000000, "reload",
 	  "reload the config, as SIGHUP does, and say whether it worked" },
-	{ "call", cmd_call, 1, 1, OPT_DATA | OPT_TIMEOUT | OPT_HEADER | OPT_RAW, 0,
-	  "call SERVICE/METHOD [-d JSON|@] [--timeout D] [-H KEY=VALUE]... [--raw]",
+	{ "call", cmd_call, 1, 1,
+	  OPT_DATA | OPT_TIMEOUT | OPT_HEADER | OPT_RAW | OPT_DESCRIPTOR_SET, CALL_TIMEOUT_US,
+	  "call SERVICE/METHOD [-d JSON|@] [--timeout D] [-H KEY=VALUE]... [--raw] "
+	  "[--descriptor-set FILE]...",
 	  "call a method with JSON messages (--raw: protobuf bytes on stdin and stdout)" },
 };
 
@@ -79,9 +84,15 @@ static void usage(FILE *f)
 		"  -d, --data JSON     call: the request; for client streams, one or more\n"
 		"                      objects (default: {}; client streams read stdin, one\n"
 		"                      object per line); @ reads stdin\n"
-		"  -t, --timeout D     deadline of the call: 500ms, 1.5s, 2min, or seconds\n"
+		"  -t, --timeout D     deadline of the call: 500ms, 1.5s, 2min, or seconds;\n"
+		"                      0: none (default: 30s for a unary call, none for a\n"
+		"                      stream, 10s for the other commands)\n"
 		"  -H, --header K=V    call: a metadata pair (repeatable)\n"
 		"  -r, --raw           call: protobuf bytes on stdin and stdout, no JSON\n"
+		"  -D, --descriptor-set FILE\n"
+		"                      call: the types from FILE (protoc -o FILE\n"
+		"                      --include_imports), not from the daemon (repeatable)\n"
+		"  -V, --version       the version\n"
 		"  -h, --help          this text\n"
 		"\nSee ttrpcctl(1).\n",
 		DEFAULT_SOCKET);
@@ -110,10 +121,10 @@ int ctl_call_error(const struct ctl *ctl, int r, struct ttrpc_status *st)
 		ret = ctl_error("%s: %s", ttrpc_code_name(st->code),
 				st->message ? st->message : "");
 	else if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)
-		ret = ctl_error(
-			"ttrpcd closed the connection on %s (%s): does its allow-list admit "
-			"this user?",
-			ctl->socket, strerror(-r));
+		/* Refused, stopping, or a limit: only the daemon knows, and says. */
+		ret = ctl_error("ttrpcd closed the connection on %s before answering (%s); its "
+				"log says why",
+				ctl->socket, strerror(-r));
 	else if (r == -EMSGSIZE)
 		ret = ctl_error("the request is larger than ttrpc's 4 MiB message limit");
 	else
@@ -149,24 +160,62 @@ struct ttrpc_call_opts ctl_call_opts(const struct ctl *ctl, bool with_headers)
 
 /* ---- output ---- */
 
-int ctl_print_json(struct json_object *j, bool pretty)
+uint8_t *ctl_pack(const ProtobufCMessage *msg, size_t *len)
 {
+	uint8_t *data;
+
+	*len = protobuf_c_message_get_packed_size(msg);
+	data = malloc(*len ? *len : 1);
+	if (data)
+		protobuf_c_message_pack(msg, data);
+	return data;
+}
+
+int ctl_print_wire(const struct pb_pool *pool, const struct pb_message *type, const uint8_t *data,
+		   size_t len, bool pretty)
+{
+	struct json_object *j;
+	char err[512];
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
 		    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
 			    : JSON_C_TO_STRING_PLAIN);
 
-	if (!j)
-		return ctl_error("%s", strerror(ENOMEM));
-	puts(json_object_to_json_string_ext(j, flags));
+	if (pbjson_decode(pool, type, data, len, &j, err, sizeof(err)) < 0)
+		return ctl_error("the answer: %s", err);
+	/* A google.protobuf.Value may be null, which json-c holds as NULL. */
+	puts(j ? json_object_to_json_string_ext(j, flags) : "null");
 	json_object_put(j);
 	/* Streams are read as they come, by people and by pipes. */
 	fflush(stdout);
 	return 0;
 }
 
-int ctl_print_message(const ProtobufCMessage *msg, bool pretty)
+int ctl_print_message(struct ctl *ctl, const ProtobufCMessage *msg, bool pretty)
 {
-	return ctl_print_json(pbjson_from_message(msg), pretty);
+	struct ttrpc_service control = ttrpcd__v1__control_service(NULL);
+	const struct pb_message *type;
+	char err[512];
+	uint8_t *data;
+	size_t len;
+	int r;
+
+	/* The control service's own descriptors, as its generated code embeds them. */
+	if (!ctl->builtin) {
+		if (pb_pool_new(&ctl->builtin) < 0)
+			return ctl_error("%s", strerror(ENOMEM));
+		if (pb_pool_add(ctl->builtin, control.descriptor_set, control.descriptor_set_size,
+				control.name, err, sizeof(err)) < 0)
+			return ctl_error("%s", err);
+	}
+	type = pb_pool_message(ctl->builtin, msg->descriptor->name);
+	if (!type)
+		return ctl_error("no descriptor of %s", msg->descriptor->name);
+	data = ctl_pack(msg, &len);
+	if (!data)
+		return ctl_error("%s", strerror(ENOMEM));
+	r = ctl_print_wire(ctl->builtin, type, data, len, pretty);
+	free(data);
+	return r;
 }
 
 /* ---- health ---- */
@@ -266,7 +315,7 @@ static int health_watch(struct ctl *ctl, Grpc__Health__V1__HealthCheckRequest *r
 		w.exit = ctl_call_error(ctl, r, &(struct ttrpc_status){ 0 });
 		goto out;
 	}
-	if (ctl->given & OPT_TIMEOUT) {
+	if ((ctl->given & OPT_TIMEOUT) && ctl->timeout_us > 0) {
 		struct timeval tv = { .tv_sec = (time_t)(ctl->timeout_us / 1000000),
 				      .tv_usec = (suseconds_t)(ctl->timeout_us % 1000000) };
 
@@ -384,7 +433,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 	if (argc > 0 && resp->n_services == 0)
 		r = ctl_error("unknown service %s", argv[0]);
 	else if (ctl->given & OPT_JSON)
-		r = ctl_print_message(&resp->base, true) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+		r = ctl_print_message(ctl, &resp->base, true);
 	else
 		r = print_list(resp, argc > 0 ? argv[0] : NULL);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -490,7 +539,7 @@ static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 		return ctl_call_error(ctl, r, &st);
 	r = EXIT_SUCCESS;
 	if (ctl->given & OPT_JSON)
-		r = ctl_print_message(&resp->base, true) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+		r = ctl_print_message(ctl, &resp->base, true);
 	else
 		print_stats(resp);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -540,8 +589,13 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } option_names[] = {
-	{ OPT_WATCH, "--watch" },     { OPT_JSON, "--json" }, { OPT_DATA, "-d" },
-	{ OPT_TIMEOUT, "--timeout" }, { OPT_HEADER, "-H" },   { OPT_RAW, "--raw" },
+	{ OPT_WATCH, "--watch" },
+	{ OPT_JSON, "--json" },
+	{ OPT_DATA, "-d" },
+	{ OPT_TIMEOUT, "--timeout" },
+	{ OPT_HEADER, "-H" },
+	{ OPT_RAW, "--raw" },
+	{ OPT_DESCRIPTOR_SET, "--descriptor-set" },
 };
 
 int main(int argc, char **argv)
@@ -554,6 +608,8 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "header", required_argument, NULL, 'H' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "descriptor-set", required_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -563,7 +619,7 @@ int main(int argc, char **argv)
 
 	if (!ctl.socket || !*ctl.socket)
 		ctl.socket = DEFAULT_SOCKET;
-	while ((c = getopt_long(argc, argv, "s:wjd:t:H:rh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:wjd:t:H:rD:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			ctl.socket = optarg;
@@ -597,6 +653,18 @@ int main(int argc, char **argv)
 		case 'r':
 			ctl.given |= OPT_RAW;
 			break;
+		case 'D':
+			ctl.given |= OPT_DESCRIPTOR_SET;
+			if (ctl.n_descriptor_sets == MAX_DESCRIPTOR_SETS) {
+				fprintf(stderr, "ttrpcctl: at most %d --descriptor-set\n",
+					MAX_DESCRIPTOR_SETS);
+				return EXIT_USAGE;
+			}
+			ctl.descriptor_sets[ctl.n_descriptor_sets++] = optarg;
+			break;
+		case 'V':
+			printf("ttrpcctl %s\n", PACKAGE_VERSION);
+			return EXIT_SUCCESS;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -633,5 +701,6 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	ret = cmd->run(&ctl, n, argv + optind + 1);
 	ttrpc_client_free(ctl.client);
+	pb_pool_free(ctl.builtin);
 	return ret;
 }

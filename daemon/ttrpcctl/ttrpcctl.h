@@ -14,6 +14,7 @@
 
 #define EXIT_USAGE 2
 #define MAX_HEADERS 64
+#define MAX_DESCRIPTOR_SETS 16
 
 /* Options, each allowed by the commands whose mask has its bit. */
 enum {
@@ -23,7 +24,11 @@ enum {
 	OPT_TIMEOUT = 1u << 3,
 	OPT_HEADER = 1u << 4,
 	OPT_RAW = 1u << 5,
+	OPT_DESCRIPTOR_SET = 1u << 6,
 };
+
+struct pb_pool;
+struct pb_message;
 
 struct ctl {
 	const char *socket;
@@ -32,7 +37,10 @@ struct ctl {
 	uint64_t timeout_us; /* --timeout, else the command's default */
 	struct ttrpc_kv headers[MAX_HEADERS];
 	size_t n_headers;
+	const char *descriptor_sets[MAX_DESCRIPTOR_SETS]; /* --descriptor-set */
+	size_t n_descriptor_sets;
 	struct ttrpc_client *client;
+	struct pb_pool *builtin; /* the control service's types, made on first use */
 };
 
 /* ctl_error() - "ERROR: ..." on stderr. Return: EXIT_FAILURE. */
@@ -48,13 +56,23 @@ int ctl_call_error(const struct ctl *ctl, int r, struct ttrpc_status *st);
 struct ttrpc_call_opts ctl_call_opts(const struct ctl *ctl, bool with_headers);
 
 /*
- * ctl_print_json() - print @j on a line of its own (indented when @pretty)
- * and flush; takes @j (NULL: out of memory). Return: 0 or EXIT_FAILURE.
+ * ctl_print_wire() - print the message of type @type in @data in the proto3
+ * JSON mapping, on a line of its own (indented when @pretty), and flush.
+ * Return: 0 or EXIT_FAILURE.
  */
-int ctl_print_json(struct json_object *j, bool pretty);
+int ctl_print_wire(const struct pb_pool *pool, const struct pb_message *type, const uint8_t *data,
+		   size_t len, bool pretty);
 
-/* ctl_print_message() - print @msg in the proto3 JSON mapping, as ctl_print_json(). */
-int ctl_print_message(const ProtobufCMessage *msg, bool pretty);
+/*
+ * ctl_print_message() - print @msg, a message of the control service's
+ * .proto, as ctl_print_wire().
+ */
+int ctl_print_message(struct ctl *ctl, const ProtobufCMessage *msg, bool pretty);
+
+/*
+ * ctl_pack() - the bytes of @msg, which the caller frees; NULL for -ENOMEM.
+ */
+uint8_t *ctl_pack(const ProtobufCMessage *msg, size_t *len);
 
 /* cmd_call() - `call SERVICE/METHOD` (call.c). Return: the exit status. */
 int cmd_call(struct ctl *ctl, int argc, char **argv);

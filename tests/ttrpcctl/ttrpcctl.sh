@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # ttrpcctl against a real ttrpcd on a real socket: every command, JSON calls
-# of every interop method (streams too), the raw protoc pipeline and the
-# error exits. The health parts need services/health built; without it they
-# are skipped, and said so.
+# of every interop method (streams too) with the descriptors the daemon
+# serves or protoc's, the raw protoc pipeline and the error exits; and that
+# ttrpcctl runs no code of a module (the described module marks every
+# process that loads it). The health parts need services/health built;
+# without it they are skipped, and said so.
 set -u
 
 : "${top_srcdir:?}" "${top_builddir:?}"
@@ -13,8 +15,11 @@ TTRPCD=$top_builddir/daemon/ttrpcd
 INTEROP_SO=$top_builddir/tests/interop/.libs/interop.so
 HEALTH_SO=$top_builddir/services/health/.libs/health.so
 TESTMOD_SO=$top_builddir/tests/modules/.libs/testmod.so
+DESCRIBED_SO=$top_builddir/tests/modules/.libs/described.so
+ABI10_SO=$top_builddir/tests/modules/.libs/abi10.so
 PROTO_DIR=$top_srcdir/tests/interop
 SVC=ttrpc.interop.v1.Interop
+DSVC=ttrpc.test.v1.Described
 
 tmp=$(mktemp -d /tmp/ttrpcctl-test.XXXXXX)
 sock=$tmp/ttrpcd.sock
@@ -91,7 +96,10 @@ expect_has() {
 
 # ---- the daemon ----
 
-modules=(--module "$INTEROP_SO")
+# Every process that loads the described module leaves a file here.
+export TTRPCCTL_TEST_MARKS=$tmp/marks
+mkdir "$TTRPCCTL_TEST_MARKS"
+modules=(--module "$INTEROP_SO" --module "$DESCRIBED_SO" --module "$ABI10_SO")
 have_health=
 if [ -f "$HEALTH_SO" ]; then
 	have_health=1
@@ -179,6 +187,55 @@ run "$CTL" call ttrpcd.v1.Control/List -d '{"service":"ttrpcd.v1.Control"}'
 expect_has "call a built-in service" 0 '"services":[{"name":"ttrpcd.v1.Control"' \
 	'{"name":"List","inputType":"ttrpcd.v1.ListRequest","outputType":"ttrpcd.v1.ListResponse"}'
 
+# ---- descriptors: the daemon's, protoc's, none ----
+
+run "$CTL" call $DSVC/Echo -d '{"name":"n","counts":{"a":"1","b":-2},"bags":{"7":{"name":"x"}}}'
+expect "call: map fields are objects (the entry types' map_entry)" 0 \
+	'{"name":"n","counts":{"a":"1","b":"-2"},"bags":{"7":{"name":"x"}}}'
+run "$CTL" call ttrpc.test.v1.Old/Echo -d '{}'
+expect "call: a module built before descriptors were embedded" 1 "" \
+	"ERROR: ttrpcctl cannot describe ttrpc.test.v1.Old: module abi10 ($ABI10_SO) serves it without descriptors"
+[[ $err == *"give --descriptor-set FILE (the output of protoc -o FILE --include_imports"* ]] &&
+	ok "call: --descriptor-set suggested for it" || bad "call: --descriptor-set suggested for it"
+"$PROTOC" -I"$PROTO_DIR" --include_imports -o "$tmp/interop.pb" "$PROTO_DIR/interop.proto"
+run "$CTL" call --descriptor-set "$tmp/interop.pb" $SVC/Echo -d '{"text":"offline"}'
+expect "call --descriptor-set: the types of protoc -o" 0 '{"text":"offline"}'
+run "$CTL" call -D "$tmp/interop.pb" $SVC/Download -d '{"count":2,"size":1}'
+expect_has "call --descriptor-set: a stream" 0 '{"payload":"' '{"index":1,"payload":"'
+run "$CTL" call -D "$tmp/interop.pb" $DSVC/Echo
+expect "call --descriptor-set: a service the files lack" 1 "" \
+	"ERROR: unknown service $DSVC: the --descriptor-set files do not declare it"
+run "$CTL" call -D "$tmp/missing.pb" $SVC/Echo
+expect "call --descriptor-set: a missing file" 1 "" \
+	"ERROR: $tmp/missing.pb: No such file or directory"
+run "$CTL" call -D "$INTEROP_SO" $SVC/Echo
+expect "call --descriptor-set: a file that is none" 1 "" \
+	"ERROR: $INTEROP_SO: not a google.protobuf.FileDescriptorSet"
+run "$CTL" list -D "$tmp/interop.pb"
+expect "usage: --descriptor-set is call's" 2 "" "list takes no --descriptor-set"
+run "$CTL" call $SVC
+expect "call SERVICE without a method: the service's methods" 1 "" \
+	"ERROR: $SVC is a service: which method? (it has: Echo, Sleep, Fail,"
+
+# ---- the deadline of a call ----
+
+run "$CTL" call $DSVC/Deadline
+if [ "$rc" = 0 ] && [[ $out =~ ^\{\"hasDeadline\":true,\"remainingMs\":\"([0-9]+)\"\}$ ]] &&
+	[ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[1]}" -le 30000 ]; then
+	ok "call: a unary call has a deadline of 30 s by default"
+else
+	bad "call: a unary call has a deadline of 30 s by default"
+fi
+run "$CTL" call $DSVC/Deadline --timeout 0
+expect "call --timeout 0: no deadline" 0 '{}'
+run "$CTL" call $DSVC/Deadline --timeout 5min
+if [ "$rc" = 0 ] && [[ $out =~ \"remainingMs\":\"([0-9]+)\" ]] &&
+	[ "${BASH_REMATCH[1]}" -gt 30000 ] && [ "${BASH_REMATCH[1]}" -le 300000 ]; then
+	ok "call --timeout: replaces the default"
+else
+	bad "call --timeout: replaces the default"
+fi
+
 # ---- stats, after the calls ----
 
 run "$CTL" stats
@@ -192,6 +249,17 @@ else
 fi
 run "$CTL" stats --json
 expect_has "stats --json" 0 '"connectionsTotal": "' '"latencyBoundsUs": [' '"method": "Echo"'
+
+# list, call and stats ran: only the daemon loaded the described module.
+run "$CTL" list $DSVC
+expect_has "list: the described module" 0 "$DSVC (module described, "
+out=$(cd "$TTRPCCTL_TEST_MARKS" && echo *)
+if [ "$out" = "loaded-by-$daemon_pid" ]; then
+	ok "no module code ran in ttrpcctl: the daemon alone loaded the module"
+else
+	rc=- err="marks: want loaded-by-$daemon_pid"
+	bad "no module code ran in ttrpcctl: the daemon alone loaded the module"
+fi
 
 # ---- raw: protobuf bytes, composed with protoc ----
 
@@ -267,6 +335,12 @@ run "$CTL" stats --watch
 expect "usage: an option of another command" 2 "" "stats takes no --watch"
 run "$CTL" call Echo
 expect "usage: call without SERVICE/" 2 "" "call wants SERVICE/METHOD"
+run "$CTL" --version
+if [ "$rc" = 0 ] && [[ $out =~ ^ttrpcctl\ [0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -z "$err" ]; then
+	ok "--version"
+else
+	bad "--version"
+fi
 # Permission denied: a user the socket's mode keeps out.
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	chmod 755 "$tmp"
@@ -277,6 +351,28 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 			"ERROR: cannot connect to $sock: Permission denied"
 	else
 		skip "permission denied (nobody cannot run $CTL here: $err)"
+	fi
+	# A listener whose allow-list refuses the peer closes the connection:
+	# ttrpcctl says so and guesses no cause (the daemon's log has it).
+	printf '[ttrpcd]\nmodule-dir = %s/none\n[listener t]\npath = %s/refuse.sock\nmode = 0666\nallow-users = root\n' \
+		"$tmp" "$tmp" >"$tmp/refuse.conf"
+	"$TTRPCD" --config "$tmp/refuse.conf" 2>>"$tmp/ttrpcd.log" &
+	refuse_pid=$!
+	for _ in $(seq 100); do
+		[ -S "$tmp/refuse.sock" ] && break
+		sleep 0.1
+	done
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" -s "$tmp/refuse.sock" stats
+	kill "$refuse_pid"
+	wait "$refuse_pid"
+	if [ "$rc" = 1 ] && [[ $err != *allow-list* ]] &&
+		[[ $err == *"ERROR: ttrpcd closed the connection on $tmp/refuse.sock before answering"* ||
+			$err == *"ERROR: PERMISSION_DENIED"* ]]; then
+		ok "a peer the listener refuses: the connection closed, no guessed cause"
+	elif [[ $err == *"ERROR: cannot connect to"* ]]; then
+		skip "a refused peer (nobody cannot reach $tmp here: $err)"
+	else
+		bad "a peer the listener refuses: the connection closed, no guessed cause"
 	fi
 else
 	skip "permission denied (needs root and setpriv)"
