@@ -1616,12 +1616,18 @@ int main(int argc, char **argv)
 	size_t len, n;
 	int status = 0;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("protoc-gen-ttrpc-c %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	if (argc > 1) {
-		fprintf(stderr,
+		bool help = argc == 2 && strcmp(argv[1], "--help") == 0;
+
+		fprintf(help ? stdout : stderr,
 			"usage: protoc --plugin=protoc-gen-ttrpc-c=%s --ttrpc-c_out=DIR "
-			"FILE.proto...\n",
-			argv[0]);
-		return 2;
+			"FILE.proto...\n       %s --version\nSee protoc-gen-ttrpc-c(1).\n",
+			argv[0], argv[0]);
+		return help ? 0 : 2;
 	}
 	in = read_all(stdin, &len);
 	req = in ? ttrpc_gen__code_generator_request__unpack(NULL, len, in) : NULL;

@@ -46,4 +46,13 @@ if [ ! -s "$tmp/protoc.txt" ] || ! diff -u "$tmp/protoc.txt" "$tmp/embedded.txt"
 	echo "FAIL: the descriptor set of sample.ttrpc-c.c is not protoc's" >&2
 	status=1
 fi
+
+# Run by hand, it says what it is.
+gen="$top_builddir/libttrpc/codegen/protoc-gen-ttrpc-c"
+out=$("$gen" --version) && [ -n "$(printf '%s' "$out" | grep -x 'protoc-gen-ttrpc-c [0-9]*\.[0-9]*\.[0-9]*')" ] ||
+	{ echo "FAIL: protoc-gen-ttrpc-c --version printed: $out" >&2; status=1; }
+rc=0
+"$gen" --frobnicate 2>"$tmp/usage" || rc=$?
+[ "$rc" = 2 ] && grep -q 'usage: protoc --plugin=protoc-gen-ttrpc-c=' "$tmp/usage" ||
+	{ echo "FAIL: protoc-gen-ttrpc-c --frobnicate: status $rc" >&2; status=1; }
 exit $status
