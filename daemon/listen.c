@@ -205,6 +205,16 @@ static int open_configured(struct ttrpcd_listeners *ls, const struct ttrpcd_list
 		return 0;
 	}
 	r = bind_unix(conf, &fd);
+	if (r == -EPERM && (conf->owner != (uid_t)-1 || conf->group != (gid_t)-1)) {
+		/* Only chown() fails so: the unit's SystemCallFilter= denies it with EPERM. */
+		ttrpcd_log(
+			TTRPC_LOG_ERR,
+			"listener %s: cannot give %s to owner %d and group %d: %s (only a process "
+			"with CAP_CHOWN may, and ttrpcd.service gives ttrpcd none: let a socket "
+			"unit make the socket, with SocketUser= and SocketGroup=)",
+			conf->name, conf->path, (int)conf->owner, (int)conf->group, strerror(-r));
+		return r;
+	}
 	if (r < 0) {
 		ttrpcd_log(TTRPC_LOG_ERR, "listener %s: cannot listen on %s: %s", conf->name,
 			   conf->path, strerror(-r));

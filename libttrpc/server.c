@@ -748,6 +748,25 @@ static int remove_stale_socket(const struct sockaddr_un *sa)
 	return unlink(sa->sun_path) < 0 ? -errno : 0;
 }
 
+/*
+ * chown() only when the file is not the owner's and group's already: a file
+ * a process makes is its own, and a sandbox may deny chown() altogether
+ * (systemd's SystemCallFilter=~@privileged).
+ */
+static int set_owner(const char *path, uid_t owner, gid_t group)
+{
+	struct stat st;
+
+	if (owner == (uid_t)-1 && group == (gid_t)-1)
+		return 0;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if ((owner == (uid_t)-1 || owner == st.st_uid) &&
+	    (group == (gid_t)-1 || group == st.st_gid))
+		return 0;
+	return chown(path, owner, group) < 0 ? -errno : 0;
+}
+
 TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, gid_t group,
 				   int *ret)
 {
@@ -769,10 +788,10 @@ TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, g
 		return r;
 	}
 	/* Nobody can connect before listen(), so setting these here is race-free. */
-	if (chmod(path, mode) < 0 ||
-	    ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(path, owner, group) < 0) ||
-	    listen(fd, SOMAXCONN) < 0) {
+	r = chmod(path, mode) < 0 ? -errno : set_owner(path, owner, group);
+	if (r == 0 && listen(fd, SOMAXCONN) < 0)
 		r = -errno;
+	if (r < 0) {
 		close(fd);
 		unlink(path);
 		return r;

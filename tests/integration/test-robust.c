@@ -115,6 +115,62 @@ START_TEST(test_socket_mode_and_owner)
 }
 END_TEST
 
+/*
+ * ttrpcd run as uid and gid 65534 (setpriv, no capability) with a listener
+ * that asks for @owner and @group: its own are no chown() at all, and
+ * another's is refused by the kernel with EPERM, as the unit's system call
+ * filter refuses chown(); either way the reason is said.
+ */
+START_TEST(test_socket_owner_unprivileged)
+{
+	const char *run = path_in("run"), *conf = path_in("ttrpcd.conf");
+	const char *argv[] = { "/usr/bin/setpriv",
+			       "--reuid=65534",
+			       "--regid=65534",
+			       "--clear-groups",
+			       build_path("daemon/ttrpcd"),
+			       "--config",
+			       conf,
+			       NULL };
+	struct stat st;
+	struct proc p;
+	char *msg;
+
+	if (!can_change_users())
+		return;
+	ck_assert_int_eq(chmod(tmp, 0755), 0);
+	ck_assert_int_eq(mkdir(run, 0755), 0);
+	ck_assert_int_eq(chown(run, NOBODY, NOBODY), 0);
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\n[listener own]\npath = %s/own.sock\nowner = %u\n"
+		   "group = %u\n[module interop]\nfile = %s\n",
+		   tmp, run, NOBODY, NOBODY, interop_so());
+	spawn(&p, argv, NULL, NULL, NULL, 0);
+	ck_assert(log_wait(&p, "ready: 1 module"));
+	ck_assert_int_eq(stat(path_in("run/own.sock"), &st), 0);
+	ck_assert_uint_eq(st.st_uid, NOBODY);
+	ck_assert_uint_eq(st.st_gid, NOBODY);
+	ck_assert_int_eq(echo(path_in("run/own.sock"), "own"), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\n[listener theirs]\npath = %s/theirs.sock\n"
+		   "owner = root\ngroup = root\n[module interop]\nfile = %s\n",
+		   tmp, run, interop_so());
+	spawn(&p, argv, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	ck_assert_int_ge(
+		asprintf(&msg,
+			 "listener theirs: cannot give %s/theirs.sock to owner 0 and group "
+			 "0: Operation not permitted (only a process with CAP_CHOWN may",
+			 run),
+		0);
+	ck_assert_msg(strstr(p.log, keep(msg)), "expected '%s' in:\n%s", msg, p.log);
+	ck_assert_int_eq(access(path_in("run/theirs.sock"), F_OK), -1);
+}
+END_TEST
+
 /* The probe against @sock as uid and gid 65534, in @groups (NULL: none). */
 static const char *probe_nobody(const char *sock, const char *groups)
 {
@@ -675,6 +731,7 @@ static Suite *robust_suite(void)
 	tcase_add_checked_fixture(sec, daemon_test_setup, daemon_test_teardown);
 	tcase_set_timeout(sec, 120);
 	tcase_add_test(sec, test_socket_mode_and_owner);
+	tcase_add_test(sec, test_socket_owner_unprivileged);
 	tcase_add_test(sec, test_listener_allow_lists);
 	tcase_add_test(sec, test_module_in_writable_place);
 	tcase_add_test(sec, test_no_secret_in_log);

@@ -286,7 +286,8 @@ TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *
  * ttrpc_server_adopt_listener()). A stale socket file nobody accepts on is
  * replaced; a live one gives -EADDRINUSE. The mode and, unless they are
  * (uid_t)-1 / (gid_t)-1, the owner and group are set before listen(), so
- * nobody can connect in between.
+ * nobody can connect in between; chown(2) is called only when the file's
+ * owner or group differs from those asked for (a sandbox may deny it).
  * @fd: receives the listening socket (non-blocking, close-on-exec), the caller's.
  *
  * Return: 0, or a negative errno; on error nothing made by the call is left
