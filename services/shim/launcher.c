@@ -47,7 +47,7 @@
 #define TTRPCD_PATH "/usr/sbin/ttrpcd"
 #endif
 #ifndef SHIM_MODULE_PATH
-#define SHIM_MODULE_PATH "/usr/lib/ttrpc/modules/shim.so"
+#define SHIM_MODULE_PATH "/usr/lib/ttrpc/shim/shim.so"
 #endif
 
 /* Where the task sockets go, as for the Go shims. */
@@ -236,6 +236,60 @@ static bool recv_ready(int fd)
 	return has_ready(buf);
 }
 
+/*
+ * Why ttrpcd exited before it was ready. Its stderr went to the bundle's
+ * log, which containerd reads and we cannot: run the same ttrpcd on the
+ * same config with --check-config and keep the last line it writes when it
+ * fails. A library the dynamic linker cannot find (status 127) fails it the
+ * same way; a config that checks fine leaves @why empty.
+ */
+static void why_not_ready(const char *daemon, const char *conf, char *why, size_t size)
+{
+	char buf[8192], *line, *end;
+	size_t n = 0;
+	ssize_t k;
+	int p[2], st;
+	pid_t pid;
+
+	why[0] = '\0';
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(p[1], 2);
+		execl(daemon, daemon, "--check-config", "--config", conf, (char *)NULL);
+		dprintf(2, "cannot run %s: %s\n", daemon, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	while (pid > 0 && (k = read(p[0], buf + n, sizeof(buf) - 1 - n)) > 0) {
+		n += (size_t)k;
+		/* Keep the end: the reason is the last line. */
+		if (n == sizeof(buf) - 1) {
+			memmove(buf, buf + n / 2, n - n / 2);
+			n -= n / 2;
+		}
+	}
+	close(p[0]);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		return;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	line = strrchr(buf, '\n');
+	line = line ? line + 1 : buf;
+	/* ttrpcd's "<3>ttrpcd: " prefix says nothing here. */
+	if (line[0] == '<' && (end = strchr(line, '>')))
+		line = end + 1;
+	if (strncmp(line, "ttrpcd: ", 8) == 0)
+		line += 8;
+	snprintf(why, size, "%.*s", (int)(size - 1), line);
+}
+
 static int do_start(void)
 {
 	char bundle[4096], conf[4200], sock[108], logpath[4200], notify[64];
@@ -300,9 +354,14 @@ static int do_start(void)
 		struct pollfd p = { .fd = nfd, .events = POLLIN };
 		long ms;
 
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			die("ttrpcd exited with status %d before it was ready (see %s/log)",
-			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), bundle);
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			char why[1024];
+
+			why_not_ready(daemon, conf, why, sizeof(why));
+			die("ttrpcd exited with status %d before it was ready: %s (see %s/log)",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+			    *why ? why : "its log says why", bundle);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 		if (ms >= READY_TIMEOUT_MS) {
