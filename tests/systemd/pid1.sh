@@ -36,6 +36,22 @@
 #                      watchdog fed, the fd store and STOPPING=1 still work
 #   default_modules    without a config file: health and the control
 #                      service only
+# and those of the unit's own settings (the block "the unit's settings"):
+#   installed          make install alone (no ldconfig or systemd-sysusers
+#                      run by hand) leaves ttrpcd runnable and its user made
+#   limits             LimitNOFILE= as the process sees it
+#   reload_reported    systemctl reload of a bad config fails with
+#                      ttrpcctl's reason in the journal; a good one succeeds
+#   socket_owner       owner=/group= of ttrpcd's own: the socket made; of
+#                      root: the start fails with EPERM said (no SIGSYS)
+#   peer_groups        a client admitted by a supplementary group only, one
+#                      refused, on a listener and on the control service
+#   config_directory   the config read is ConfigurationDirectory='s, not
+#                      the build's sysconfdir
+#   clean_exit_store   an outside SIGTERM: restarted (Restart=always) and a
+#                      held idle connection served by the next ttrpcd
+#   module_dirs        a module's state and cache directories under
+#                      /var/lib/ttrpcd and /var/cache/ttrpcd
 # A check that fails says what it expected and what it saw, and prints the
 # journal of ttrpcd since it began; the others still run. PID1_CHECKS
 # (names, blank-separated) runs only those.
@@ -233,15 +249,17 @@ boot() {
 	return 0
 }
 
-# The one step that puts ttrpcd on the container's system, then what a
-# package's maintainer scripts would do (the library cache, the system
-# user, the units). Installing from .deb files replaces this function.
+# The one step that puts ttrpcd on the container's system. make install,
+# as root and without DESTDIR, also runs ldconfig and systemd-sysusers, as
+# a package's maintainer scripts would (check_installed holds it to that);
+# then systemd reads the new units. Installing from .deb files replaces
+# this function.
 install_ttrpcd() {
 	in_ct make -C "$top_builddir" install >"$T/install.log" 2>&1 || {
 		tail -n 30 "$T/install.log"
 		return 1
 	}
-	in_ct ldconfig && in_ct systemd-sysusers && in_ct systemctl daemon-reload
+	in_ct systemctl daemon-reload
 }
 
 # Where the installation put things: the unit says where ttrpcd is and
@@ -542,21 +560,28 @@ file = $shim"
 	watchdog_drop_in 0
 }
 
-check_crash() {
-	local old restarts
+# kill_restarted SIGNAL WHAT: the main process, killed with SIGNAL, is
+# followed by a new one, running, and NRestarts is one more; MAINPID is
+# the new one.
+kill_restarted() {
+	local old=$MAINPID restarts
 
-	start
-	old=$MAINPID
 	restarts=$(prop ttrpcd.service NRestarts)
+	in_ct kill -"$1" "$old"
+	wait_for 30 eval '[ "$(prop ttrpcd.service MainPID)" != "$old" ] &&
+		[ "$(prop ttrpcd.service SubState)" = running ]' ||
+		fail "after $2: expected a new main process running, saw $(prop ttrpcd.service MainPID)" \
+			"$(prop ttrpcd.service SubState)"
+	expect "NRestarts after $2" $((restarts + 1)) "$(prop ttrpcd.service NRestarts)"
+	MAINPID=$(prop ttrpcd.service MainPID)
+}
+
+check_crash() {
+	start
 	client_start probe probe "$SOCK"
 	client_line probe 1 30
 	expect "the prober" probing "$LINE"
-	in_ct kill -SEGV "$old"
-	wait_for 30 eval '[ "$(prop ttrpcd.service MainPID)" != "$old" ] &&
-		[ "$(prop ttrpcd.service SubState)" = running ]' ||
-		fail "after SIGSEGV: expected a new main process running, saw $(prop ttrpcd.service MainPID)" \
-			"$(prop ttrpcd.service SubState)"
-	expect "NRestarts after the crash" $((restarts + 1)) "$(prop ttrpcd.service NRestarts)"
+	kill_restarted SEGV "the crash (SIGSEGV)"
 	ctl health
 	expect "ttrpcctl health after the crash" "0 SERVING" "$RC $OUT"
 	client_end probe
@@ -691,6 +716,180 @@ check_default_modules() {
 		"$RC $(sort <<<"$OUT" | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# ---- the unit's settings ----
+
+check_installed() {
+	local out
+
+	out=$(in_ct "$TTRPCD" --version 2>&1)
+	expect_re "$TTRPCD --version right after make install" "^ttrpcd " "$out"
+	expect_re "the library cache" "libttrpc\.so\.0 .*=> " "$(in_ct ldconfig -p | grep libttrpc)"
+	expect_re "ttrpcd's user, made by make install" "^ttrpcd:x:[0-9]+:[0-9]+:" \
+		"$(in_ct getent passwd ttrpcd)"
+}
+
+# LimitNOFILE=: the whole fd store (FileDescriptorStoreMax=) and as much
+# again, as the running process has it.
+check_limits() {
+	start
+	expect "Max open files of ttrpcd's process (soft, hard)" "8192 8192" \
+		"$(in_ct awk '/^Max open files/ {print $4, $5}' "/proc/$MAINPID/limits")"
+	expect "FileDescriptorStoreMax" 4096 "$(prop ttrpcd.service FileDescriptorStoreMax)"
+}
+
+# ExecReload= runs ttrpcctl reload, which waits for the answer: a refused
+# config fails systemctl reload, with the reason in the unit's journal.
+check_reload_reported() {
+	local out rc pid
+
+	start
+	pid=$MAINPID
+	config <<<"$BASE_CONFIG
+[limits]
+connections = many"
+	out=$(in_ct systemctl reload ttrpcd.service 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] || fail "systemctl reload of a bad config: expected a failure, saw status 0: $out"
+	journal_has "ttrpcctl's answer" \
+		"FAILED_PRECONDITION: reload failed, the running configuration stays: .*bad value 'many' for key 'connections'"
+	expect "ttrpcd.service after the refused reload" "active running $pid" \
+		"$(prop ttrpcd.service ActiveState) $(prop ttrpcd.service SubState) $(prop ttrpcd.service MainPID)"
+	config <<<"$BASE_CONFIG"
+	out=$(in_ct systemctl reload ttrpcd.service 2>&1)
+	expect "systemctl reload of a good config: status, output" "0 " "$? $out"
+}
+
+# owner= and group= under SystemCallFilter=~@privileged: ttrpcd's own need
+# no chown(); root's needs it, and it fails with EPERM
+# (SystemCallErrorNumber=), which ttrpcd reports, instead of SIGSYS.
+check_socket_owner() {
+	config <<<"$BASE_CONFIG
+[listener own]
+path = /run/ttrpcd/own.sock
+owner = ttrpcd
+group = ttrpcd"
+	start
+	expect "/run/ttrpcd/own.sock" "socket ttrpcd:ttrpcd" "$(in_ct stat -c '%F %U:%G' /run/ttrpcd/own.sock)"
+	in_ct systemctl stop ttrpcd.service
+	config <<<"$BASE_CONFIG
+[listener theirs]
+path = /run/ttrpcd/theirs.sock
+owner = root
+group = root"
+	in_ct systemctl start ttrpcd.service 2>/dev/null && fail "ttrpcd started with a socket for root"
+	# Restart=always tries again, up to the start limit.
+	wait_prop ttrpcd.service ActiveState failed 30 ||
+		fail "a start that cannot succeed: expected failed at last, saw $SEEN"
+	journal_has "ttrpcd's reason" \
+		"listener theirs: cannot give /run/ttrpcd/theirs.sock to owner 0 and group 0: Operation not permitted"
+	expect "ttrpcd's exit (ExecMainCode ExecMainStatus: exited, 1)" "1 1" \
+		"$(prop ttrpcd.service ExecMainCode) $(prop ttrpcd.service ExecMainStatus)"
+	[[ $(journal) =~ SIGSYS|status=31 ]] && fail "a SIGSYS: $(journal | grep -m1 -E 'SIGSYS|status=31')"
+	in_ct systemctl stop ttrpcd.service
+}
+
+# as_user NAME CMD...: CMD as user NAME with its groups (initgroups).
+as_user() {
+	local user=$1
+
+	shift
+	in_ct setpriv --reuid="$user" --regid="$user" --init-groups "$@"
+}
+
+# Peer credentials as they are (no PrivateUsers=): allow-groups admits a
+# user by a group it has only as a supplementary one. Both users may open
+# the socket (group ttrpcd); only the member of pid1-admins passes.
+check_peer_groups() {
+	local other_uid
+
+	in_ct groupadd -f pid1-admins
+	in_ct getent passwd pid1-member >/dev/null ||
+		in_ct useradd -M -s /usr/sbin/nologin -G ttrpcd,pid1-admins pid1-member
+	in_ct getent passwd pid1-other >/dev/null ||
+		in_ct useradd -M -s /usr/sbin/nologin -G ttrpcd pid1-other
+	other_uid=$(in_ct id -u pid1-other)
+	config <<<"$BASE_CONFIG
+[listener ttrpcd]
+allow-users = root ttrpcd
+allow-groups = pid1-admins"
+	start
+	OUT=$(as_user pid1-member "$CTL" -s "$SOCK" health 2>&1)
+	expect "ttrpcctl health as pid1-member (pid1-admins supplementary)" "0 SERVING" "$? $OUT"
+	OUT=$(as_user pid1-other "$CTL" -s "$SOCK" health 2>&1) &&
+		fail "ttrpcctl health as pid1-other: admitted ($OUT)"
+	journal_has "the refusal" "refusing connection of pid [0-9]+ uid $other_uid gid [0-9]+: Operation not permitted"
+
+	in_ct systemctl stop ttrpcd.service
+	config <<<"$BASE_CONFIG
+[control]
+allow-users = root ttrpcd
+allow-groups = pid1-admins"
+	start
+	OUT=$(as_user pid1-member "$CTL" -s "$SOCK" list 2>&1)
+	expect_re "ttrpcctl list as pid1-member" "^0 .*ttrpcd\.v1\.Control" "$? $OUT"
+	OUT=$(as_user pid1-other "$CTL" -s "$SOCK" list 2>&1)
+	expect_re "ttrpcctl list as pid1-other" "^[1-9][0-9]* .*PERMISSION_DENIED" "$? $OUT"
+	OUT=$(as_user pid1-other "$CTL" -s "$SOCK" health 2>&1)
+	expect "ttrpcctl health as pid1-other (the listener admits all)" "0 SERVING" "$? $OUT"
+}
+
+# ConfigurationDirectory=: ttrpcd reads /etc/ttrpcd/ttrpcd.conf, not the
+# config of the build's sysconfdir (which says otherwise here).
+check_config_directory() {
+	local sysconf
+
+	sysconf=$(in_ct "$TTRPCD" --help | tr -d '\n' | sed -n 's/.*else \([^ )]*\)).*/\1/p')
+	expect "ConfigurationDirectory" ttrpcd "$(prop ttrpcd.service ConfigurationDirectory)"
+	[ -n "$sysconf" ] || fail "ttrpcd --help names no sysconfdir config"
+	if [ -n "$sysconf" ] && [ "$sysconf" != "$CONF" ]; then
+		mkdir -p "$(dirname "$ROOT$sysconf")"
+		printf '[ttrpcd]\nnot-a-key = 1\n' >"$ROOT$sysconf"
+	fi
+	config <<<"${BASE_CONFIG/greeting = Hello/greeting = From /etc}"
+	start
+	hello
+	expect "Hello with the config of ConfigurationDirectory=" '{"text":"From /etc, pid1!"}' "$HELLO"
+	[ -n "$sysconf" ] && [ "$sysconf" != "$CONF" ] && rm -f "$ROOT$sysconf"
+}
+
+# Restart=always: a clean exit (SIGTERM from outside systemd) goes through
+# auto-restart, which keeps the fd store: the idle connection ttrpcd
+# stored on its way out is served by the next ttrpcd.
+check_clean_exit_store() {
+	start
+	client_start held held "$SOCK"
+	client_line held 1 30
+	expect "the held connection" connected "$LINE"
+	client_say held check
+	client_line held 2 30
+	expect "a request before the SIGTERM" SERVING "$LINE"
+	kill_restarted TERM "a clean exit (SIGTERM)"
+	journal_has "ttrpcd's log" "all calls finished; exiting"
+	client_say held check
+	client_line held 3 30
+	expect "a request on the held connection after the clean exit" SERVING "$LINE"
+	client_end held
+}
+
+# StateDirectory=/CacheDirectory=: each module's own subdirectory, where
+# it can write under ProtectSystem=strict.
+check_module_dirs() {
+	local d
+
+	config <<<"$BASE_CONFIG
+[module testmod]
+file = $FIXTURES/testmod.so
+dirs = yes"
+	start
+	journal_has "testmod" "testmod: state: /var/lib/ttrpcd/testmod"
+	journal_has "testmod" "testmod: cache: /var/cache/ttrpcd/testmod"
+	for d in /var/lib/ttrpcd/testmod /var/cache/ttrpcd/testmod; do
+		expect "$d: kind, mode, owner; the file testmod left" \
+			"directory 700 ttrpcd:ttrpcd regular empty file" \
+			"$(in_ct stat -c '%F %a %U:%G' "$d") $(in_ct stat -c %F "$d/testmod-was-here")"
+	done
+}
+
 # Under sanitizers, whatever they reported in any check.
 check_sanitizer_reports() {
 	local reports
@@ -702,7 +901,9 @@ check_sanitizer_reports() {
 }
 
 CHECKS="socket_activation ready_status reload restart_held watchdog crash stop_in_flight stopping
-	journal containerd module_globals default_modules"
+	journal containerd module_globals default_modules
+	installed limits reload_reported socket_owner peer_groups config_directory clean_exit_store
+	module_dirs"
 CHECKS=${PID1_CHECKS:-$CHECKS}
 
 # A build with AddressSanitizer (make check-sanitizers): ASan's reports
