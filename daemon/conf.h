@@ -46,9 +46,15 @@ struct ttrpcd_listener_conf {
  */
 struct ttrpcd_module_conf {
 	char *name;
-	char *file;    /* absolute, or relative to module_dir; NULL: NAME.so */
+	/* A path as given with a '/' (a relative one was made relative to the
+	 * file that set it when it was read), or a file name in module_dir;
+	 * NULL: NAME.so in module_dir. */
+	char *file;
 	bool optional; /* a failure to load is a warning, not fatal */
 	bool enabled;  /* default yes */
+	/* The built-in default of a daemon without a config file: loaded after
+	 * the others, and not at all when one of them has its name. */
+	bool fallback;
 	struct ttrpcd_setting *settings;
 	size_t n_settings;
 	struct ttrpcd_origin origin;

@@ -24,8 +24,11 @@
 #include "daemon/duration.h"
 #include "daemon/log.h"
 
-/* What a value parser writes; one parser per kind of value. */
-typedef int (*parse_fn)(const char *value, void *dst);
+/*
+ * What a value parser writes; one parser per kind of value. @file is the
+ * file that sets it, for a path that is relative to it.
+ */
+typedef int (*parse_fn)(const char *value, void *dst, const char *file);
 
 enum scope {
 	SCOPE_DAEMON,   /* fields of struct ttrpcd_config */
@@ -53,12 +56,12 @@ struct id_list {
 	size_t n;
 };
 
-static int parse_level(const char *value, void *dst)
+static int parse_level(const char *value, void *dst, const char *file)
 {
 	return ttrpcd_log_level_parse(value, dst);
 }
 
-static int parse_u64(const char *value, void *dst)
+static int parse_u64(const char *value, void *dst, const char *file)
 {
 	char *end;
 	unsigned long long v;
@@ -87,18 +90,18 @@ static int duration_ms(const char *value, unsigned *ms)
 	return 0;
 }
 
-static int parse_duration_us(const char *value, void *dst)
+static int parse_duration_us(const char *value, void *dst, const char *file)
 {
 	return ttrpcd_duration_parse(value, dst);
 }
 
-static int parse_duration_ms(const char *value, void *dst)
+static int parse_duration_ms(const char *value, void *dst, const char *file)
 {
 	return duration_ms(value, dst);
 }
 
 /* A duration into a limit, which ttrpc_server_set_limit() takes as uint64_t. */
-static int parse_duration_ms_u64(const char *value, void *dst)
+static int parse_duration_ms_u64(const char *value, void *dst, const char *file)
 {
 	unsigned ms;
 	int r = duration_ms(value, &ms);
@@ -108,7 +111,7 @@ static int parse_duration_ms_u64(const char *value, void *dst)
 	return r;
 }
 
-static int parse_bool(const char *value, void *dst)
+static int parse_bool(const char *value, void *dst, const char *file)
 {
 	static const char *const yes[] = { "1", "yes", "true", "on" };
 	static const char *const no[] = { "0", "no", "false", "off" };
@@ -122,7 +125,7 @@ static int parse_bool(const char *value, void *dst)
 	return -EINVAL;
 }
 
-static int parse_mode(const char *value, void *dst)
+static int parse_mode(const char *value, void *dst, const char *file)
 {
 	char *end;
 	unsigned long v;
@@ -136,7 +139,7 @@ static int parse_mode(const char *value, void *dst)
 	return 0;
 }
 
-static int parse_string(const char *value, void *dst)
+static int parse_string(const char *value, void *dst, const char *file)
 {
 	char *s = strdup(value);
 
@@ -147,9 +150,29 @@ static int parse_string(const char *value, void *dst)
 	return 0;
 }
 
-static int parse_abs_path(const char *value, void *dst)
+static int parse_abs_path(const char *value, void *dst, const char *file)
 {
-	return value[0] == '/' ? parse_string(value, dst) : -EINVAL;
+	return value[0] == '/' ? parse_string(value, dst, file) : -EINVAL;
+}
+
+/*
+ * A module's file: a name, looked up in module-dir, or a path. A relative
+ * path, "./kv.so" or "modules/kv.so", is relative to the directory of the
+ * file that sets it (as git's include.path and ssh's Include are), not to
+ * wherever ttrpcd was started.
+ */
+static int parse_module_file(const char *value, void *dst, const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char *path;
+
+	if (value[0] == '/' || !strchr(value, '/') || !slash)
+		return parse_string(value, dst, file);
+	if (asprintf(&path, "%.*s/%s", (int)(slash - file), file, value) < 0)
+		return -ENOMEM;
+	free(*(char **)dst);
+	*(char **)dst = path;
+	return 0;
 }
 
 static int parse_id(const char *value, bool user, unsigned *id)
@@ -181,12 +204,12 @@ static int parse_id(const char *value, bool user, unsigned *id)
 	return 0;
 }
 
-static int parse_user(const char *value, void *dst)
+static int parse_user(const char *value, void *dst, const char *file)
 {
 	return parse_id(value, true, dst);
 }
 
-static int parse_group(const char *value, void *dst)
+static int parse_group(const char *value, void *dst, const char *file)
 {
 	return parse_id(value, false, dst);
 }
@@ -224,12 +247,12 @@ static int parse_id_list(const char *value, void *dst, bool user)
 	return 0;
 }
 
-static int parse_users(const char *value, void *dst)
+static int parse_users(const char *value, void *dst, const char *file)
 {
 	return parse_id_list(value, dst, true);
 }
 
-static int parse_groups(const char *value, void *dst)
+static int parse_groups(const char *value, void *dst, const char *file)
 {
 	return parse_id_list(value, dst, false);
 }
@@ -275,7 +298,7 @@ static const struct key keys[] = {
 	  "user names or uids, separated by spaces" },
 	{ "listener", "allow-groups", parse_groups, L(allow_gids),
 	  "group names or gids, separated by spaces" },
-	{ "module", "file", parse_string, M(file), "a file name" },
+	{ "module", "file", parse_module_file, M(file), "a file name or a path" },
 	{ "module", "optional", parse_bool, M(optional), "yes or no" },
 	{ "module", "enabled", parse_bool, M(enabled), "yes or no" },
 };
@@ -421,7 +444,8 @@ static struct ttrpcd_module_conf *module_get(struct ttrpcd_config *cfg, const ch
 {
 	struct ttrpcd_module_conf *v, *m;
 
-	for (size_t i = 0; i < cfg->n_modules; i++)
+	/* Without a name (--module), always a new entry. */
+	for (size_t i = 0; name && i < cfg->n_modules; i++)
 		if (cfg->modules[i].name && strcmp(cfg->modules[i].name, name) == 0)
 			return &cfg->modules[i];
 	v = realloc(cfg->modules, (cfg->n_modules + 1) * sizeof(*v));
@@ -568,7 +592,7 @@ static int on_value(void *arg, const char *section, const char *name, const char
 		parse_error(p, -EINVAL, "unknown key '%s' in [%s]", name, section);
 		return 0;
 	}
-	r = key->parse(value, (char *)base + key->offset);
+	r = key->parse(value, (char *)base + key->offset, p->file);
 	if (r == -ENOMEM) {
 		parse_error(p, r, "out of memory");
 		return 0;

@@ -40,6 +40,7 @@ struct options {
 	size_t n_sockets;
 	const char **modules;
 	size_t n_modules;
+	char **module_paths; /* modules, made absolute at start-up, owned */
 	bool check_config;
 	char *runtime_dir; /* $RUNTIME_DIRECTORY at start-up, or NULL */
 	char *config_abs;  /* config, made absolute at start-up */
@@ -81,9 +82,10 @@ static int add_default_listener(struct ttrpcd_config *cfg, const char *rt)
 /*
  * The config the options describe: built-in defaults, then the file and
  * its drop-ins, then the command line. Modules are enabled, never found by
- * looking in the module directory: with no file at all and no --module,
- * health alone (optional: it may not be installed). Errors are logged; @why,
- * when not NULL, receives a malloc'd copy of a file's error (or NULL).
+ * looking in the module directory: with no file at all, health (optional:
+ * it may not be installed), and --module loads more, as it does besides a
+ * file's. Errors are logged; @why, when not NULL, receives a malloc'd copy
+ * of a file's error (or NULL).
  */
 static int build_config(const struct options *opts, struct ttrpcd_config *cfg, char **why)
 {
@@ -109,11 +111,13 @@ static int build_config(const struct options *opts, struct ttrpcd_config *cfg, c
 	if (r == 0 && cfg->n_listeners == 0)
 		r = add_default_listener(cfg, opts->runtime_dir);
 	for (size_t i = 0; i < opts->n_modules && r == 0; i++)
-		r = ttrpcd_config_add_module(cfg, NULL, opts->modules[i]);
-	if (r == 0 && !cfg->from_file && opts->n_modules == 0) {
+		r = ttrpcd_config_add_module(cfg, NULL, opts->module_paths[i]);
+	if (r == 0 && !cfg->from_file) {
 		r = ttrpcd_config_add_module(cfg, DEFAULT_MODULE, NULL);
-		if (r == 0)
+		if (r == 0) {
 			cfg->modules[cfg->n_modules - 1].optional = true;
+			cfg->modules[cfg->n_modules - 1].fallback = true;
+		}
 	}
 	if (r < 0) {
 		ttrpcd_log(TTRPC_LOG_ERR, "%s",
@@ -336,7 +340,8 @@ static void usage(FILE *out, const char *argv0)
 		"                        $CONFIGURATION_DIRECTORY/ttrpcd.conf when systemd\n"
 		"                        sets it, else %s)\n"
 		"  -s, --socket PATH     also listen on PATH (repeatable)\n"
-		"  -m, --module PATH     also load the module at PATH (repeatable)\n"
+		"  -m, --module PATH     also load the module at PATH, besides those the\n"
+		"                        configuration enables (repeatable)\n"
 		"  -t, --check-config    check the configuration and the modules, then exit\n"
 		"  -V, --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n\n"
@@ -407,8 +412,24 @@ static int parse_args(int argc, char **argv, struct options *opts)
 }
 
 /*
- * What reloads read again, fixed at start-up: the config's path against the
- * directory ttrpcd started in, and $RUNTIME_DIRECTORY (the default socket's
+ * @path against the working directory, malloc'd into *@ret.
+ * Return: 0, -ENOMEM, or getcwd()'s error for a relative @path.
+ */
+static int absolute(const char *path, char **ret)
+{
+	char cwd[4096];
+
+	if (path[0] == '/')
+		return (*ret = strdup(path)) ? 0 : -ENOMEM;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	return asprintf(ret, "%s/%s", cwd, path) < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * What reloads read again, fixed at start-up: the paths of the config and
+ * of --module against the directory ttrpcd started in (as any command-line
+ * tool takes a path), and $RUNTIME_DIRECTORY (the default socket's
  * directory), whatever a module does to the working directory or the
  * environment later. Under systemd the default config is in the unit's
  * ConfigurationDirectory= (/etc/ttrpcd), whatever prefix ttrpcd was built
@@ -418,10 +439,18 @@ static int anchor_options(struct options *opts)
 {
 	const char *rt = getenv("RUNTIME_DIRECTORY");
 	const char *conf_dir = getenv("CONFIGURATION_DIRECTORY");
-	char cwd[4096];
+	int r;
 
 	if (rt && !(opts->runtime_dir = strdup(rt)))
 		return -ENOMEM;
+	opts->module_paths = calloc(opts->n_modules + 1, sizeof(*opts->module_paths));
+	if (!opts->module_paths)
+		return -ENOMEM;
+	for (size_t i = 0; i < opts->n_modules; i++) {
+		r = absolute(opts->modules[i], &opts->module_paths[i]);
+		if (r < 0)
+			return r;
+	}
 	if (!opts->config_given && conf_dir && *conf_dir) {
 		if (asprintf(&opts->config_in_dir, "%.*s/ttrpcd.conf", (int)strcspn(conf_dir, ":"),
 			     conf_dir) < 0) {
@@ -430,24 +459,21 @@ static int anchor_options(struct options *opts)
 		}
 		opts->config = opts->config_in_dir;
 	}
-	if (opts->config[0] == '/')
-		return 0;
-	if (!getcwd(cwd, sizeof(cwd)))
-		return -errno;
-	if (asprintf(&opts->config_abs, "%s/%s", cwd, opts->config) < 0)
-		return -ENOMEM;
-	opts->config = opts->config_abs;
-	return 0;
+	r = absolute(opts->config, &opts->config_abs);
+	if (r == 0)
+		opts->config = opts->config_abs;
+	return r;
 }
 
 static int check_config(struct daemon *d)
 {
-	int r = ttrpcd_modules_check(&d->cfg);
+	size_t n = 0;
+	int r = ttrpcd_modules_check(&d->cfg, &n);
 
 	if (r == 0)
 		printf("configuration OK: %zu %s, %zu %s\n", d->cfg.n_listeners,
-		       ttrpcd_plural(d->cfg.n_listeners, "listener", "listeners"), d->cfg.n_modules,
-		       ttrpcd_plural(d->cfg.n_modules, "module", "modules"));
+		       ttrpcd_plural(d->cfg.n_listeners, "listener", "listeners"), n,
+		       ttrpcd_plural(n, "module", "modules"));
 	return r == 0 ? 0 : 1;
 }
 
@@ -509,6 +535,9 @@ static void cleanup(struct daemon *d)
 	ttrpcd_config_clear(&d->cfg);
 	free(d->opts.sockets);
 	free(d->opts.modules);
+	for (size_t i = 0; d->opts.module_paths && i < d->opts.n_modules; i++)
+		free(d->opts.module_paths[i]);
+	free(d->opts.module_paths);
 	free(d->opts.runtime_dir);
 	free(d->opts.config_abs);
 	free(d->opts.config_in_dir);
@@ -556,7 +585,11 @@ int main(int argc, char **argv)
 		cleanup(&d);
 		return status;
 	}
-	if (anchor_options(&d.opts) < 0) {
+	status = anchor_options(&d.opts);
+	if (status < 0) {
+		ttrpcd_log(TTRPC_LOG_ERR,
+			   "cannot make the paths of --config and --module absolute: %s",
+			   strerror(-status));
 		cleanup(&d);
 		return 1;
 	}

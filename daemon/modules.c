@@ -433,12 +433,21 @@ static bool valid_module_name(const char *s)
 	return true;
 }
 
-static const struct ttrpcd_host *find_host(const struct ttrpcd_modules *set, const char *name)
+static struct ttrpcd_host *find_named(struct ttrpcd_host *const *v, size_t n, const char *name)
 {
-	for (size_t i = 0; i < set->n_hosts; i++)
-		if (strcmp(set->hosts[i]->desc.name, name) == 0)
-			return set->hosts[i];
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->desc.name, name) == 0)
+			return v[i];
 	return NULL;
+}
+
+/*
+ * A built-in default (a daemon without config file) that a module of @v
+ * has the name of, as one given with --module: skipped, not a clash.
+ */
+static bool replaced(struct ttrpcd_host *const *v, size_t n, const struct ttrpcd_module_conf *m)
+{
+	return m->fallback && find_named(v, n, m->name);
 }
 
 /* Every setting of @conf must be one of the module's config_keys. */
@@ -656,7 +665,7 @@ static int load_one(struct ttrpcd_modules *set, struct ttrpcd_host *host,
 	r = open_checked(host, m, why);
 	if (r < 0)
 		return r;
-	if (find_host(set, host->desc.name))
+	if (find_named(set->hosts, set->n_hosts, host->desc.name))
 		return asprintf(why, "a module named '%s' is loaded already", host->desc.name) < 0
 			       ? -ENOMEM
 			       : -EEXIST;
@@ -699,30 +708,50 @@ static void log_failure(const struct ttrpcd_host *host, const struct ttrpcd_modu
 		ttrpcd_log(level, "module %s: %s%s", host->path, reason, skipped);
 }
 
-int ttrpcd_modules_check(const struct ttrpcd_config *cfg)
+int ttrpcd_modules_check(const struct ttrpcd_config *cfg, size_t *n_ok)
 {
+	struct ttrpcd_host **open = calloc(cfg->n_modules + 1, sizeof(*open));
+	size_t n_open = 0;
 	int status = 0;
 
+	if (!open)
+		return -ENOMEM;
+	/* Open together, as start-up has them, so that two of one name clash. */
 	for (size_t i = 0; i < cfg->n_modules; i++) {
 		const struct ttrpcd_module_conf *m = &cfg->modules[i];
 		struct ttrpcd_host *host;
 		char *why = NULL;
 		int r = -ENOMEM;
 
-		if (!m->enabled)
+		if (!m->enabled || replaced(open, n_open, m))
 			continue;
 		host = calloc(1, sizeof(*host));
 		if (host && (host->path = module_path(cfg, m)))
 			r = open_checked(host, m, &why);
+		if (r == 0 && find_named(open, n_open, host->desc.name))
+			r = asprintf(&why, "a module named '%s' is loaded already",
+				     host->desc.name) < 0
+				    ? -ENOMEM
+				    : -EEXIST;
 		if (r < 0 && host && host->path)
 			log_failure(host, m, why, r);
 		if (r < 0 && !m->optional)
 			status = -EINVAL;
+		free(why);
+		if (r == 0) {
+			open[n_open++] = host;
+			continue;
+		}
 		if (host && host->handle)
 			dlclose(host->handle);
 		host_free(host);
-		free(why);
 	}
+	*n_ok = n_open;
+	while (n_open > 0) {
+		dlclose(open[--n_open]->handle);
+		host_free(open[n_open]);
+	}
+	free(open);
 	return status;
 }
 
@@ -773,7 +802,8 @@ int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *
 		struct ttrpcd_host *host;
 		int r;
 
-		if (!cfg->modules[i].enabled)
+		if (!cfg->modules[i].enabled ||
+		    replaced(set->hosts, set->n_hosts, &cfg->modules[i]))
 			continue;
 		r = load_entry(set, cfg, &cfg->modules[i], &host, NULL);
 		if (r < 0)
@@ -836,14 +866,6 @@ static void remove_host(struct ttrpcd_host **v, size_t *n, const struct ttrpcd_h
 		return;
 	memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
 	(*n)--;
-}
-
-static struct ttrpcd_host *find_named(struct ttrpcd_host *const *v, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i]->desc.name, name) == 0)
-			return v[i];
-	return NULL;
 }
 
 /*
@@ -1105,7 +1127,8 @@ int ttrpcd_modules_reload(struct ttrpcd_modules *set, const struct ttrpcd_config
 		const struct ttrpcd_module_conf *m = &cfg->modules[i];
 		struct ttrpcd_host *host;
 
-		if (!m->enabled || entry_loaded(set, cfg, m))
+		if (!m->enabled || entry_loaded(set, cfg, m) ||
+		    replaced(set->hosts, set->n_hosts, m))
 			continue;
 		r = load_entry(set, cfg, m, &host, why);
 		if (r == 1) {

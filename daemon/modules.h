@@ -46,13 +46,15 @@ int ttrpcd_modules_new(struct event_base *base, struct ttrpcd_children *children
 int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *cfg);
 
 /*
- * ttrpcd_modules_check() - open every enabled module of @cfg, check its ABI and its
- * settings, and close it again, without running its init. Failures are
- * logged as by ttrpcd_modules_load().
+ * ttrpcd_modules_check() - open every module of @cfg that start-up would
+ * load, check its ABI, its settings and its name, and close them again,
+ * without running their init. Failures are logged as by
+ * ttrpcd_modules_load().
+ * @n_ok: receives how many passed.
  *
- * Return: 0, or -EINVAL when a required module fails.
+ * Return: 0, -EINVAL when a required module fails, -ENOMEM.
  */
-int ttrpcd_modules_check(const struct ttrpcd_config *cfg);
+int ttrpcd_modules_check(const struct ttrpcd_config *cfg, size_t *n_ok);
 
 /*
  * ttrpcd_modules_publish() - register every service of the inited modules

@@ -223,6 +223,39 @@ START_TEST(test_dropins)
 }
 END_TEST
 
+/*
+ * A module's file: a bare name stays for module-dir, an absolute path as
+ * it is, and a relative path is taken from the directory of the file that
+ * sets it, a drop-in's own.
+ */
+START_TEST(test_module_file_paths)
+{
+	char path[256], d[128], want[512];
+
+	snprintf(path, sizeof(path), "%s",
+		 put("ttrpcd.conf", "[module a]\nfile = a.so\n[module b]\nfile = /opt/b.so\n"
+				    "[module c]\nfile = ./c.so\n[module d]\nfile = mods/d.so\n"));
+	snprintf(d, sizeof(d), "%s/ttrpcd.conf.d", dir);
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	put("ttrpcd.conf.d/e.conf", "[module e]\nfile = ../e/e.so\n");
+	ck_assert_int_eq(ttrpcd_config_load(&cfg, path, true, &error), 0);
+	ck_assert_uint_eq(cfg.n_modules, 5);
+	ck_assert_str_eq(ttrpcd_config_find_module(&cfg, "a")->file, "a.so");
+	ck_assert_str_eq(ttrpcd_config_find_module(&cfg, "b")->file, "/opt/b.so");
+	snprintf(want, sizeof(want), "%s/./c.so", dir);
+	ck_assert_str_eq(ttrpcd_config_find_module(&cfg, "c")->file, want);
+	snprintf(want, sizeof(want), "%s/mods/d.so", dir);
+	ck_assert_str_eq(ttrpcd_config_find_module(&cfg, "d")->file, want);
+	snprintf(want, sizeof(want), "%s/ttrpcd.conf.d/../e/e.so", dir);
+	ck_assert_str_eq(ttrpcd_config_find_module(&cfg, "e")->file, want);
+	/* --module adds an entry of its own, nameless, besides the named ones. */
+	ck_assert_int_eq(ttrpcd_config_add_module(&cfg, NULL, "/opt/x.so"), 0);
+	ck_assert_uint_eq(cfg.n_modules, 6);
+	ck_assert_ptr_null(cfg.modules[5].name);
+	ck_assert_str_eq(cfg.modules[5].file, "/opt/x.so");
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	static const struct {
@@ -316,6 +349,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_listener_defaults);
 	tcase_add_test(tc, test_control);
 	tcase_add_test(tc, test_dropins);
+	tcase_add_test(tc, test_module_file_paths);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_long_line);
 	suite_add_tcase(s, tc);

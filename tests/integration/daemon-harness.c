@@ -60,6 +60,22 @@ const char *build_path(const char *rel)
 	return keep(s);
 }
 
+const char *relative_path(const char *abs)
+{
+	char cwd[4096], *rel;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	for (const char *c = cwd; *c; c++)
+		n += *c == '/' && c[1];
+	rel = calloc(1, 3 * n + strlen(abs) + 1);
+	ck_assert_ptr_nonnull(rel);
+	while (n-- > 0)
+		strcat(rel, "../");
+	strcat(rel, abs + 1);
+	return keep(rel);
+}
+
 void write_file(const char *path, const char *fmt, ...)
 {
 	FILE *f = fopen(path, "w");

@@ -37,6 +37,13 @@ const char *path_in(const char *name);
 /* build_path() - @rel in the build tree, kept until the end of the test. */
 const char *build_path(const char *rel);
 
+/*
+ * relative_path() - the absolute path @abs relative to the working
+ * directory, which a process the test starts shares; kept until the end
+ * of the test.
+ */
+const char *relative_path(const char *abs);
+
 /* write_file() - write the printf-style text to @path, replacing it. */
 void write_file(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -254,7 +254,7 @@ START_TEST(test_module_changes_globals)
 	char childenv[8192];
 	struct store store = { 0 };
 	int nfd = notify_bind(), sock, held;
-	char cwd[4096], msg[4096], *rel;
+	char msg[4096], *rel;
 	struct proc p;
 
 	write_file(path_in("ttrpcd.conf"),
@@ -268,13 +268,7 @@ START_TEST(test_module_changes_globals)
 	ck_assert_int_ge(asprintf(&rel, "mkdir -p %s", path_in("a/b/c/d/e/f")), 0);
 	ck_assert_int_eq(system(keep(rel)), 0);
 	/* The config by a path relative to the working directory, which ttrpcd shares. */
-	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
-	rel = (char *)keep(calloc(1, 4096));
-	for (const char *c = cwd; *c; c++)
-		if (*c == '/' && c[1])
-			strcat(rel, "../");
-	strcat(rel, path_in("ttrpcd.conf") + 1);
-	argv[2] = rel;
+	argv[2] = relative_path(path_in("ttrpcd.conf"));
 	sock = listen_at(path_in("sock"));
 	spawn(&p, argv, env, (int[]){ sock }, (const char *[]){ "api" }, 1);
 	close(sock);
@@ -491,6 +485,99 @@ START_TEST(test_no_config_serves_health_only)
 	/* Nothing else was even tried. */
 	for (const char *l = strstr(p.log, "module '"); l; l = strstr(l + 1, "module '"))
 		ck_assert_int_eq(strncmp(l, "module 'health'", 15), 0);
+}
+END_TEST
+
+/*
+ * Relative module paths: in a config file, against that file's directory;
+ * on the command line, against the working directory, as any command-line
+ * tool takes a path. Both are fixed at start-up, so a reload finds them
+ * again. And --module loads a module besides those of the config.
+ */
+START_TEST(test_module_paths)
+{
+	const char *env[] = { notify_env(), NULL };
+	const char *argv[] = { build_path("daemon/ttrpcd"),
+			       "--config",
+			       path_in("etc/ttrpcd.conf"),
+			       "--module",
+			       relative_path(build_path("tests/modules/.libs/testmod.so")),
+			       NULL };
+	int nfd = notify_bind();
+	char msg[4096], out[64], *want;
+	struct proc p;
+
+	ck_assert_int_eq(mkdir(path_in("etc"), 0755), 0);
+	ck_assert_int_eq(mkdir(path_in("etc/mods"), 0755), 0);
+	ck_assert_int_eq(symlink(build_path("tests/interop/.libs/interop.so"),
+				 path_in("etc/mods/interop.so")),
+			 0);
+	write_file(path_in("etc/ttrpcd.conf"),
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module interop]\nfile = mods/interop.so\n",
+		   tmp, path_in("sock"));
+	spawn(&p, argv, env, NULL, NULL, 0);
+	ck_assert(notify_wait(nfd, "READY=1", NULL, 0, NULL));
+	ck_assert_int_ge(
+		asprintf(&want, "module 'interop' loaded from %s", path_in("etc/mods/interop.so")),
+		0);
+	ck_assert(log_wait(&p, keep(want)));
+	ck_assert(log_wait(&p, "module 'testmod' loaded from /"));
+	ck_assert(log_wait(&p, "ready: 2 modules"));
+	ck_assert_int_eq(echo(path_in("sock"), INTEROP, "config", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "config");
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "hello");
+	kill(p.pid, SIGHUP);
+	ck_assert(notify_wait(nfd, "READY=1", msg, sizeof(msg), NULL));
+	ck_assert_ptr_null(strstr(msg, "reload failed"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	close(nfd);
+}
+END_TEST
+
+/*
+ * Without a config file, --module loads a module besides the built-in
+ * health, and one named health takes the built-in's place: no clash, at
+ * start-up or in --check-config.
+ */
+START_TEST(test_module_option_adds)
+{
+	const char *ttrpcd = build_path("daemon/ttrpcd");
+	const char *interop = build_path("tests/interop/.libs/interop.so");
+	const char *health = build_path("services/health/.libs/health.so");
+	const char *env[] = { keep(strdup("CONFIGURATION_DIRECTORY=/nonexistent")), NULL };
+	struct proc p;
+	char out[64];
+
+	spawn(&p, (const char *[]){ ttrpcd, "--socket", path_in("sock"), "-m", interop, NULL }, env,
+	      NULL, NULL, 0);
+	ck_assert(log_wait(&p, "ready: "));
+	ck_assert(strstr(p.log, "module 'interop' loaded from"));
+	ck_assert(strstr(p.log, "module 'health' loaded from ") ||
+		  strstr(p.log, "skipped, as it is optional"));
+	ck_assert_int_eq(echo(path_in("sock"), INTEROP, "both", out, sizeof(out)), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+
+	spawn(&p,
+	      (const char *[]){ ttrpcd, "--socket", path_in("sock"), "-m", health, "-m", interop,
+				NULL },
+	      env, NULL, NULL, 0);
+	ck_assert(log_wait(&p, "ready: 2 modules"));
+	kill(p.pid, SIGHUP);
+	ck_assert(log_wait(&p, "configuration reloaded"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_ptr_null(strstr(p.log, "loaded already"));
+
+	spawn(&p,
+	      (const char *[]){ ttrpcd, "--check-config", "--socket", path_in("sock"), "-m", health,
+				"-m", interop, NULL },
+	      env, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_ptr_nonnull(strstr(p.log, "configuration OK: 1 listener, 2 modules"));
 }
 END_TEST
 
@@ -802,6 +889,8 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_module_dirs);
 	tcase_add_test(tc, test_config_in_configuration_directory);
 	tcase_add_test(tc, test_no_config_serves_health_only);
+	tcase_add_test(tc, test_module_paths);
+	tcase_add_test(tc, test_module_option_adds);
 	tcase_add_test(tc, test_sigterm_drains_slow_call);
 	tcase_add_test(tc, test_activation_by_env);
 	tcase_add_test(tc, test_systemd_socket_activate);
