@@ -50,6 +50,9 @@ struct key {
 	const char *expected; /* for "bad value" messages */
 };
 
+/* The smallest message-size libttrpc's servers take. */
+#define MIN_MESSAGE_SIZE 64
+
 /* Lists of ids keep their count right after the array pointer. */
 struct id_list {
 	unsigned *ids;
@@ -608,9 +611,15 @@ static int on_value(void *arg, const char *section, const char *name, const char
 /* Checks that need the whole config rather than one value. */
 static int config_check(struct ttrpcd_config *cfg, char **error)
 {
-	if (cfg->limits.message_size == 0 || cfg->limits.message_size > TTRPC_MAX_MESSAGE_SIZE)
-		return asprintf(error, "[limits] message-size must be 1 to %u",
+	/* What ttrpc_server_set_limit() refuses, said here rather than at start. */
+	if (cfg->limits.message_size < MIN_MESSAGE_SIZE ||
+	    cfg->limits.message_size > TTRPC_MAX_MESSAGE_SIZE)
+		return asprintf(error, "[limits] message-size must be %u to %u", MIN_MESSAGE_SIZE,
 				TTRPC_MAX_MESSAGE_SIZE) < 0
+			       ? -ENOMEM
+			       : -EINVAL;
+	if (cfg->limits.output_queue == 0)
+		return asprintf(error, "[limits] output-queue must be at least 1 byte") < 0
 			       ? -ENOMEM
 			       : -EINVAL;
 	return 0;

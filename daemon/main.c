@@ -465,13 +465,31 @@ static int anchor_options(struct options *opts)
 	return r;
 }
 
+/*
+ * --check-config: the files were read and their values checked; now each
+ * listener is shown and each module opened, and what was checked, and
+ * what was not, is said on stdout.
+ */
 static int check_config(struct daemon *d)
 {
 	size_t n = 0;
-	int r = ttrpcd_modules_check(&d->cfg, &n);
+	int r;
 
+	for (size_t i = 0; i < d->cfg.n_listeners; i++) {
+		const struct ttrpcd_listener_conf *l = &d->cfg.listeners[i];
+
+		if (l->path)
+			printf("listener %s: %s, mode %04o\n", l->name, l->path, (unsigned)l->mode);
+		else
+			printf("listener %s: no path: served only when the service manager passes "
+			       "a socket named %s\n",
+			       l->name, l->name);
+	}
+	r = ttrpcd_modules_check(&d->cfg, stdout, &n);
 	if (r == 0)
-		printf("configuration OK: %zu %s, %zu %s\n", d->cfg.n_listeners,
+		printf("configuration OK: %zu %s, %zu %s (files, ABI, setting names and declared "
+		       "services checked; the modules' init, which checks their values, not run)\n",
+		       d->cfg.n_listeners,
 		       ttrpcd_plural(d->cfg.n_listeners, "listener", "listeners"), n,
 		       ttrpcd_plural(n, "module", "modules"));
 	return r == 0 ? 0 : 1;

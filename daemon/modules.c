@@ -619,10 +619,10 @@ static bool has_services_field(const struct ttrpcd_host *host)
 }
 
 /*
- * A tool that reads the module's services list (ttrpcctl) learns the types
- * of its methods from it, so a service init registers without declaring it
- * is one such tools cannot call. Warned about, not refused: the daemon
- * itself serves it all the same.
+ * The services list says what a module serves without running it (what
+ * --check-config checks for clashes), so a service init registers without
+ * declaring it is one nothing could see before. Warned about, not refused:
+ * the daemon serves it all the same.
  */
 static void check_declared(const struct ttrpcd_modules *set, const struct ttrpcd_host *host)
 {
@@ -635,7 +635,7 @@ static void check_declared(const struct ttrpcd_modules *set, const struct ttrpcd
 		if (!has_services_field(host)) {
 			ttrpcd_log(TTRPC_LOG_NOTICE,
 				   "module '%s' (%s): built for module ABI %u.%u, it declares no "
-				   "services; tools cannot learn the types of '%s'",
+				   "services; '%s' was known only once its init ran",
 				   host->desc.name, host->path, host->desc.abi_major,
 				   host->desc.abi_minor, s->name);
 			continue;
@@ -645,7 +645,8 @@ static void check_declared(const struct ttrpcd_modules *set, const struct ttrpcd
 		if (!d || !d->name)
 			ttrpcd_log(TTRPC_LOG_WARNING,
 				   "module '%s' (%s): init registered service '%s', which its "
-				   "services list does not declare; tools cannot learn its types",
+				   "services list does not declare; nothing could see it before "
+				   "init ran",
 				   host->desc.name, host->path, s->name);
 		else if (d->methods != s->methods)
 			ttrpcd_log(TTRPC_LOG_WARNING,
@@ -708,7 +709,69 @@ static void log_failure(const struct ttrpcd_host *host, const struct ttrpcd_modu
 		ttrpcd_log(level, "module %s: %s%s", host->path, reason, skipped);
 }
 
-int ttrpcd_modules_check(const struct ttrpcd_config *cfg, size_t *n_ok)
+/* The services @host declares: NULL when it has no list, or an empty one. */
+static const struct ttrpcd_service_decl *declared(const struct ttrpcd_host *host)
+{
+	if (!has_services_field(host) || !host->desc.services || !host->desc.services[0].name)
+		return NULL;
+	return host->desc.services;
+}
+
+/*
+ * A service @host declares that a module of @v declares too: the init of
+ * the later one would fail, as no name is served twice.
+ */
+static int check_declared_clash(struct ttrpcd_host *const *v, size_t n,
+				const struct ttrpcd_host *host, char **why)
+{
+	for (const struct ttrpcd_service_decl *d = declared(host); d && d->name; d++)
+		for (size_t i = 0; i < n; i++)
+			for (const struct ttrpcd_service_decl *e = declared(v[i]); e && e->name;
+			     e++)
+				if (strcmp(d->name, e->name) == 0)
+					return asprintf(why,
+							"declares service '%s', which module '%s' "
+							"declares too: its init would fail",
+							d->name, v[i]->desc.name) < 0
+						       ? -ENOMEM
+						       : -EEXIST;
+	return 0;
+}
+
+/*
+ * What --check-config says of a module that passed: a line on @report,
+ * and, as a warning, what the running daemon could only tell once init
+ * ran: that the module declares nothing it serves.
+ */
+static void report_checked(const struct ttrpcd_host *host, FILE *report)
+{
+	const struct ttrpcd_service_decl *d = declared(host);
+	size_t n = host->conf ? host->conf->n_settings : 0;
+
+	fprintf(report, "module '%s' (%s): ABI %u.%u, %zu %s, ", host->desc.name, host->path,
+		host->desc.abi_major, host->desc.abi_minor, n,
+		ttrpcd_plural(n, "setting", "settings"));
+	if (!d)
+		fprintf(report, "declares no services\n");
+	for (; d && d->name; d++)
+		fprintf(report, "%s%s%s", d == host->desc.services ? "declares " : ", ", d->name,
+			d[1].name ? "" : "\n");
+	if (declared(host))
+		return;
+	if (!has_services_field(host))
+		ttrpcd_log(TTRPC_LOG_NOTICE,
+			   "module '%s' (%s): built for module ABI %u.%u, it declares no "
+			   "services; what it serves is known only once its init runs",
+			   host->desc.name, host->path, host->desc.abi_major, host->desc.abi_minor);
+	else
+		ttrpcd_log(TTRPC_LOG_WARNING,
+			   "module '%s' (%s): declares no services (the services field of its "
+			   "struct ttrpcd_module): what it serves is known only once its init "
+			   "runs, and ttrpcd warns about each service that init registers",
+			   host->desc.name, host->path);
+}
+
+int ttrpcd_modules_check(const struct ttrpcd_config *cfg, FILE *report, size_t *n_ok)
 {
 	struct ttrpcd_host **open = calloc(cfg->n_modules + 1, sizeof(*open));
 	size_t n_open = 0;
@@ -733,12 +796,15 @@ int ttrpcd_modules_check(const struct ttrpcd_config *cfg, size_t *n_ok)
 				     host->desc.name) < 0
 				    ? -ENOMEM
 				    : -EEXIST;
+		if (r == 0)
+			r = check_declared_clash(open, n_open, host, &why);
 		if (r < 0 && host && host->path)
 			log_failure(host, m, why, r);
 		if (r < 0 && !m->optional)
 			status = -EINVAL;
 		free(why);
 		if (r == 0) {
+			report_checked(host, report);
 			open[n_open++] = host;
 			continue;
 		}

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <ttrpc/module.h>
 
@@ -47,14 +48,17 @@ int ttrpcd_modules_load(struct ttrpcd_modules *set, const struct ttrpcd_config *
 
 /*
  * ttrpcd_modules_check() - open every module of @cfg that start-up would
- * load, check its ABI, its settings and its name, and close them again,
- * without running their init. Failures are logged as by
- * ttrpcd_modules_load().
+ * load, check its ABI, its settings, its name and the services it declares
+ * (two modules that declare one fail as their init would), and close them
+ * again, without running their init. Failures are logged as by
+ * ttrpcd_modules_load(), and so is a module that declares no services.
+ * @report: receives a line per module that passed: its ABI, how many
+ *          settings it has, what it declares.
  * @n_ok: receives how many passed.
  *
  * Return: 0, -EINVAL when a required module fails, -ENOMEM.
  */
-int ttrpcd_modules_check(const struct ttrpcd_config *cfg, size_t *n_ok);
+int ttrpcd_modules_check(const struct ttrpcd_config *cfg, FILE *report, size_t *n_ok);
 
 /*
  * ttrpcd_modules_publish() - register every service of the inited modules

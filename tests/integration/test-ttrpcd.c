@@ -577,7 +577,7 @@ START_TEST(test_module_option_adds)
 				"-m", interop, NULL },
 	      env, NULL, NULL, 0);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
-	ck_assert_ptr_nonnull(strstr(p.log, "configuration OK: 1 listener, 2 modules"));
+	ck_assert_ptr_nonnull(strstr(p.log, "configuration OK: 1 listener, 2 modules ("));
 }
 END_TEST
 
@@ -862,7 +862,7 @@ START_TEST(test_config_errors)
 	interop_config(NULL);
 	spawn(&p, check, NULL, NULL, NULL, 0);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
-	ck_assert_ptr_nonnull(strstr(p.log, "configuration OK: 1 listener, 1 module\n"));
+	ck_assert_ptr_nonnull(strstr(p.log, "configuration OK: 1 listener, 1 module ("));
 	ck_assert_int_eq(access(path_in("sock"), F_OK), -1);
 	/* --check-config opens the modules too. */
 	spawn(&p,
@@ -872,6 +872,76 @@ START_TEST(test_config_errors)
 	      NULL, NULL, NULL, 0);
 	ck_assert_int_eq(proc_wait(&p, 1), 1);
 	ck_assert_ptr_nonnull(strstr(p.log, "built for module ABI 2.0"));
+}
+END_TEST
+
+/*
+ * --check-config says what it checked, and warns of what the running daemon
+ * could only tell later: a listener without a path, a module that declares
+ * no services; two modules that declare one service fail it, as their init
+ * would fail the start.
+ */
+START_TEST(test_check_config_reports)
+{
+	const char *conf = path_in("ttrpcd.conf");
+	const char *check[] = { build_path("daemon/ttrpcd"), "--check-config", "--config", conf,
+				NULL };
+	const char *testmod = build_path("tests/modules/.libs/testmod.so");
+	const char *testmod2 = build_path("tests/modules/.libs/testmod2.so");
+	struct proc p;
+	char *want;
+
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n[listener sysd]\n"
+		   "[module interop]\nfile = %s\n[module globals]\nfile = %s\n"
+		   "[module abi10]\nfile = %s\n[module testmod]\nfile = %s\ngreeting = hi\n",
+		   tmp, path_in("sock"), build_path("tests/interop/.libs/interop.so"),
+		   build_path("tests/modules/.libs/globals.so"),
+		   build_path("tests/modules/.libs/abi10.so"), testmod);
+	spawn(&p, check, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_int_ge(asprintf(&want, "listener api: %s, mode 0660\n", path_in("sock")), 0);
+	ck_assert_ptr_nonnull(strstr(p.log, keep(want)));
+	ck_assert_ptr_nonnull(strstr(p.log, "listener sysd: no path: served only when the service "
+					    "manager passes a socket named sysd\n"));
+	ck_assert_int_ge(asprintf(&want,
+				  "module 'interop' (%s): ABI 1.2, 0 settings, declares %s\n",
+				  build_path("tests/interop/.libs/interop.so"), INTEROP),
+			 0);
+	ck_assert_ptr_nonnull(strstr(p.log, keep(want)));
+	ck_assert_int_ge(asprintf(&want, "module 'testmod' (%s): ABI 1.2, 1 setting, declares %s\n",
+				  testmod, GREETER),
+			 0);
+	ck_assert_ptr_nonnull(strstr(p.log, keep(want)));
+	ck_assert_int_ge(asprintf(&want,
+				  "module 'globals' (%s): declares no services (the services field "
+				  "of its struct ttrpcd_module)",
+				  build_path("tests/modules/.libs/globals.so")),
+			 0);
+	ck_assert_ptr_nonnull(strstr(p.log, keep(want)));
+	ck_assert_ptr_nonnull(strstr(p.log, "built for module ABI 1.0, it declares no services"));
+	ck_assert_ptr_nonnull(strstr(p.log,
+				     "configuration OK: 2 listeners, 4 modules (files, ABI, "
+				     "setting names and declared services checked; the "
+				     "modules' init, which checks their values, not run)\n"));
+
+	/* Two modules that declare one service: the check fails as the start does. */
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
+		   "[module testmod]\nfile = %s\n[module testmod2]\nfile = %s\n",
+		   tmp, path_in("sock"), testmod, testmod2);
+	spawn(&p, check, NULL, NULL, NULL, 0);
+	ck_assert_int_eq(proc_wait(&p, 1), 1);
+	ck_assert_int_ge(asprintf(&want,
+				  "module 'testmod2' (%s): declares service '%s', which module "
+				  "'testmod' declares too: its init would fail",
+				  testmod2, GREETER),
+			 0);
+	ck_assert_ptr_nonnull(strstr(p.log, keep(want)));
+	ck_assert_ptr_null(strstr(p.log, "configuration OK"));
+	expect_failure(conf, "module 'testmod2' (");
+	expect_failure(conf, "init failed: service '" GREETER "' is already registered by module "
+			     "'testmod'");
 }
 END_TEST
 
@@ -898,6 +968,7 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_module_failures);
 	tcase_add_test(tc, test_module_init_failures);
 	tcase_add_test(tc, test_config_errors);
+	tcase_add_test(tc, test_check_config_reports);
 	suite_add_tcase(s, tc);
 	return s;
 }

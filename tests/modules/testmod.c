@@ -194,6 +194,11 @@ static const struct ttrpcd_service_decl testmod_services[] = {
 	TTRPCD_SERVICES_END,
 };
 
-TTRPCD_MODULE_DEFINE(.name = "testmod", .flags = TTRPCD_MODULE_UNLOAD_SAFE,
+/* Built twice: testmod2 declares the same service, so that the two clash. */
+#ifndef TESTMOD_NAME
+#define TESTMOD_NAME "testmod"
+#endif
+
+TTRPCD_MODULE_DEFINE(.name = TESTMOD_NAME, .flags = TTRPCD_MODULE_UNLOAD_SAFE,
 		     .config_keys = testmod_keys, .init = testmod_init, .reload = testmod_reload,
 		     .fini = testmod_fini, .services = testmod_services, );
