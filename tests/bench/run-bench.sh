@@ -13,7 +13,7 @@
 #
 # The C server is ttrpcd with the interop module when both are in the build
 # tree and serve Echo, else tests/interop/interop-server. Go v1.1.1 has no
-# streaming: the Download row has no Go column.
+# streaming: the Download and Upload rows have no Go column.
 #
 # 10,000 connections need as many descriptors on each side: the script raises
 # RLIMIT_NOFILE (ulimit -n) to 65536, which needs root or a hard limit that
@@ -174,7 +174,9 @@ measure() {
 	cpu[$row,$pair]=$(median "${cs[@]}")
 }
 
-rows=(1x1x64 1x16x64 16x16x64 1x1x64K 4x4x1M)
+rows=(1x1x64 1x16x64 16x16x64 1x1x64K 1x1x1M 4x4x1M)
+# Rows of large messages: payload MiB per call, one way, for the CPU per MiB.
+declare -A mib_per_call=([1x1x64K]=0.0625 [1x1x1M]=1 [4x4x1M]=1 [download]=100 [upload]=100)
 
 for row in "${rows[@]}"; do
 	IFS=x read -r conns inflight size <<<"$row"
@@ -200,10 +202,23 @@ for row in "${rows[@]}"; do
 	done
 done
 
+# Streams of 100 chunks of 1 MiB, a call being the whole stream: the raw
+# server sends or takes the same frames from one buffer.
+for method in download upload; do
+	echo "== $method 100 x 1M (C and raw only)"
+	start raw "$raw" --serve "$work/raw.sock" || die "raw server did not start"
+	measure "$method" raw "$raw" -s "$work/raw.sock" -m "$method" -N 100 -S 1M -d "$secs"
+	stop
+	start_c c || die "C server did not start"
+	measure "$method" c-c "$bench" -s "$work/c.sock" -m "$method" -N 100 -S 1M -d "$secs" -l c
+	hwm[$method,c]=$(status_kib "$server_pid" VmHWM)
+	stop
+done
+
 echo "== download 10000 x 1K (server streaming; C only)"
 start_c c || die "C server did not start"
-measure download c-c "$bench" -s "$work/c.sock" -m download -N 10000 -S 1K -d "$secs" -l c
-hwm[download,c]=$(status_kib "$server_pid" VmHWM)
+measure download1k c-c "$bench" -s "$work/c.sock" -m download -N 10000 -S 1K -d "$secs" -l c
+hwm[download1k,c]=$(status_kib "$server_pid" VmHWM)
 stop
 
 # idle SERVER: RSS idle, then with $idle_conns connections that each made one call.
@@ -278,17 +293,59 @@ for row in "${rows[@]}"; do
 		"| $(us "${cpu[$row,c-c]}") / $(us "${cpu[$row,c-go]}")" \
 		"| $(mib "${hwm[$row,c]}") / $(mib "${hwm[$row,go]}") |"
 done
-echo "| download 10000×1K | n/a | $(cell download c-c) per stream," \
-	"$(fmt_rate "$(awk -v r="${rate[download,c-c]}" 'BEGIN { print r * 10000 }')") chunks" \
+echo "| download 10000×1K | n/a | $(cell download1k c-c) per stream," \
+	"$(fmt_rate "$(awk -v r="${rate[download1k,c-c]}" 'BEGIN { print r * 10000 }')") chunks" \
 	"| n/a (Go v1.1.1: no streaming) | n/a | n/a | n/a | n/a | n/a" \
-	"| $(us "${cpu[download,c-c]}") per stream / n/a" \
-	"| $(mib "${hwm[download,c]}") / n/a |"
+	"| $(us "${cpu[download1k,c-c]}") per stream / n/a" \
+	"| $(mib "${hwm[download1k,c]}") / n/a |"
 echo "| RSS idle (of it private: RssAnon) | n/a | $(mib "${idle[c]}") ($(mib "${anon[c]}"))" \
 	"| $(mib "${idle[go]}") ($(mib "${anon[go]}")) | | | " \
 	"$(ratio "${idle[c]}" "${idle[go]}") | | | | |"
 echo "| per idle connection ($idle_conns held: C ${held[c]}, Go ${held[go]}) | n/a" \
 	"| ${perconn[c]:-?} KiB | ${perconn[go]:-?} KiB | | |" \
 	"$(ratio "${perconn[c]:-0}" "${perconn[go]:-0}") | | | | |"
+
+# MiB/s of payload one way; server CPU per MiB of it.
+mibs() { awk -v r="$1" -v m="$2" 'BEGIN { printf "%.0f MiB/s", r * m }'; }
+cpu_mib() { awk -v c="$1" -v m="$2" 'BEGIN { printf "%.1f", c / m }'; }
+declare -A cpumib
+echo
+echo "Large messages: payload MiB/s one way (calls/s x MiB per call), and the"
+echo "server's CPU per MiB of it (utime+stime / MiB); C client on every server."
+echo
+echo "| row | raw | C → C | C → Go | C/raw | server CPU per MiB: raw | C | Go | C/raw CPU |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for row in 1x1x64K 1x1x1M 4x4x1M download upload; do
+	m=${mib_per_call[$row]}
+	for pair in raw c-c c-go; do
+		[ -n "${cpu[$row,$pair]:-}" ] && cpumib[$row,$pair]=$(cpu_mib "${cpu[$row,$pair]}" "$m")
+	done
+	label=$row
+	case $row in download | upload) label="$row 100×1M" ;; esac
+	echo "| $label | $(mibs "${rate[$row,raw]}" "$m") | $(mibs "${rate[$row,c-c]}" "$m")" \
+		"| $([ -n "${rate[$row,c-go]:-}" ] && mibs "${rate[$row,c-go]}" "$m" || echo n/a)" \
+		"| $(ratio "${rate[$row,c-c]}" "${rate[$row,raw]}")" \
+		"| $(us "${cpumib[$row,raw]}") | $(us "${cpumib[$row,c-c]}")" \
+		"| $([ -n "${cpumib[$row,c-go]:-}" ] && us "${cpumib[$row,c-go]}" || echo n/a)" \
+		"| $(ratio "${cpumib[$row,c-c]}" "${cpumib[$row,raw]}") |"
+done
+
+echo
+echo "Targets of large messages (C client on both servers):"
+for row in 4x4x1M 1x1x64K download; do
+	echo "- $row at least 0.8x raw: $(ratio "${rate[$row,c-c]}" "${rate[$row,raw]}")x:" \
+		"$(verdict le 0.8 "$(ratio "${rate[$row,c-c]}" "${rate[$row,raw]}")")"
+done
+for row in 1x1x64K 1x1x1M 4x4x1M download upload; do
+	echo "- $row server CPU per MiB within 1.5x raw's:" \
+		"$(ratio "${cpumib[$row,c-c]}" "${cpumib[$row,raw]}")x:" \
+		"$(verdict le "$(ratio "${cpumib[$row,c-c]}" "${cpumib[$row,raw]}")" 1.5)"
+done
+echo "- small calls: C/Go (C client) 1x1x64 $(ratio "${rate[1x1x64,c-c]}" "${rate[1x1x64,c-go]}")," \
+	"1x16x64 $(ratio "${rate[1x16x64,c-c]}" "${rate[1x16x64,c-go]}")," \
+	"16x16x64 $(ratio "${rate[16x16x64,c-c]}" "${rate[16x16x64,c-go]}")" \
+	"(compare with the README's table of the run before)"
+
 echo
 echo "Targets (ratios with the C load generator on both servers):"
 r=1x1x64

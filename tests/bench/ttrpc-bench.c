@@ -2,8 +2,9 @@
 /*
  * ttrpc-bench: a load generator on libttrpc's async client. C connections on
  * one event loop, K calls in flight on each, payload S bytes, for a duration
- * or a count of calls. Method echo (unary Echo) or download (server-streaming
- * Download of N chunks of S bytes; one call is one whole stream).
+ * or a count of calls. Method echo (unary Echo), download (server-streaming
+ * Download of N chunks of S bytes) or upload (client-streaming Upload of N
+ * chunks of S bytes); a call of a stream is the whole stream.
  *
  * Prints calls/s and p50/p99/p99.9 latency, then one line for scripts:
  *   RESULT client=c server=NAME method=M conns=C inflight=K size=S calls=N errors=E
@@ -37,13 +38,17 @@ struct bench;
 struct slot {
 	struct bench *b;
 	struct ttrpc_client *client;
+	struct ttrpc_client_stream *upload; /* the stream being sent */
 	uint64_t start_ns;
 	uint32_t chunks;
 };
 
+enum method { ECHO, DOWNLOAD, UPLOAD };
+static const char *const method_names[] = { "echo", "download", "upload" };
+
 struct bench {
 	struct event_base *base;
-	bool download;
+	enum method method;
 	uint32_t size, n_chunks;
 	uint64_t max_calls;
 	uint64_t issued, done, errors, in_flight, chunks;
@@ -51,6 +56,7 @@ struct bench {
 	bool stopping;
 	Ttrpc__Interop__V1__EchoRequest echo;
 	Ttrpc__Interop__V1__StreamRequest stream;
+	Ttrpc__Interop__V1__Chunk chunk;
 	struct hist hist;
 	char first_error[256];
 };
@@ -95,8 +101,9 @@ static void call_done(struct slot *s, const struct ttrpc_result *res)
 		record_error(b, "transport error %d: %s", res->error, strerror(-res->error));
 	else if (res->code != TTRPC_OK)
 		record_error(b, "status %d: %s", res->code, res->message);
-	else if (b->download && s->chunks != b->n_chunks)
-		record_error(b, "download: %" PRIu32 " chunks of %" PRIu32, s->chunks, b->n_chunks);
+	else if (b->method != ECHO && s->chunks != b->n_chunks)
+		record_error(b, "%s: %" PRIu32 " chunks of %" PRIu32, method_names[b->method],
+			     s->chunks, b->n_chunks);
 	else if (!b->stopping) {
 		hist_add(&b->hist, now_ns() - s->start_ns);
 		b->done++;
@@ -131,9 +138,12 @@ static void on_echo(const struct ttrpc_result *res, void *arg)
 
 static void on_chunk(struct ttrpc_client_stream *st, const ProtobufCMessage *msg, void *arg)
 {
+	const Ttrpc__Interop__V1__Chunk *chunk = (const void *)msg;
 	struct slot *s = arg;
 
-	s->chunks++;
+	/* A short chunk is not counted: the call then fails on its count. */
+	if (chunk->payload.len == s->b->size)
+		s->chunks++;
 }
 
 static void on_stream_done(struct ttrpc_client_stream *st, const struct ttrpc_result *res,
@@ -147,6 +157,49 @@ static const struct ttrpc_stream_handlers download_handlers = {
 	.on_done = on_stream_done,
 };
 
+static void on_upload_done(struct ttrpc_client_stream *st, const struct ttrpc_result *res,
+			   void *arg)
+{
+	const Ttrpc__Interop__V1__Summary *sum = (const void *)res->response;
+	struct slot *s = arg;
+
+	s->upload = NULL;
+	/* The chunk count is checked by call_done: a wrong summary zeroes it. */
+	if (!res->error && res->code == TTRPC_OK &&
+	    (sum->count != s->chunks || sum->bytes != (uint64_t)s->chunks * s->b->size))
+		s->chunks = 0;
+	call_done(s, res);
+}
+
+/* Send chunks until all are sent or the output is full, then close. */
+static void upload_pump(struct ttrpc_client_stream *st, void *arg)
+{
+	struct slot *s = arg;
+	struct bench *b = s->b;
+	int r = 0;
+
+	while (s->chunks < b->n_chunks) {
+		b->chunk.index = s->chunks;
+		r = ttrpc_client_stream_send(st, &b->chunk.base);
+		if (r < 0)
+			break;
+		s->chunks++;
+	}
+	if (r == -EAGAIN)
+		return;
+	if (r == 0)
+		r = ttrpc_client_stream_close_send(st);
+	if (r < 0) {
+		record_error(b, "upload: send: %s", strerror(-r));
+		ttrpc_client_stream_cancel(st);
+	}
+}
+
+static const struct ttrpc_stream_handlers upload_handlers = {
+	.on_done = on_upload_done,
+	.on_writable = upload_pump,
+};
+
 static void start_call(struct slot *s)
 {
 	struct bench *b = s->b;
@@ -157,16 +210,26 @@ static void start_call(struct slot *s)
 		return;
 	s->start_ns = now_ns();
 	s->chunks = 0;
-	if (b->download) {
+	switch (b->method) {
+	case DOWNLOAD: {
 		struct ttrpc_client_stream *st;
 
 		r = ttrpc_client_stream_open(
 			s->client, SERVICE, "Download", TTRPC_METHOD_SERVER_STREAM, &b->stream.base,
 			&ttrpc__interop__v1__chunk__descriptor, NULL, &download_handlers, s, &st);
-	} else {
+		break;
+	}
+	case UPLOAD:
+		r = ttrpc_client_stream_open(s->client, SERVICE, "Upload",
+					     TTRPC_METHOD_CLIENT_STREAM, NULL,
+					     &ttrpc__interop__v1__summary__descriptor, NULL,
+					     &upload_handlers, s, &s->upload);
+		break;
+	default:
 		r = ttrpc_client_call(s->client, SERVICE, "Echo", &b->echo.base,
 				      &ttrpc__interop__v1__echo_response__descriptor, NULL, on_echo,
 				      s, NULL);
+		break;
 	}
 	if (r < 0) {
 		record_error(b, "cannot start a call: %d %s", r, strerror(-r));
@@ -174,6 +237,8 @@ static void start_call(struct slot *s)
 	}
 	b->issued++;
 	b->in_flight++;
+	if (b->method == UPLOAD)
+		upload_pump(s->upload, s);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -213,8 +278,8 @@ static void usage(FILE *out, const char *argv0)
 		"  -c, --conns C         connections (default 1)\n"
 		"  -k, --inflight K      calls in flight per connection (default 1)\n"
 		"  -S, --size S          payload bytes, or chunk bytes for download; K/M suffix (64)\n"
-		"  -m, --method M        echo or download (default echo)\n"
-		"  -N, --chunks N        chunks per download (default 10000)\n"
+		"  -m, --method M        echo, download or upload (default echo)\n"
+		"  -N, --chunks N        chunks per download or upload (default 10000)\n"
 		"  -d, --duration SECS   measured time (default 3)\n"
 		"  -n, --count N         stop after N calls instead\n"
 		"  -w, --warmup SECS     unmeasured calls first (default 0)\n"
@@ -288,7 +353,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (strcmp(optarg, "download") == 0)
-				b.download = true;
+				b.method = DOWNLOAD;
+			else if (strcmp(optarg, "upload") == 0)
+				b.method = UPLOAD;
 			else if (strcmp(optarg, "echo") != 0)
 				goto bad;
 			break;
@@ -327,6 +394,7 @@ int main(int argc, char **argv)
 	b.n_chunks = (uint32_t)n_chunks;
 	ttrpc__interop__v1__echo_request__init(&b.echo);
 	ttrpc__interop__v1__stream_request__init(&b.stream);
+	ttrpc__interop__v1__chunk__init(&b.chunk);
 	b.echo.payload.len = size;
 	b.echo.payload.data = malloc(size ? size : 1);
 	b.stream.count = b.n_chunks;
@@ -340,6 +408,7 @@ int main(int argc, char **argv)
 	}
 	for (uint64_t i = 0; i < size; i++)
 		b.echo.payload.data[i] = (uint8_t)(i * 7 % 251);
+	b.chunk.payload = b.echo.payload;
 
 	for (unsigned long i = 0; i < conns; i++) {
 		struct ttrpc_client *client;
@@ -363,11 +432,10 @@ int main(int argc, char **argv)
 	run(&b, slots, conns * inflight, deadline, duration);
 
 	secs = (double)(b.t_end_ns - b.t0_ns) / 1e9;
-	printf("%s %s to %s: %lu conns x %lu in flight, %" PRIu64 " B%s\n",
-	       b.download ? "download" : "echo", path, server_name, conns, inflight, size,
-	       b.download ? " chunks" : "");
+	printf("%s %s to %s: %lu conns x %lu in flight, %" PRIu64 " B%s\n", method_names[b.method],
+	       path, server_name, conns, inflight, size, b.method != ECHO ? " chunks" : "");
 	printf("  %" PRIu64 " calls in %.3f s: %.0f calls/s", b.done, secs, b.done / secs);
-	if (b.download)
+	if (b.method != ECHO)
 		printf(", %.0f chunks/s, %.1f MiB/s", b.chunks / secs,
 		       b.chunks * (double)size / secs / (1 << 20));
 	printf("\n  latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
@@ -378,10 +446,10 @@ int main(int argc, char **argv)
 	printf("RESULT client=c server=%s method=%s conns=%lu inflight=%lu size=%" PRIu64
 	       " calls=%" PRIu64 " errors=%" PRIu64 " secs=%.3f rate=%.1f p50_us=%.1f"
 	       " p99_us=%.1f p999_us=%.1f",
-	       server_name, b.download ? "download" : "echo", conns, inflight, size, b.done,
-	       b.errors, secs, b.done / secs, hist_quantile(&b.hist, 0.5) / 1e3,
-	       hist_quantile(&b.hist, 0.99) / 1e3, hist_quantile(&b.hist, 0.999) / 1e3);
-	if (b.download)
+	       server_name, method_names[b.method], conns, inflight, size, b.done, b.errors, secs,
+	       b.done / secs, hist_quantile(&b.hist, 0.5) / 1e3, hist_quantile(&b.hist, 0.99) / 1e3,
+	       hist_quantile(&b.hist, 0.999) / 1e3);
+	if (b.method != ECHO)
 		printf(" chunks=%" PRIu64 " chunk_rate=%.1f", b.chunks, b.chunks / secs);
 	printf("\n");
 	fflush(stdout);
