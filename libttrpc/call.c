@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "refmsg.h"
 #include "server-private.h"
 #include "wire.h"
 
@@ -37,19 +38,45 @@ void ttrpc__service_unref(struct ttrpc__service *svc)
 /* Room for the envelope and input of a small call in the call's own block. */
 #define CALL_ARENA 512
 
+/* What an answer of the call may refer to instead of copying. */
+static struct ttrpc__ref *call_find_ref(void *ctx, const uint8_t *p, size_t len)
+{
+	struct ttrpc_call *call = ctx;
+	struct ttrpc__ref *ref;
+
+	if (call->in_ref && ttrpc__ref_holds(call->in_ref, p, len))
+		return call->in_ref;
+	/* A message being delivered, from a large frame still in the input. */
+	if (call->conn && (ref = ttrpc__conn_in_ref(&call->conn->io, p, len)))
+		return ref;
+	return ttrpc__lent_find(call->lent, p, len);
+}
+
 struct ttrpc_call *ttrpc__call_alloc(void)
 {
 	struct ttrpc_call *call = calloc(1, sizeof(*call) + CALL_ARENA);
 
-	if (call)
+	if (call) {
 		ttrpc__arena_init(&call->arena, call->arena_buf, CALL_ARENA);
+		call->refs.find = call_find_ref;
+		call->refs.ctx = call;
+	}
 	return call;
 }
 
 void ttrpc__call_discard(struct ttrpc_call *call)
 {
+	if (call->in_ref)
+		ttrpc__ref_put(call->in_ref);
+	ttrpc__lent_clear(&call->lent);
 	ttrpc__arena_release(&call->arena);
 	free(call);
+}
+
+void ttrpc__call_hold(struct ttrpc_call *call, struct ttrpc__ref *ref)
+{
+	ttrpc__ref_get(ref);
+	call->in_ref = ref;
 }
 
 int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint32_t id,
@@ -230,7 +257,7 @@ static int call_finish(struct ttrpc_call *call, int code, const char *message,
 	}
 	if (conn && response) {
 		r = ttrpc__wire_response_ok(ttrpc__sconn_output(conn), call->id, response,
-					    conn->srv->max_message);
+					    conn->srv->max_message, &call->refs);
 		if (r == -EMSGSIZE) {
 			char msg[128];
 
@@ -300,7 +327,7 @@ TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call)
 	ttrpc__stream_close_local(&call->st);
 	if (conn) {
 		ttrpc__wire_data(ttrpc__sconn_output(conn), call->id,
-				 TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0);
+				 TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 0, NULL);
 	}
 	call_settle(call, TTRPC_OK);
 	if (conn)
@@ -324,7 +351,7 @@ TTRPC_EXPORT int ttrpc_call_send(struct ttrpc_call *call, const ProtobufCMessage
 	out = ttrpc__sconn_output(conn);
 	if (evbuffer_get_length(out) > TTRPC__OUTPUT_HIGH)
 		return -EAGAIN;
-	r = ttrpc__wire_data(out, call->id, 0, msg, conn->srv->max_message);
+	r = ttrpc__wire_data(out, call->id, 0, msg, conn->srv->max_message, &call->refs);
 	if (r < 0)
 		return r;
 	ttrpc__sconn_queued(conn);
@@ -350,6 +377,14 @@ void ttrpc__call_writable(struct ttrpc_call *call)
 	pin(call);
 	cb(call, call->writable_userdata);
 	unpin(call);
+}
+
+TTRPC_EXPORT int ttrpc_call_lend(struct ttrpc_call *call, const void *data, size_t len,
+				 ttrpc_release_fn release_fn, void *userdata)
+{
+	if (!release_fn || (!data && len))
+		return -EINVAL;
+	return ttrpc__lend(&call->lent, data, len, release_fn, userdata);
 }
 
 TTRPC_EXPORT void ttrpc_call_on_message_typed(struct ttrpc_call *call,
@@ -403,11 +438,13 @@ void ttrpc__call_data(struct ttrpc_call *call, uint8_t flags, const uint8_t *pay
 	if (ev != TTRPC__EV_END) {
 		_Alignas(16) uint8_t buf[512];
 		struct ttrpc__arena arena;
+		bool in_block = ttrpc__conn_in_ref(&call->conn->io, payload, len), referenced;
 
-		/* The message lives for the callback only: decode it on the stack. */
+		/* The message lives for the callback only: decode it on the stack,
+		 * its large bytes fields left in the block of a large frame. */
 		ttrpc__arena_init(&arena, buf, sizeof(buf));
-		msg = protobuf_c_message_unpack(call->method->input, &arena.allocator, len,
-						payload);
+		msg = ttrpc__unpack_ref(call->method->input, &arena.allocator, len, payload,
+					in_block ? &referenced : NULL);
 		if (!msg) {
 			char why[160];
 

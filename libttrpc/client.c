@@ -22,11 +22,13 @@
 #include <ttrpc/client.h>
 
 #include "arena.h"
+#include "block.h"
 #include "conn.h"
 #include "frame.h"
 #include "idmap.h"
 #include "log.h"
 #include "proto/ttrpc/request.pb-c.h"
+#include "refmsg.h"
 #include "stream.h"
 #include "wire.h"
 
@@ -74,6 +76,9 @@ struct ttrpc_client {
 	struct ttrpc__log log;
 	struct ttrpc_client_interceptor *interceptors;
 	size_t n_interceptors;
+	struct ttrpc__pool *pool; /* blocks of large frames */
+	struct ttrpc__lent *lent; /* what requests may be sent from by reference */
+	struct ttrpc__refs refs;
 };
 
 static void cc_free(struct ttrpc_client_call *cc)
@@ -150,15 +155,20 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 	struct ttrpc__arena arena;
 	Ttrpc__Response *resp;
 	ProtobufCMessage *msg = NULL;
+	bool in_block, referenced;
 
 	if (!cc) {
 		ttrpc__log(&c->log, TTRPC_LOG_DEBUG,
 			   "dropping response for stream %u: no call waits for it", h->stream_id);
 		return;
 	}
-	/* The envelope and the response live for the callback only. */
+	/* The envelope and the response live for the callback only; a large
+	 * frame's payload and bytes fields stay in its block (refmsg.h). */
 	ttrpc__arena_init(&arena, buf, sizeof(buf));
-	resp = ttrpc__response__unpack(&arena.allocator, h->length, payload);
+	in_block = ttrpc__conn_in_ref(&c->io, payload, h->length);
+	resp = (Ttrpc__Response *)ttrpc__unpack_ref(&ttrpc__response__descriptor, &arena.allocator,
+						    h->length, payload,
+						    in_block ? &referenced : NULL);
 	if (!resp) {
 		ttrpc__arena_release(&arena);
 		cc_fail(cc, 0, TTRPC_INTERNAL,
@@ -171,8 +181,8 @@ static void handle_response(struct ttrpc_client *c, const struct ttrpc__frame_he
 	} else if (cc->kind == TTRPC_METHOD_SERVER_STREAM || cc->kind == TTRPC_METHOD_BIDI_STREAM) {
 		/* A Response ends a server stream; its payload is not a message. */
 	} else {
-		msg = protobuf_c_message_unpack(cc->response_type, &arena.allocator,
-						resp->payload.len, resp->payload.data);
+		msg = ttrpc__unpack_ref(cc->response_type, &arena.allocator, resp->payload.len,
+					resp->payload.data, in_block ? &referenced : NULL);
 		if (msg) {
 			res.response = msg;
 		} else {
@@ -197,11 +207,12 @@ static void handle_data(struct ttrpc_client *c, struct ttrpc_client_call *cc,
 	if (!(h->flags & TTRPC__FLAG_NO_DATA)) {
 		_Alignas(16) uint8_t buf[512];
 		struct ttrpc__arena arena;
+		bool in_block = ttrpc__conn_in_ref(&c->io, payload, h->length), referenced;
 		ProtobufCMessage *msg;
 
 		ttrpc__arena_init(&arena, buf, sizeof(buf));
-		msg = protobuf_c_message_unpack(cc->response_type, &arena.allocator, h->length,
-						payload);
+		msg = ttrpc__unpack_ref(cc->response_type, &arena.allocator, h->length, payload,
+					in_block ? &referenced : NULL);
 
 		if (!msg) {
 			if (!last)
@@ -328,14 +339,25 @@ static const struct ttrpc__conn_ops client_ops = {
 	.error = on_error,
 };
 
+/* What a request or stream message may refer to instead of copying. */
+static struct ttrpc__ref *client_find_ref(void *ctx, const uint8_t *p, size_t len)
+{
+	struct ttrpc_client *c = ctx;
+	struct ttrpc__ref *ref = ttrpc__conn_in_ref(&c->io, p, len);
+
+	return ref ? ref : ttrpc__lent_find(c->lent, p, len);
+}
+
 TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_client **ret)
 {
 	struct ttrpc_client *c = calloc(1, sizeof(*c));
 
-	if (!c || evutil_make_socket_nonblocking(fd) < 0)
+	if (!c || evutil_make_socket_nonblocking(fd) < 0 || !(c->pool = ttrpc__pool_new(base)))
 		goto fail;
-	if (ttrpc__conn_init(&c->io, base, fd, &client_ops, c, TTRPC__OUTPUT_LOW) < 0)
+	if (ttrpc__conn_init(&c->io, base, fd, &client_ops, c, TTRPC__OUTPUT_LOW, c->pool) < 0)
 		goto fail;
+	c->refs.find = client_find_ref;
+	c->refs.ctx = c;
 	c->base = base;
 	c->connected = true;
 	c->next_id = 1;
@@ -345,6 +367,8 @@ TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_
 	*ret = c;
 	return 0;
 fail:
+	if (c)
+		ttrpc__pool_free(c->pool);
 	free(c);
 	close(fd);
 	return -ENOMEM;
@@ -399,6 +423,8 @@ TTRPC_EXPORT int ttrpc_client_open(const char *path, struct ttrpc_client **ret)
 static void client_free(struct ttrpc_client *c)
 {
 	ttrpc__conn_deinit(&c->io);
+	ttrpc__lent_clear(&c->lent);
+	ttrpc__pool_free(c->pool);
 	ttrpc__idmap_clear(&c->calls);
 	if (c->own_base)
 		event_base_free(c->base);
@@ -443,6 +469,19 @@ TTRPC_EXPORT int ttrpc_client_add_interceptor(struct ttrpc_client *c,
 	v[c->n_interceptors++] = *ic;
 	c->interceptors = v;
 	return 0;
+}
+
+TTRPC_EXPORT int ttrpc_client_lend(struct ttrpc_client *c, const void *data, size_t len,
+				   ttrpc_release_fn release_fn, void *userdata)
+{
+	if (!release_fn || (!data && len))
+		return -EINVAL;
+	return ttrpc__lend(&c->lent, data, len, release_fn, userdata);
+}
+
+TTRPC_EXPORT int ttrpc_client_unlend(struct ttrpc_client *c, const void *data)
+{
+	return ttrpc__unlend(&c->lent, data);
 }
 
 TTRPC_EXPORT bool ttrpc_client_is_connected(const struct ttrpc_client *c)
@@ -522,7 +561,8 @@ static int write_request(struct ttrpc_client *c, struct ttrpc_client_call *cc, u
 		head.metadata = all;
 		head.n_metadata += cc->n_extra;
 	}
-	r = ttrpc__wire_request(c->io.out, cc->id, flags, &head, request, c->reader.max_length);
+	r = ttrpc__wire_request(c->io.out, cc->id, flags, &head, request, c->reader.max_length,
+				&c->refs);
 	free(all);
 	if (r == 0)
 		ttrpc__conn_queued(&c->io);
@@ -707,7 +747,7 @@ TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 		}
 		return -EAGAIN;
 	}
-	r = ttrpc__wire_data(out, cc->id, 0, msg, c->reader.max_length);
+	r = ttrpc__wire_data(out, cc->id, 0, msg, c->reader.max_length, &c->refs);
 	if (r == 0)
 		ttrpc__conn_queued(&c->io);
 	return r;
@@ -726,7 +766,7 @@ TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
 	if (!c->connected)
 		return -ENOTCONN;
 	r = ttrpc__wire_data(c->io.out, cc->id, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA,
-			     NULL, 0);
+			     NULL, 0, NULL);
 	if (r == 0) {
 		ttrpc__stream_close_local(&cc->st);
 		ttrpc__conn_queued(&c->io);

@@ -12,35 +12,38 @@
 
 #include <ttrpc/common.h>
 
+#include "block.h"
 #include "conn.h"
 #include "frame.h"
 
 /* A read of this size costs no mmap from malloc. */
 #define READ_CHUNK 16384
-/* Frames with at least this much left to read get a buffer of their own. */
-#define BIG_FRAME (64u << 10)
 #define WRITE_IOVECS 64
 
-static void free_big(const void *data, size_t len, void *unused)
-{
-	free((void *)data);
-}
-
-/* Bytes still missing of the frame at the head of @in, or READ_CHUNK. */
-static size_t read_size(struct evbuffer *in)
+/* Size of the frame at the head of @in when it is not all there yet, else 0. */
+static size_t partial_frame(struct evbuffer *in)
 {
 	size_t have = evbuffer_get_length(in);
 	struct ttrpc__frame_header h;
 	uint8_t raw[TTRPC__HEADER_SIZE];
-	size_t want;
 
 	if (have < TTRPC__HEADER_SIZE || evbuffer_copyout(in, raw, sizeof(raw)) != sizeof(raw))
-		return READ_CHUNK;
+		return 0;
 	ttrpc__frame_header_decode(raw, &h);
 	if (h.length > TTRPC_MAX_MESSAGE_SIZE || have >= TTRPC__HEADER_SIZE + (size_t)h.length)
-		return READ_CHUNK;
-	want = TTRPC__HEADER_SIZE + (size_t)h.length - have;
-	return want < READ_CHUNK ? READ_CHUNK : want;
+		return 0;
+	return TTRPC__HEADER_SIZE + (size_t)h.length;
+}
+
+/* The chunk of conn->in that held a block is gone: drop its reference. */
+static void in_block_done(const void *data, size_t len, void *arg)
+{
+	struct ttrpc__conn *conn = arg;
+	struct ttrpc__block *b = ttrpc__block_of(data);
+
+	if (conn->in_block == b)
+		conn->in_block = NULL;
+	ttrpc__ref_put(&b->ref);
 }
 
 static void fail(struct ttrpc__conn *conn, int err)
@@ -51,60 +54,47 @@ static void fail(struct ttrpc__conn *conn, int err)
 }
 
 /*
- * A large frame is read straight into a buffer of its own and handed to the
- * input buffer by reference: the frame reader then finds it in one piece,
- * and its bytes are never copied between buffers.
+ * A large frame is read straight into a block of its final size and handed
+ * to the input buffer by reference: the frame reader then finds it in one
+ * piece, its bytes are never copied between buffers, and what is decoded
+ * from it may point into it (ttrpc__conn_in_ref()).
  */
 static int read_big(struct ttrpc__conn *conn)
 {
-	ssize_t got = read(conn->fd, conn->big + conn->big_have, conn->big_len - conn->big_have);
+	struct ttrpc__block *b = conn->big;
+	ssize_t got = read(conn->fd, b->data + conn->big_have, b->ref.len - conn->big_have);
 
 	if (got <= 0)
 		return got == 0 ? -EPIPE : (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
 	conn->big_have += (size_t)got;
-	if (conn->big_have < conn->big_len)
+	if (conn->big_have < b->ref.len)
 		return 0;
-	if (evbuffer_add_reference(conn->in, conn->big, conn->big_len, free_big, NULL) < 0)
+	/* What was buffered went into the block: it is alone in conn->in. */
+	if (evbuffer_add_reference(conn->in, b->data, b->ref.len, in_block_done, conn) < 0)
 		return -ENOMEM;
 	conn->big = NULL;
+	conn->in_block = b;
 	return 1;
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+struct ttrpc__ref *ttrpc__conn_in_ref(struct ttrpc__conn *conn, const uint8_t *p, size_t len)
 {
-	struct ttrpc__conn *conn = arg;
+	struct ttrpc__block *b = conn->in_block;
+
+	return b && ttrpc__ref_holds(&b->ref, p, len) ? &b->ref : NULL;
+}
+
+/* Read into conn->in. Return: 1, 0 when nothing was there, -EPIPE at the end, -errno. */
+static int read_chunk(struct ttrpc__conn *conn)
+{
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[2];
-	size_t want;
 	ssize_t got;
 	int n;
 
-	if (!conn->big && (want = read_size(conn->in)) >= BIG_FRAME) {
-		/* What is buffered is the start of this frame: the reader took
-		 * every whole frame before it. */
-		size_t have = evbuffer_get_length(conn->in);
-
-		conn->big = malloc(have + want);
-		if (!conn->big) {
-			fail(conn, -ENOMEM);
-			return;
-		}
-		conn->big_len = have + want;
-		conn->big_have = (size_t)evbuffer_remove(conn->in, conn->big, have);
-	}
-	if (conn->big) {
-		n = read_big(conn);
-		if (n < 0)
-			fail(conn, n == -EPIPE ? 0 : n);
-		else if (n > 0)
-			conn->ops->read(conn);
-		return;
-	}
 	n = evbuffer_reserve_space(conn->in, READ_CHUNK, vec, 2);
-	if (n <= 0) {
-		fail(conn, -ENOMEM);
-		return;
-	}
+	if (n <= 0)
+		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
 		iov[i].iov_base = vec[i].iov_base;
 		iov[i].iov_len = vec[i].iov_len;
@@ -112,9 +102,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	got = readv(conn->fd, iov, n);
 	if (got < 0) {
 		evbuffer_commit_space(conn->in, vec, 0);
-		if (errno != EAGAIN && errno != EINTR)
-			fail(conn, -errno);
-		return;
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	}
 	for (int i = 0; i < n; i++) {
 		size_t take = (size_t)got < vec[i].iov_len ? (size_t)got : vec[i].iov_len;
@@ -123,11 +111,48 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		got -= (ssize_t)take;
 	}
 	evbuffer_commit_space(conn->in, vec, n);
-	if (vec[0].iov_len == 0) {
-		fail(conn, 0);
-		return;
+	return vec[0].iov_len == 0 ? -EPIPE : 1;
+}
+
+/* Start reading the frame at the head of conn->in into a block when it is large. */
+static int start_big(struct ttrpc__conn *conn)
+{
+	size_t total = partial_frame(conn->in), have;
+
+	if (total < TTRPC__BLOCK_MIN)
+		return 0;
+	/* What is buffered is the start of this frame: the reader took every
+	 * whole frame before it. */
+	have = evbuffer_get_length(conn->in);
+	conn->big = ttrpc__block_new(conn->pool, total);
+	if (!conn->big)
+		return -ENOMEM;
+	conn->big_have = (size_t)evbuffer_remove(conn->in, conn->big->data, have);
+	return 1;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc__conn *conn = arg;
+	int r;
+
+	/* A read that leaves a large frame incomplete goes on into its block
+	 * at once, rather than after another wake-up. */
+	for (;;) {
+		if (!conn->big && (r = start_big(conn)) < 0)
+			break;
+		if (conn->big) {
+			r = read_big(conn);
+			break;
+		}
+		r = read_chunk(conn);
+		if (r <= 0 || partial_frame(conn->in) < TTRPC__BLOCK_MIN)
+			break;
 	}
-	conn->ops->read(conn);
+	if (r < 0)
+		fail(conn, r == -EPIPE ? 0 : r);
+	else
+		conn->ops->read(conn);
 }
 
 /* Write what the socket takes; arm EV_WRITE for the rest. */
@@ -183,7 +208,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 }
 
 int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
-		     const struct ttrpc__conn_ops *ops, void *owner, size_t low)
+		     const struct ttrpc__conn_ops *ops, void *owner, size_t low,
+		     struct ttrpc__pool *pool)
 {
 	conn->fd = fd;
 	conn->ops = ops;
@@ -191,7 +217,9 @@ int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
 	conn->low = low;
 	conn->write_armed = false;
 	conn->failed = false;
+	conn->pool = pool;
 	conn->big = NULL;
+	conn->in_block = NULL;
 	conn->in = evbuffer_new();
 	conn->out = evbuffer_new();
 	conn->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, conn);
@@ -216,7 +244,8 @@ void ttrpc__conn_deinit(struct ttrpc__conn *conn)
 		event_free(conn->flush);
 	if (conn->in)
 		evbuffer_free(conn->in);
-	free(conn->big);
+	if (conn->big)
+		ttrpc__ref_put(&conn->big->ref);
 	conn->big = NULL;
 	if (conn->out)
 		evbuffer_free(conn->out);

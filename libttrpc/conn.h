@@ -21,6 +21,9 @@ struct event;
 struct event_base;
 struct evbuffer;
 struct ttrpc__conn;
+struct ttrpc__block;
+struct ttrpc__pool;
+struct ttrpc__ref;
 
 struct ttrpc__conn_ops {
 	/* New bytes are in conn->in. */
@@ -41,19 +44,30 @@ struct ttrpc__conn {
 	struct event *flush;
 	const struct ttrpc__conn_ops *ops;
 	void *owner;
-	size_t low;   /* output low watermark for ops->write */
-	uint8_t *big; /* a large frame being read into its own buffer */
-	size_t big_len, big_have;
-	bool write_armed; /* wev is added: the socket was full */
-	bool failed;      /* ops->error was called */
+	size_t low;               /* output low watermark for ops->write */
+	struct ttrpc__pool *pool; /* of the owner, for blocks */
+	struct ttrpc__block *big; /* a large frame being read into a block */
+	size_t big_have;
+	struct ttrpc__block *in_block; /* a large frame in @in, read into a block */
+	bool write_armed;              /* wev is added: the socket was full */
+	bool failed;                   /* ops->error was called */
 };
 
 /*
- * ttrpc__conn_init() - take @fd (non-blocking) and start reading.
+ * ttrpc__conn_init() - take @fd (non-blocking) and start reading; large
+ * frames are read into blocks of @pool (borrowed, outlives the connection).
  * Return: 0, or -ENOMEM with @fd left to the caller.
  */
 int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
-		     const struct ttrpc__conn_ops *ops, void *owner, size_t low);
+		     const struct ttrpc__conn_ops *ops, void *owner, size_t low,
+		     struct ttrpc__pool *pool);
+
+/*
+ * ttrpc__conn_in_ref() - the block of a frame in conn->in, when
+ * [@p, @p + @len) lies in one (a large frame): referring to it needs a
+ * reference of its own past ttrpc__frame_consume(). Else NULL.
+ */
+struct ttrpc__ref *ttrpc__conn_in_ref(struct ttrpc__conn *conn, const uint8_t *p, size_t len);
 
 /* Free the events and buffers and close the fd. */
 void ttrpc__conn_deinit(struct ttrpc__conn *conn);

@@ -106,21 +106,27 @@ void ttrpc__frame_consume(struct ttrpc__frame_reader *r, struct evbuffer *in)
 	r->pending = false;
 }
 
-int ttrpc__frame_append(struct evbuffer *out, const struct ttrpc__frame_header *h,
-			ttrpc__fill_fn fill, void *ctx)
+int ttrpc__frame_append_start(struct evbuffer *out, const struct ttrpc__frame_header *h, size_t len,
+			      ttrpc__fill_fn fill, void *ctx)
 {
 	struct evbuffer_iovec vec;
-	size_t total = TTRPC__HEADER_SIZE + (size_t)h->length;
+	size_t total = TTRPC__HEADER_SIZE + len;
 	uint8_t *p;
 
 	if (evbuffer_reserve_space(out, (ev_ssize_t)total, &vec, 1) != 1 || vec.iov_len < total)
 		return -ENOMEM;
 	p = vec.iov_base;
 	ttrpc__frame_header_encode(h, p);
-	if (h->length > 0)
-		fill(p + TTRPC__HEADER_SIZE, h->length, ctx);
+	if (len > 0)
+		fill(p + TTRPC__HEADER_SIZE, len, ctx);
 	vec.iov_len = total;
 	if (evbuffer_commit_space(out, &vec, 1) != 0)
 		return -ENOMEM;
 	return 0;
+}
+
+int ttrpc__frame_append(struct evbuffer *out, const struct ttrpc__frame_header *h,
+			ttrpc__fill_fn fill, void *ctx)
+{
+	return ttrpc__frame_append_start(out, h, h->length, fill, ctx);
 }

@@ -87,4 +87,11 @@ typedef void (*ttrpc__fill_fn)(uint8_t *dst, size_t len, void *ctx);
 int ttrpc__frame_append(struct evbuffer *out, const struct ttrpc__frame_header *h,
 			ttrpc__fill_fn fill, void *ctx);
 
+/*
+ * ttrpc__frame_append_start() - the same for the header and the first @len
+ * bytes of the payload only: the caller appends the other h->length - @len.
+ */
+int ttrpc__frame_append_start(struct evbuffer *out, const struct ttrpc__frame_header *h, size_t len,
+			      ttrpc__fill_fn fill, void *ctx);
+
 #endif

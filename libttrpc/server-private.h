@@ -9,6 +9,7 @@
 #include <ttrpc/server.h>
 
 #include "arena.h"
+#include "block.h"
 #include "conn.h"
 #include "frame.h"
 #include "idmap.h"
@@ -103,6 +104,11 @@ struct ttrpc_call {
 	bool waiting; /* in conn->waiting */
 	LIST_ENTRY(ttrpc_call) wait_link;
 	LIST_ENTRY(ttrpc_call) link; /* in srv->calls while srv lives */
+	/* The block of a large Request when the input points into it, and
+	 * what the handler lent: answers may be sent from them by reference. */
+	struct ttrpc__ref *in_ref;
+	struct ttrpc__lent *lent;
+	struct ttrpc__refs refs;
 	/* The Request, the input and a client stream's first message live
 	 * here, starting in the block allocated with the call. */
 	struct ttrpc__arena arena;
@@ -127,6 +133,7 @@ struct ttrpc_server {
 	 * feet: a handler may reply on a connection that its own reply closes. */
 	LIST_HEAD(, ttrpc__sconn) dead;
 	struct event *reaper;
+	struct ttrpc__pool *pool; /* blocks of the connections' large frames */
 	LIST_HEAD(, ttrpc_call) calls;
 	ttrpc_handoff_fn handoff;
 	void *handoff_userdata;
@@ -158,6 +165,8 @@ void ttrpc__call_discard(struct ttrpc_call *call);
 /* Enter the call in its connection's stream table. Return: 0 or -ENOMEM. */
 int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint32_t id,
 		       Ttrpc__Request *req);
+/* The call's input points into @ref: hold it until the call is freed. */
+void ttrpc__call_hold(struct ttrpc_call *call, struct ttrpc__ref *ref);
 void ttrpc__call_start(struct ttrpc_call *call, struct ttrpc__service *svc,
 		       const struct ttrpc_method *method, ProtobufCMessage *input);
 /* End an unanswered call from the server side: send @code (when the connection

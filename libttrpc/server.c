@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "refmsg.h"
 #include "server-private.h"
 #include "wire.h"
 
@@ -206,7 +207,8 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	struct ttrpc__service *svc;
 	const struct ttrpc_method *method;
 	ProtobufCMessage *input, *first;
-	bool bad_payload = false;
+	bool bad_payload = false, referenced = false;
+	struct ttrpc__ref *block;
 	Ttrpc__Request *req;
 	struct ttrpc_call *call;
 
@@ -222,7 +224,11 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 		fail_status(conn, h->stream_id, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	req = ttrpc__request__unpack(&call->arena.allocator, h->length, payload);
+	/* A large frame's payload and input bytes stay in its block (refmsg.h). */
+	block = ttrpc__conn_in_ref(&conn->io, payload, h->length);
+	req = (Ttrpc__Request *)ttrpc__unpack_ref(&ttrpc__request__descriptor,
+						  &call->arena.allocator, h->length, payload,
+						  block ? &referenced : NULL);
 	if (!req) {
 		fail_status(conn, h->stream_id, TTRPC_INVALID_ARGUMENT,
 			    "unmarshal request error: not a valid ttrpc.Request protobuf message");
@@ -261,16 +267,22 @@ static void handle_request(struct ttrpc__sconn *conn, const struct ttrpc__frame_
 	 */
 	input = NULL;
 	first = NULL;
+	referenced = false;
 	if (method->kind == TTRPC_METHOD_UNARY || method->kind == TTRPC_METHOD_SERVER_STREAM) {
-		input = protobuf_c_message_unpack(method->input, &call->arena.allocator,
-						  req->payload.len, req->payload.data);
+		input = ttrpc__unpack_ref(method->input, &call->arena.allocator, req->payload.len,
+					  req->payload.data, block ? &referenced : NULL);
 		bad_payload = !input;
 	} else if (!(h->flags & TTRPC__FLAG_NO_DATA) &&
 		   ttrpc__wire_request_has_payload(payload, h->length)) {
-		first = protobuf_c_message_unpack(method->input, &call->arena.allocator,
-						  req->payload.len, req->payload.data);
+		first = ttrpc__unpack_ref(method->input, &call->arena.allocator, req->payload.len,
+					  req->payload.data, block ? &referenced : NULL);
 		bad_payload = !first;
 	}
+	/* The payload may point into the frame, which goes; the input stays. */
+	req->payload.data = NULL;
+	req->payload.len = 0;
+	if (referenced)
+		ttrpc__call_hold(call, block);
 	if (bad_payload) {
 		fail_status(conn, h->stream_id, TTRPC_INTERNAL,
 			    "ttrpc: error unmarshalling payload: not a valid %s protobuf message",
@@ -602,7 +614,8 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	conn->writable = event_new(srv->base, -1, 0, on_writable, conn);
 	conn->timer = evtimer_new(srv->base, on_timer, conn);
 	if (!conn->writable || !conn->timer ||
-	    ttrpc__conn_init(&conn->io, srv->base, fd, &sconn_ops, conn, TTRPC__OUTPUT_LOW) < 0) {
+	    ttrpc__conn_init(&conn->io, srv->base, fd, &sconn_ops, conn, TTRPC__OUTPUT_LOW,
+			     srv->pool) < 0) {
 		if (conn->writable)
 			event_free(conn->writable);
 		if (conn->timer)
@@ -861,11 +874,13 @@ TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server *
 	LIST_INIT(&srv->calls);
 	srv->reaper = event_new(base, -1, 0, on_reap, srv);
 	srv->accept_resume = evtimer_new(base, on_accept_resume, srv);
-	if (!srv->reaper || !srv->accept_resume) {
+	srv->pool = ttrpc__pool_new(base);
+	if (!srv->reaper || !srv->accept_resume || !srv->pool) {
 		if (srv->reaper)
 			event_free(srv->reaper);
 		if (srv->accept_resume)
 			event_free(srv->accept_resume);
+		ttrpc__pool_free(srv->pool);
 		free(srv);
 		return -ENOMEM;
 	}
@@ -907,6 +922,7 @@ TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv)
 		event_free(srv->shutdown_done);
 	event_free(srv->reaper);
 	event_free(srv->accept_resume);
+	ttrpc__pool_free(srv->pool);
 	free(srv->interceptors);
 	free(srv);
 }

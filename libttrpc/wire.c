@@ -3,7 +3,9 @@
  * Envelope encoding. The envelope is packed by protobuf-c without its
  * payload field; the payload field (tag, length, message) is then written
  * after it, in the same reserved region. Field order does not matter to
- * protobuf parsers, and this saves serializing the payload twice.
+ * protobuf parsers, and this saves serializing the payload twice. A large
+ * payload whose bytes fields the caller's references hold is appended after
+ * the envelope's head instead, those fields by reference (refmsg.c).
  */
 #include "config.h"
 
@@ -11,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "frame.h"
 #include "proto/ttrpc/request.pb-c.h"
+#include "refmsg.h"
 #include "wire.h"
 
 /* Wire tags: field << 3 | 2 (length-delimited). */
@@ -41,38 +46,75 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v)
 }
 
 struct envelope {
-	const ProtobufCMessage *head; /* envelope without payload */
+	const ProtobufCMessage *head; /* envelope without payload; NULL for Data */
 	size_t head_size;
 	uint8_t payload_tag;
 	const ProtobufCMessage *payload;
 	size_t payload_size;
 };
 
-/* Size of the envelope with its payload field; a 0-byte payload is omitted, as proto3 does. */
+/*
+ * Size of the envelope with its payload field; a 0-byte payload is omitted,
+ * as proto3 does. A Data frame is its payload alone.
+ */
 static uint64_t envelope_size(struct envelope *e)
 {
-	e->head_size = protobuf_c_message_get_packed_size(e->head);
+	e->head_size = e->head ? protobuf_c_message_get_packed_size(e->head) : 0;
 	e->payload_size = e->payload ? protobuf_c_message_get_packed_size(e->payload) : 0;
-	if (e->payload_size == 0)
-		return e->head_size;
+	if (!e->head || e->payload_size == 0)
+		return e->head_size + e->payload_size;
 	return (uint64_t)e->head_size + 1 + varint_size(e->payload_size) + e->payload_size;
+}
+
+/* Everything before the payload message: the head, the payload's tag and length. */
+static uint8_t *fill_head(uint8_t *p, const struct envelope *e)
+{
+	if (!e->head)
+		return p;
+	p += protobuf_c_message_pack(e->head, p);
+	if (e->payload_size > 0) {
+		*p++ = e->payload_tag;
+		p = put_varint(p, e->payload_size);
+	}
+	return p;
+}
+
+static void fill_head_only(uint8_t *dst, size_t len, void *ctx)
+{
+	fill_head(dst, ctx);
+	(void)len;
 }
 
 static void fill_envelope(uint8_t *dst, size_t len, void *ctx)
 {
 	struct envelope *e = ctx;
-	uint8_t *p = dst + protobuf_c_message_pack(e->head, dst);
+	uint8_t *p = fill_head(dst, e);
 
-	if (e->payload_size > 0) {
-		*p++ = e->payload_tag;
-		p = put_varint(p, e->payload_size);
-		p += protobuf_c_message_pack(e->payload, p);
-	}
+	if (e->payload_size > 0)
+		protobuf_c_message_pack(e->payload, p);
 	(void)len;
 }
 
+/* The frame is built in a scratch buffer, so that a failure appends nothing. */
+static int append_by_reference(struct evbuffer *out, const struct ttrpc__frame_header *h,
+			       struct envelope *e, const struct ttrpc__refs *refs)
+{
+	struct evbuffer *tmp = evbuffer_new();
+	int r;
+
+	if (!tmp)
+		return -ENOMEM;
+	r = ttrpc__frame_append_start(tmp, h, h->length - e->payload_size, fill_head_only, e);
+	if (r == 0)
+		r = ttrpc__pack_ref(tmp, e->payload, refs);
+	if (r == 0 && evbuffer_add_buffer(out, tmp) < 0)
+		r = -ENOMEM;
+	evbuffer_free(tmp);
+	return r;
+}
+
 static int append_envelope(struct evbuffer *out, uint32_t id, uint8_t type, uint8_t flags,
-			   struct envelope *e, uint32_t max)
+			   struct envelope *e, uint32_t max, const struct ttrpc__refs *refs)
 {
 	uint64_t size = envelope_size(e);
 	struct ttrpc__frame_header h = { .stream_id = id, .type = type, .flags = flags };
@@ -80,11 +122,13 @@ static int append_envelope(struct evbuffer *out, uint32_t id, uint8_t type, uint
 	if (size > max)
 		return -EMSGSIZE;
 	h.length = (uint32_t)size;
+	if (refs && e->payload_size >= TTRPC__REF_MIN)
+		return append_by_reference(out, &h, e, refs);
 	return ttrpc__frame_append(out, &h, fill_envelope, e);
 }
 
 int ttrpc__wire_response_ok(struct evbuffer *out, uint32_t id, const ProtobufCMessage *msg,
-			    uint32_t max)
+			    uint32_t max, const struct ttrpc__refs *refs)
 {
 	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
 	Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
@@ -96,7 +140,7 @@ int ttrpc__wire_response_ok(struct evbuffer *out, uint32_t id, const ProtobufCMe
 
 	/* Go always sends a status, an empty one for OK; peers may expect it. */
 	resp.status = &st;
-	return append_envelope(out, id, TTRPC__TYPE_RESPONSE, 0, &e, max);
+	return append_envelope(out, id, TTRPC__TYPE_RESPONSE, 0, &e, max, refs);
 }
 
 int ttrpc__wire_response_status(struct evbuffer *out, uint32_t id, int code, const char *message,
@@ -124,14 +168,14 @@ int ttrpc__wire_response_status(struct evbuffer *out, uint32_t id, int code, con
 			return -ENOMEM;
 		st.message = cut;
 	}
-	r = append_envelope(out, id, TTRPC__TYPE_RESPONSE, 0, &e, max);
+	r = append_envelope(out, id, TTRPC__TYPE_RESPONSE, 0, &e, max, NULL);
 	free(cut);
 	return r;
 }
 
 int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
 			const struct ttrpc__request_head *head, const ProtobufCMessage *msg,
-			uint32_t max)
+			uint32_t max, const struct ttrpc__refs *refs)
 {
 	Ttrpc__Request req = TTRPC__REQUEST__INIT;
 	Ttrpc__KeyValue kv_small[8];
@@ -164,7 +208,7 @@ int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
 	req.timeout_nano = head->timeout_nano;
 	req.n_metadata = head->n_metadata;
 	req.metadata = kvp;
-	r = append_envelope(out, id, TTRPC__TYPE_REQUEST, flags, &e, max);
+	r = append_envelope(out, id, TTRPC__TYPE_REQUEST, flags, &e, max, refs);
 out:
 	if (kv != kv_small)
 		free(kv);
@@ -173,37 +217,12 @@ out:
 	return r;
 }
 
-static void fill_message(uint8_t *dst, size_t len, void *ctx)
-{
-	protobuf_c_message_pack(ctx, dst);
-	(void)len;
-}
-
 int ttrpc__wire_data(struct evbuffer *out, uint32_t id, uint8_t flags, const ProtobufCMessage *msg,
-		     uint32_t max)
+		     uint32_t max, const struct ttrpc__refs *refs)
 {
-	struct ttrpc__frame_header h = { .stream_id = id,
-					 .type = TTRPC__TYPE_DATA,
-					 .flags = flags };
-	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+	struct envelope e = { .payload = msg };
 
-	if (size > max)
-		return -EMSGSIZE;
-	h.length = (uint32_t)size;
-	return ttrpc__frame_append(out, &h, fill_message, (void *)msg);
-}
-
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	*v = 0;
-	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
-		uint8_t b = *(*p)++;
-
-		*v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return true;
-	}
-	return false;
+	return append_envelope(out, id, TTRPC__TYPE_DATA, flags, &e, max, refs);
 }
 
 /*
@@ -214,32 +233,10 @@ static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 bool ttrpc__wire_request_has_payload(const uint8_t *p, size_t n)
 {
 	const uint8_t *end = p + n;
-	uint64_t key, len;
+	struct ttrpc__field f;
 
-	while (p < end) {
-		if (!get_varint(&p, end, &key))
-			return false;
-		switch (key & 7) {
-		case 0:
-			if (!get_varint(&p, end, &len))
-				return false;
-			break;
-		case 1:
-			p += 8;
-			break;
-		case 2:
-			if (!get_varint(&p, end, &len) || len > (uint64_t)(end - p))
-				return false;
-			if (key >> 3 == 3)
-				return true;
-			p += len;
-			break;
-		case 5:
-			p += 4;
-			break;
-		default:
-			return false;
-		}
-	}
+	while (ttrpc__field_next(&p, end, &f) > 0)
+		if (f.number == 3 && f.wire_type == 2)
+			return true;
 	return false;
 }

@@ -14,6 +14,7 @@
 #include <ttrpc/common.h>
 
 struct evbuffer;
+struct ttrpc__refs;
 
 /*
  * Watermarks of a connection's output queue. A stream sender is told to wait
@@ -24,12 +25,14 @@ struct evbuffer;
 #define TTRPC__OUTPUT_LOW (256u << 10)
 
 /*
- * Append a Response frame with an OK status and @msg as payload.
+ * Append a Response frame with an OK status and @msg as payload. Large bytes
+ * fields that @refs (or NULL) finds are added by reference (refmsg.h), so
+ * are the other functions' below.
  * Return: 0; -EMSGSIZE when the frame would exceed @max (nothing appended);
  * -ENOMEM.
  */
 int ttrpc__wire_response_ok(struct evbuffer *out, uint32_t id, const ProtobufCMessage *msg,
-			    uint32_t max);
+			    uint32_t max, const struct ttrpc__refs *refs);
 
 /*
  * Append a Response frame carrying only a status. A message that would not
@@ -53,7 +56,7 @@ struct ttrpc__request_head {
  */
 int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
 			const struct ttrpc__request_head *head, const ProtobufCMessage *msg,
-			uint32_t max);
+			uint32_t max, const struct ttrpc__refs *refs);
 
 /*
  * Append a Data frame with @msg serialized as its payload, or an empty
@@ -61,7 +64,7 @@ int ttrpc__wire_request(struct evbuffer *out, uint32_t id, uint8_t flags,
  * Return: 0; -EMSGSIZE over @max (nothing appended); -ENOMEM.
  */
 int ttrpc__wire_data(struct evbuffer *out, uint32_t id, uint8_t flags, const ProtobufCMessage *msg,
-		     uint32_t max);
+		     uint32_t max, const struct ttrpc__refs *refs);
 
 /* Whether a serialized ttrpc.Request carries its payload field (even empty). */
 bool ttrpc__wire_request_has_payload(const uint8_t *p, size_t n);

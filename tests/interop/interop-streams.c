@@ -16,11 +16,13 @@
 struct download {
 	uint32_t next, count;
 	ProtobufCBinaryData payload;
+	bool lent; /* the library frees the payload once it is sent */
 };
 
 static void download_free(struct download *d)
 {
-	free(d->payload.data);
+	if (!d->lent)
+		free(d->payload.data);
 	free(d);
 }
 
@@ -71,6 +73,10 @@ void interop_download(struct ttrpc_call *call, const ProtobufCMessage *msg, void
 	d->payload.len = req->size;
 	for (uint32_t i = 0; i < req->size; i++)
 		d->payload.data[i] = (uint8_t)(i * 7 % 251);
+	/* Every chunk is sent from the one payload, without a copy; without
+	 * the memory to lend it, each is copied. */
+	d->lent = ttrpc_call_lend(call, d->payload.data, d->payload.len, free, d->payload.data) ==
+		  0;
 	ttrpc_call_on_cancel(call, download_cancelled, d);
 	download_pump(call, d);
 }

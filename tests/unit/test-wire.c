@@ -53,7 +53,7 @@ static size_t request_frame_length(const struct ttrpc__request_head *head,
 	struct evbuffer *b = evbuffer_new();
 	size_t n;
 
-	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, head, msg, UINT32_MAX), 0);
+	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, head, msg, UINT32_MAX, NULL), 0);
 	n = evbuffer_get_length(b) - TTRPC__HEADER_SIZE;
 	evbuffer_free(b);
 	return n;
@@ -123,7 +123,7 @@ START_TEST(test_request_fields)
 	packed = pack_msg(&msg.base, &packed_len);
 
 	ck_assert_int_eq(ttrpc__wire_request(b, 0x1234567, TTRPC__FLAG_REMOTE_CLOSED, &head,
-					     &msg.base, TTRPC_MAX_MESSAGE_SIZE),
+					     &msg.base, TTRPC_MAX_MESSAGE_SIZE, NULL),
 			 0);
 	raw = take_frame(b, &h);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
@@ -176,7 +176,8 @@ START_TEST(test_request_exact_bytes)
 	struct evbuffer *b = evbuffer_new();
 
 	msg.key = "k";
-	ck_assert_int_eq(ttrpc__wire_request(b, 5, 0, &head, &msg.base, TTRPC_MAX_MESSAGE_SIZE), 0);
+	ck_assert_int_eq(
+		ttrpc__wire_request(b, 5, 0, &head, &msg.base, TTRPC_MAX_MESSAGE_SIZE, NULL), 0);
 	ck_assert_uint_eq(evbuffer_get_length(b), sizeof(want));
 	ck_assert_mem_eq(evbuffer_pullup(b, -1), want, sizeof(want));
 	evbuffer_free(b);
@@ -210,7 +211,8 @@ START_TEST(test_request_many_metadata)
 		md[i].key = keys[i];
 		md[i].value = vals[i];
 	}
-	ck_assert_int_eq(ttrpc__wire_request(b, 3, 0, &head, NULL, TTRPC_MAX_MESSAGE_SIZE), 0);
+	ck_assert_int_eq(ttrpc__wire_request(b, 3, 0, &head, NULL, TTRPC_MAX_MESSAGE_SIZE, NULL),
+			 0);
 	raw = take_frame(b, &h);
 	req = ttrpc__request__unpack(NULL, h.length, raw);
 	ck_assert_ptr_nonnull(req);
@@ -241,8 +243,8 @@ START_TEST(test_request_timeouts)
 		Ttrpc__Request *req;
 		uint8_t *raw;
 
-		ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, NULL, TTRPC_MAX_MESSAGE_SIZE),
-				 0);
+		ck_assert_int_eq(
+			ttrpc__wire_request(b, 1, 0, &head, NULL, TTRPC_MAX_MESSAGE_SIZE, NULL), 0);
 		raw = take_frame(b, &h);
 		req = ttrpc__request__unpack(NULL, h.length, raw);
 		ck_assert_ptr_nonnull(req);
@@ -276,10 +278,10 @@ START_TEST(test_request_limit)
 	msg.value = big;
 	len = request_frame_length(&head, &msg.base);
 	evbuffer_add(b, "q", 1);
-	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, (uint32_t)len - 1),
+	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, (uint32_t)len - 1, NULL),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 1);
-	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, (uint32_t)len), 0);
+	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, (uint32_t)len, NULL), 0);
 	evbuffer_drain(b, 1);
 	raw = take_frame(b, &h);
 	ck_assert_uint_eq(h.length, len);
@@ -289,13 +291,14 @@ START_TEST(test_request_limit)
 	/* a payload alone over 4 MiB */
 	big = repeat("y", TTRPC_MAX_MESSAGE_SIZE);
 	msg.value = big;
-	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, &msg.base, TTRPC_MAX_MESSAGE_SIZE),
-			 -EMSGSIZE);
+	ck_assert_int_eq(
+		ttrpc__wire_request(b, 1, 0, &head, &msg.base, TTRPC_MAX_MESSAGE_SIZE, NULL),
+		-EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	free(big);
 
 	/* the head alone can be too big too */
-	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, NULL, 3), -EMSGSIZE);
+	ck_assert_int_eq(ttrpc__wire_request(b, 1, 0, &head, NULL, 3, NULL), -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	evbuffer_free(b);
 }
@@ -319,7 +322,8 @@ START_TEST(test_request_empty_payload)
 		uint8_t *raw;
 
 		ck_assert_int_eq(
-			ttrpc__wire_request(b, 1, 0, &head, msgs[i], TTRPC_MAX_MESSAGE_SIZE), 0);
+			ttrpc__wire_request(b, 1, 0, &head, msgs[i], TTRPC_MAX_MESSAGE_SIZE, NULL),
+			0);
 		raw = take_frame(b, &h);
 		ck_assert_uint_eq(h.length, ttrpc__request__get_packed_size(&expect));
 		req = ttrpc__request__unpack(NULL, h.length, raw);
@@ -347,7 +351,8 @@ START_TEST(test_request_large_payload)
 
 	msg.key = big;
 	packed = pack_msg(&msg.base, &packed_len);
-	ck_assert_int_eq(ttrpc__wire_request(b, 9, 0, &head, &msg.base, TTRPC_MAX_MESSAGE_SIZE), 0);
+	ck_assert_int_eq(
+		ttrpc__wire_request(b, 9, 0, &head, &msg.base, TTRPC_MAX_MESSAGE_SIZE, NULL), 0);
 	raw = take_frame(b, &h);
 	req = ttrpc__request__unpack(NULL, h.length, raw);
 	ck_assert_ptr_nonnull(req);
@@ -374,8 +379,8 @@ START_TEST(test_response_ok_fields)
 	msg.code = TTRPC_NOT_FOUND;
 	msg.message = "payload, not the status";
 	packed = pack_msg(&msg.base, &packed_len);
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 0xfffffffd, &msg.base, TTRPC_MAX_MESSAGE_SIZE),
-			 0);
+	ck_assert_int_eq(
+		ttrpc__wire_response_ok(b, 0xfffffffd, &msg.base, TTRPC_MAX_MESSAGE_SIZE, NULL), 0);
 	raw = take_frame(b, &h);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	ck_assert_uint_eq(h.stream_id, 0xfffffffd);
@@ -411,14 +416,15 @@ START_TEST(test_response_ok_exact_bytes)
 	struct evbuffer *b = evbuffer_new();
 
 	msg.key = "k";
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 3, &msg.base, TTRPC_MAX_MESSAGE_SIZE), 0);
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 3, &msg.base, TTRPC_MAX_MESSAGE_SIZE, NULL), 0);
 	ck_assert_uint_eq(evbuffer_get_length(b), sizeof(want));
 	ck_assert_mem_eq(evbuffer_pullup(b, -1), want, sizeof(want));
 	evbuffer_drain(b, sizeof(want));
 
 	/* an empty message, or none, still carries the empty OK status */
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &empty.base, TTRPC_MAX_MESSAGE_SIZE), 0);
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, NULL, TTRPC_MAX_MESSAGE_SIZE), 0);
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &empty.base, TTRPC_MAX_MESSAGE_SIZE, NULL),
+			 0);
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, NULL, TTRPC_MAX_MESSAGE_SIZE, NULL), 0);
 	ck_assert_uint_eq(evbuffer_get_length(b), 2 * sizeof(want_empty));
 	ck_assert_mem_eq(evbuffer_pullup(b, -1), want_empty, sizeof(want_empty));
 	ck_assert_mem_eq(evbuffer_pullup(b, -1) + sizeof(want_empty), want_empty,
@@ -437,15 +443,15 @@ START_TEST(test_response_ok_limit)
 
 	msg.value = big;
 	evbuffer_add(b, "q", 1);
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, len - 1), -EMSGSIZE);
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, len - 1, NULL), -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 1);
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, len), 0);
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, len, NULL), 0);
 	ck_assert_uint_eq(evbuffer_get_length(b), 1 + TTRPC__HEADER_SIZE + len);
 	free(big);
 
 	big = repeat("z", TTRPC_MAX_MESSAGE_SIZE);
 	msg.value = big;
-	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, TTRPC_MAX_MESSAGE_SIZE),
+	ck_assert_int_eq(ttrpc__wire_response_ok(b, 1, &msg.base, TTRPC_MAX_MESSAGE_SIZE, NULL),
 			 -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 1 + TTRPC__HEADER_SIZE + len);
 	free(big);
@@ -609,7 +615,7 @@ START_TEST(test_data_frames)
 
 	/* a message: type Data, the flags given, the packed message as payload */
 	kv.key = "k";
-	ck_assert_int_eq(ttrpc__wire_data(b, 7, 0, &kv.base, 1024), 0);
+	ck_assert_int_eq(ttrpc__wire_data(b, 7, 0, &kv.base, 1024, NULL), 0);
 	p = take_frame(b, &h);
 	ck_assert_uint_eq(h.type, TTRPC__TYPE_DATA);
 	ck_assert_uint_eq(h.stream_id, 7);
@@ -619,19 +625,19 @@ START_TEST(test_data_frames)
 	free(p);
 	/* an empty message is a zero-length frame; NULL with flags is a close */
 	kv.key = "";
-	ck_assert_int_eq(ttrpc__wire_data(b, 7, 0, &kv.base, 1024), 0);
+	ck_assert_int_eq(ttrpc__wire_data(b, 7, 0, &kv.base, 1024, NULL), 0);
 	free(take_frame(b, &h));
 	ck_assert_uint_eq(h.length, 0);
 	ck_assert_uint_eq(h.flags, 0);
-	ck_assert_int_eq(
-		ttrpc__wire_data(b, 7, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA, NULL, 1024),
-		0);
+	ck_assert_int_eq(ttrpc__wire_data(b, 7, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA,
+					  NULL, 1024, NULL),
+			 0);
 	free(take_frame(b, &h));
 	ck_assert_uint_eq(h.length, 0);
 	ck_assert_uint_eq(h.flags, 0x5);
 	/* over the limit: nothing appended */
 	kv.key = "0123456789";
-	ck_assert_int_eq(ttrpc__wire_data(b, 7, 0, &kv.base, 5), -EMSGSIZE);
+	ck_assert_int_eq(ttrpc__wire_data(b, 7, 0, &kv.base, 5, NULL), -EMSGSIZE);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	evbuffer_free(b);
 }

@@ -103,7 +103,9 @@ TTRPC_EXPORT void ttrpc_call_on_cancel(struct ttrpc_call *call, ttrpc_cancel_fn 
  * ttrpc_call_reply() - finish a unary or client-streaming call with a response message.
  * @call: the call; it is freed before this returns and must not be used again.
  * @response: a message of the method's output descriptor, borrowed (it is
- *            serialized before this returns).
+ *            serialized before this returns). Its bytes fields of 4 KiB or
+ *            more are sent without a copy when they point into the call's
+ *            request, or into memory lent with ttrpc_call_lend().
  *
  * A response that serializes to more than the message size limit is not
  * sent: the client gets RESOURCE_EXHAUSTED instead and the connection is
@@ -128,12 +130,35 @@ TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessag
 TTRPC_EXPORT int ttrpc_call_fail(struct ttrpc_call *call, int code, const char *fmt, ...)
 	TTRPC_PRINTF(3, 4);
 
+/*
+ * ttrpc_call_lend() - let the answers of @call be sent from memory instead
+ * of copies of it. A bytes field of 4 KiB or more of a later reply or
+ * stream message that lies within [@data, @data + @len) goes to the socket
+ * from there; everything else is copied, as without lending. A message is
+ * still borrowed only while ttrpc_call_reply() or ttrpc_call_send() runs:
+ * only the lent memory is kept.
+ * @data, @len: memory that must stay valid and unchanged until @release.
+ * @release: called once with @userdata when the library refers to the
+ *           memory no more: once the call is finished (possibly inside the
+ *           function that finishes it) and what was queued from the memory
+ *           has been written or dropped with the connection (see
+ *           ttrpc_release_fn).
+ *
+ * Return: 0; -EINVAL without @release; -ENOMEM (@release is not called).
+ */
+TTRPC_EXPORT int ttrpc_call_lend(struct ttrpc_call *call, const void *data, size_t len,
+				 ttrpc_release_fn release, void *userdata);
+
 /* ---- streams (ttrpc protocol 1.2) ---- */
 
 /* The method's shape; a stream call is a struct ttrpc_call like any other. */
 TTRPC_EXPORT enum ttrpc_method_kind ttrpc_call_kind(const struct ttrpc_call *call);
 
-/* One message from the client, borrowed for the duration of the callback. */
+/*
+ * One message from the client, borrowed for the duration of the callback (a
+ * large message's bytes fields point into the frame it came in, and are
+ * sent on without a copy by ttrpc_call_send() from within the callback).
+ */
 typedef void (*ttrpc_message_fn)(struct ttrpc_call *call, const ProtobufCMessage *msg,
 				 void *userdata);
 /* The client closed its sending side: no more messages will come. */
@@ -182,7 +207,8 @@ TTRPC_EXPORT void ttrpc_call_on_message_typed(struct ttrpc_call *call,
 /*
  * ttrpc_call_send() - send one message of a server-streaming or bidirectional
  * call (a Data frame).
- * @msg: of the method's output type, borrowed (serialized before return).
+ * @msg: of the method's output type, borrowed (serialized before return;
+ *       large bytes fields without a copy, as for ttrpc_call_reply()).
  *
  * Return: 0 when queued; -EAGAIN when the connection's output queue is over
  * its high watermark: nothing was queued, and ttrpc_call_on_writable() tells

@@ -151,6 +151,31 @@ TTRPC_EXPORT int ttrpc_client_cancel(struct ttrpc_client *client, uint32_t id);
 TTRPC_EXPORT size_t ttrpc_client_pending(const struct ttrpc_client *client);
 
 /*
+ * ttrpc_client_lend() - let requests and stream messages be sent from
+ * memory instead of copies of it. A bytes field of 4 KiB or more that lies
+ * within [@data, @data + @len) goes to the socket from there; everything
+ * else is copied, as without lending. A message is still borrowed only
+ * while the function that sends it runs: only the lent memory is kept.
+ * @data, @len: memory that must stay valid and unchanged until @release.
+ * @release: called once with @userdata when the library refers to the
+ *           memory no more: after ttrpc_client_unlend() or
+ *           ttrpc_client_free(), once what was queued from it has been
+ *           written or dropped with the connection (see ttrpc_release_fn).
+ *
+ * Meant for a few long-lived buffers: each send looks through the list.
+ * Return: 0; -EINVAL without @release; -ENOMEM (@release is not called).
+ */
+TTRPC_EXPORT int ttrpc_client_lend(struct ttrpc_client *client, const void *data, size_t len,
+				   ttrpc_release_fn release, void *userdata);
+
+/*
+ * ttrpc_client_unlend() - end the lending of the memory lent at @data; its
+ * release runs once nothing queued refers to it, maybe before this returns.
+ * Return: 0, or -ENOENT when nothing is lent at @data.
+ */
+TTRPC_EXPORT int ttrpc_client_unlend(struct ttrpc_client *client, const void *data);
+
+/*
  * ttrpc_client_open() - a blocking client: connect to @path with a private
  * event loop owned by the client (freed with it). Use it with
  * ttrpc_client_call_sync().
@@ -184,7 +209,8 @@ struct ttrpc_client_stream;
 
 /* What a stream tells its owner; every callback runs from the event loop. */
 struct ttrpc_stream_handlers {
-	/* One message from the server, borrowed for the duration of the call. */
+	/* One message from the server, borrowed for the duration of the call
+	 * (a large message's bytes fields point into the frame it came in). */
 	void (*on_message)(struct ttrpc_client_stream *s, const ProtobufCMessage *msg,
 			   void *userdata);
 	/* The end, exactly once: OK when the server ended the stream, its

@@ -115,6 +115,14 @@ struct ttrpc_peer {
 	size_t n_groups;
 };
 
+/*
+ * Tells the owner of lent memory (ttrpc_call_lend(), ttrpc_client_lend())
+ * that the library no longer refers to it. Called once, from the event loop
+ * or from the libttrpc function that drops the last reference; it must not
+ * call libttrpc functions. free(3) fits, with the memory as @userdata.
+ */
+typedef void (*ttrpc_release_fn)(void *userdata);
+
 /* One metadata pair. Keys may repeat; order is preserved on the wire. */
 struct ttrpc_kv {
 	const char *key;
