@@ -5,7 +5,8 @@
  * streams pending (stream ids 1, 3, ... 17 in the order below), and an
  * interceptor; the input is what the server sends.
  * The callbacks re-enter the client as applications do: cancel streams,
- * send, start calls, free the client. Checked: every call and stream the
+ * send (Chat sends back what it receives, from the frame it came in), start
+ * calls, free the client; uploaded chunks are sent from lent memory. Checked: every call and stream the
  * client accepted completes exactly once, whatever arrives, and nothing
  * leaks.
  *
@@ -54,6 +55,7 @@ struct rec {
 static struct {
 	struct ttrpc_client *c; /* NULL once freed */
 	uint8_t opt;
+	unsigned released; /* the lent payload */
 	struct rec unary[MAX_UNARY];
 	size_t n_unary;
 	struct rec streams[N_STREAMS];
@@ -132,12 +134,22 @@ static void on_message(struct ttrpc_client_stream *s, const ProtobufCMessage *ms
 		ttrpc_client_stream_cancel(s);
 }
 
+/* Uploaded chunks are sent from this, lent to the client until Upload ends. */
+static uint8_t lent_payload[64];
+
+static void on_release(void *userdata)
+{
+	fz.released++;
+}
+
 static void on_done(struct ttrpc_client_stream *s, const struct ttrpc_result *res, void *userdata)
 {
 	struct rec *r = userdata;
 
 	FUZZ_CHECK(r->s == s && res->message);
 	r->s = NULL;
+	if (r == &fz.streams[UPLOAD] && fz.c)
+		FUZZ_CHECK(ttrpc_client_unlend(fz.c, lent_payload) == 0);
 	completed(r);
 }
 
@@ -216,6 +228,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	peer.chunk = chunk_sizes[OPT_CHUNK(fz.opt)];
 	FUZZ_CHECK(ttrpc_client_new(base, fd, &fz.c) == 0);
 	ttrpc_client_set_log(fz.c, quiet_log, NULL);
+	FUZZ_CHECK(ttrpc_client_lend(fz.c, lent_payload, sizeof(lent_payload), on_release, NULL) ==
+		   0);
 	FUZZ_CHECK(ttrpc_client_add_interceptor(fz.c, &interceptor) == 0);
 
 	/* Ids: 1 Echo, 3 Download, 5 Upload, 7 Chat, 9 Echo (deadline in an hour),
@@ -249,6 +263,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(fz.n_unary == 4 && ttrpc_client_pending(fz.c) == 9);
 
 	chunk.index = 1;
+	chunk.payload.data = lent_payload;
+	chunk.payload.len = sizeof(lent_payload);
 	FUZZ_CHECK(ttrpc_client_stream_send(fz.streams[UPLOAD].s, &chunk.base) == 0);
 	FUZZ_CHECK(ttrpc_client_stream_send_sync(fz.sync[SYNC_UPLOAD], &chunk.base) == 0);
 	if (fz.opt & OPT_CLOSE_SEND) {
@@ -273,6 +289,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < N_SYNC; i++)
 		drain_sync(fz.sync[i]);
 	FUZZ_CHECK(fz.seen_done == fz.intercepted);
+	/* Once, when Upload ended or with the client. */
+	FUZZ_CHECK(fz.released == 1);
 
 	/* Exactly once each: a second completion trapped in completed(). */
 	for (size_t i = 0; i < fz.n_unary; i++)

@@ -27,6 +27,7 @@
 /* The targets' option bytes (fuzz-server.c, fuzz-client.c). */
 #define S_CHUNK1 0x01
 #define S_CHUNK7 0x02
+#define S_CHUNK61 0x03
 #define S_SHUTDOWN (1 << 2)
 #define S_FREE (2 << 2)
 #define S_HALF (3 << 2)
@@ -397,6 +398,34 @@ static void server_seeds(void)
 	frame_seed("protocol-errors", 0x80, &b, 61);
 	frame_seed("protocol-errors-small-limit", 10, &b, 13);
 
+	/* Large messages, in a fuzzing build over 64 bytes a frame and 16 a
+	 * bytes field: frames read into blocks, inputs that point into them,
+	 * answers sent from the request, the frame and lent memory. */
+	reset(&b);
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	echo.payload.data = (uint8_t *)big;
+	echo.payload.len = sizeof(big) - 1;
+	request(&b, 1, 0, "Echo", &echo.base, NULL);
+	c1 = chunk_msg(1, big);
+	o = (struct req_opts){ .service = STREAMS };
+	request(&b, 3, F_RO, "Chat", NULL, &o);
+	data(&b, 3, 0, &c1.base);
+	request(&b, 5, F_RO, "Upload", &c1.base, &o);
+	data(&b, 5, 0, &c1.base);
+	data(&b, 5, F_RC | F_ND, NULL);
+	dl.count = 4;
+	dl.size = 100;
+	request(&b, 7, F_RC, "Download", &dl.base, &o);
+	data(&b, 3, F_RC, &c1.base);
+	request(&b, 9, 0, "Echo", &echo.base, NULL);
+	seed("fuzz-server", "large", S_CHUNK61, &b);
+	seed("fuzz-server", "large-unread", S_CHUNK61 | S_NO_READ | S_OUTPUT_LIMIT, &b);
+	seed("fuzz-server", "large-free", S_CHUNK7 | S_FREE, &b);
+	c1 = chunk_msg(1, "ab");
+	echo.payload.data = (uint8_t *)"\x00\x01\x02";
+	echo.payload.len = 3;
+
 	reset(&b);
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -419,8 +448,9 @@ static void client_seeds(void)
 {
 	Ttrpc__Interop__V1__EchoResponse echo = TTRPC__INTEROP__V1__ECHO_RESPONSE__INIT;
 	Ttrpc__Interop__V1__Summary sum = TTRPC__INTEROP__V1__SUMMARY__INIT;
-	Ttrpc__Interop__V1__Chunk c1 = chunk_msg(0, "ab"), c2 = chunk_msg(1, "cdef");
+	Ttrpc__Interop__V1__Chunk c1 = chunk_msg(0, "ab"), c2 = chunk_msg(1, "cdef"), cbig;
 	struct buf b = { 0 };
+	char big[200];
 
 	echo.text = "fuzz";
 	sum.count = 1;
@@ -461,6 +491,23 @@ static void client_seeds(void)
 	frame(&b, 17, TTRPC__TYPE_RESPONSE, 0, "\x12\x01\xff", 3); /* reply not a Summary */
 	seed("fuzz-client", "errors", 0, &b);
 	seed("fuzz-client", "errors-eof", C_EOF, &b);
+
+	/* Large messages (over 64 bytes a frame in a fuzzing build) in blocks. */
+	reset(&b);
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	echo.payload.data = (uint8_t *)big;
+	echo.payload.len = sizeof(big) - 1;
+	cbig = chunk_msg(2, big);
+	response(&b, 1, 0, NULL, &echo.base);
+	data(&b, 3, 0, &cbig.base);
+	data(&b, 7, 0, &cbig.base);
+	data(&b, 15, 0, &cbig.base);
+	response(&b, 5, 0, NULL, &sum.base);
+	seed("fuzz-client", "large", C_CHUNK61 | C_SEND_MORE, &b);
+	seed("fuzz-client", "large-free", C_CHUNK61 | C_FREE_IN_CB, &b);
+	echo.payload.data = NULL;
+	echo.payload.len = 0;
 
 	reset(&b);
 	header(&b, 5u << 20, 1, TTRPC__TYPE_RESPONSE, 0); /* over 4 MiB: skipped */
