@@ -68,7 +68,8 @@ void ttrpc__call_discard(struct ttrpc_call *call)
 {
 	if (call->in_ref)
 		ttrpc__ref_put(call->in_ref);
-	ttrpc__lent_clear(&call->lent);
+	if (call->lent)
+		ttrpc__lent_clear(&call->lent);
 	ttrpc__arena_release(&call->arena);
 	free(call);
 }

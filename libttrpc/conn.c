@@ -84,11 +84,15 @@ struct ttrpc__ref *ttrpc__conn_in_ref(struct ttrpc__conn *conn, const uint8_t *p
 	return b && ttrpc__ref_holds(&b->ref, p, len) ? &b->ref : NULL;
 }
 
-/* Read into conn->in. Return: 1, 0 when nothing was there, -EPIPE at the end, -errno. */
+/*
+ * Read into conn->in. Return: 2 when the read filled all the space offered
+ * (more may wait), 1, 0 when nothing was there, -EPIPE at the end, -errno.
+ */
 static int read_chunk(struct ttrpc__conn *conn)
 {
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[2];
+	bool full = false;
 	ssize_t got;
 	int n;
 
@@ -107,11 +111,12 @@ static int read_chunk(struct ttrpc__conn *conn)
 	for (int i = 0; i < n; i++) {
 		size_t take = (size_t)got < vec[i].iov_len ? (size_t)got : vec[i].iov_len;
 
+		full = take == vec[i].iov_len;
 		vec[i].iov_len = take;
 		got -= (ssize_t)take;
 	}
 	evbuffer_commit_space(conn->in, vec, n);
-	return vec[0].iov_len == 0 ? -EPIPE : 1;
+	return vec[0].iov_len == 0 ? -EPIPE : full ? 2 : 1;
 }
 
 /* Start reading the frame at the head of conn->in into a block when it is large. */
@@ -136,8 +141,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct ttrpc__conn *conn = arg;
 	int r;
 
-	/* A read that leaves a large frame incomplete goes on into its block
-	 * at once, rather than after another wake-up. */
+	/* A read that filled its space with the start of a large frame goes
+	 * on into the frame's block at once, rather than after a wake-up. */
 	for (;;) {
 		if (!conn->big && (r = start_big(conn)) < 0)
 			break;
@@ -146,7 +151,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		r = read_chunk(conn);
-		if (r <= 0 || partial_frame(conn->in) < TTRPC__BLOCK_MIN)
+		if (r != 2 || partial_frame(conn->in) < TTRPC__BLOCK_MIN)
 			break;
 	}
 	if (r < 0)
