@@ -176,8 +176,9 @@ ProtobufCMessage *ttrpc__unpack_ref(const ProtobufCMessageDescriptor *desc,
 				    ProtobufCAllocator *alloc, size_t len, const uint8_t *data,
 				    bool *referenced)
 {
-	/* Small messages (no block to refer to) pay for one test. */
-	if (!referenced)
+	/* Small messages (no block to refer to) pay for one test; an empty
+	 * one may come as NULL, where no field walk may start. */
+	if (!referenced || len == 0)
 		return protobuf_c_message_unpack(desc, alloc, len, data);
 	return unpack_split(desc, alloc, len, data, referenced);
 }

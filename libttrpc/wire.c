@@ -232,9 +232,12 @@ int ttrpc__wire_data(struct evbuffer *out, uint32_t id, uint8_t flags, const Pro
  */
 bool ttrpc__wire_request_has_payload(const uint8_t *p, size_t n)
 {
-	const uint8_t *end = p + n;
+	const uint8_t *end;
 	struct ttrpc__field f;
 
+	if (n == 0)
+		return false;
+	end = p + n;
 	while (ttrpc__field_next(&p, end, &f) > 0)
 		if (f.number == 3 && f.wire_type == 2)
 			return true;

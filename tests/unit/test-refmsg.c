@@ -129,6 +129,11 @@ START_TEST(test_request_payload_points_into_input)
 	ck_assert(!referenced);
 	ck_assert(!inside(out->payload.data, packed, n));
 	ck_assert_mem_eq(out->payload.data, payload, TTRPC__REF_MIN - 1);
+	/* an absent payload comes as NULL: an empty message, no field walk */
+	out = (Ttrpc__Request *)ttrpc__unpack_ref(&ttrpc__request__descriptor, &a.allocator, 0,
+						  NULL, &referenced);
+	ck_assert_ptr_nonnull(out);
+	ck_assert(!referenced);
 	ttrpc__arena_release(&a);
 	free(payload);
 	free(packed);
