@@ -354,7 +354,8 @@ TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_
 
 	if (!c || evutil_make_socket_nonblocking(fd) < 0 || !(c->pool = ttrpc__pool_new(base)))
 		goto fail;
-	if (ttrpc__conn_init(&c->io, base, fd, &client_ops, c, TTRPC__OUTPUT_LOW, c->pool) < 0)
+	if (ttrpc__conn_init(&c->io, base, fd, &client_ops, c, TTRPC__OUTPUT_LOW, c->pool,
+			     &c->reader) < 0)
 		goto fail;
 	c->refs.find = client_find_ref;
 	c->refs.ctx = c;

@@ -20,17 +20,22 @@
 #define READ_CHUNK 16384
 #define WRITE_IOVECS 64
 
-/* Size of the frame at the head of @in when it is not all there yet, else 0. */
-static size_t partial_frame(struct evbuffer *in)
+/*
+ * Size of the frame at the head of conn->in when it is not all there yet,
+ * else 0. While the reader skips an oversized payload, the head is that
+ * payload: read as a header, it could claim megabytes that never come.
+ */
+static size_t partial_frame(const struct ttrpc__conn *conn)
 {
-	size_t have = evbuffer_get_length(in);
+	size_t have = evbuffer_get_length(conn->in);
 	struct ttrpc__frame_header h;
 	uint8_t raw[TTRPC__HEADER_SIZE];
 
-	if (have < TTRPC__HEADER_SIZE || evbuffer_copyout(in, raw, sizeof(raw)) != sizeof(raw))
+	if (conn->reader->discard > 0 || have < TTRPC__HEADER_SIZE ||
+	    evbuffer_copyout(conn->in, raw, sizeof(raw)) != sizeof(raw))
 		return 0;
 	ttrpc__frame_header_decode(raw, &h);
-	if (h.length > TTRPC_MAX_MESSAGE_SIZE || have >= TTRPC__HEADER_SIZE + (size_t)h.length)
+	if (h.length > conn->reader->max_length || have >= TTRPC__HEADER_SIZE + (size_t)h.length)
 		return 0;
 	return TTRPC__HEADER_SIZE + (size_t)h.length;
 }
@@ -122,7 +127,7 @@ static int read_chunk(struct ttrpc__conn *conn)
 /* Start reading the frame at the head of conn->in into a block when it is large. */
 static int start_big(struct ttrpc__conn *conn)
 {
-	size_t total = partial_frame(conn->in), have;
+	size_t total = partial_frame(conn), have;
 
 	if (total < TTRPC__BLOCK_MIN)
 		return 0;
@@ -151,7 +156,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		r = read_chunk(conn);
-		if (r != 2 || partial_frame(conn->in) < TTRPC__BLOCK_MIN)
+		if (r != 2 || partial_frame(conn) < TTRPC__BLOCK_MIN)
 			break;
 	}
 	if (r < 0)
@@ -214,7 +219,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 
 int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
 		     const struct ttrpc__conn_ops *ops, void *owner, size_t low,
-		     struct ttrpc__pool *pool)
+		     struct ttrpc__pool *pool, const struct ttrpc__frame_reader *reader)
 {
 	conn->fd = fd;
 	conn->ops = ops;
@@ -223,6 +228,7 @@ int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
 	conn->write_armed = false;
 	conn->failed = false;
 	conn->pool = pool;
+	conn->reader = reader;
 	conn->big = NULL;
 	conn->in_block = NULL;
 	conn->in = evbuffer_new();

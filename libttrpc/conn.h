@@ -22,6 +22,7 @@ struct event_base;
 struct evbuffer;
 struct ttrpc__conn;
 struct ttrpc__block;
+struct ttrpc__frame_reader;
 struct ttrpc__pool;
 struct ttrpc__ref;
 
@@ -46,6 +47,8 @@ struct ttrpc__conn {
 	void *owner;
 	size_t low;               /* output low watermark for ops->write */
 	struct ttrpc__pool *pool; /* of the owner, for blocks */
+	/* the owner's reader of @in: what a frame may be, what is skipped */
+	const struct ttrpc__frame_reader *reader;
 	struct ttrpc__block *big; /* a large frame being read into a block */
 	size_t big_have;
 	struct ttrpc__block *in_block; /* a large frame in @in, read into a block */
@@ -55,12 +58,13 @@ struct ttrpc__conn {
 
 /*
  * ttrpc__conn_init() - take @fd (non-blocking) and start reading; large
- * frames are read into blocks of @pool (borrowed, outlives the connection).
+ * frames, up to @reader's limit and not while it skips a payload, are read
+ * into blocks of @pool (both borrowed, for the life of the connection).
  * Return: 0, or -ENOMEM with @fd left to the caller.
  */
 int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
 		     const struct ttrpc__conn_ops *ops, void *owner, size_t low,
-		     struct ttrpc__pool *pool);
+		     struct ttrpc__pool *pool, const struct ttrpc__frame_reader *reader);
 
 /*
  * ttrpc__conn_in_ref() - the block of a frame in conn->in, when

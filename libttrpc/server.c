@@ -615,7 +615,7 @@ static int conn_new(struct ttrpc_server *srv, int fd)
 	conn->timer = evtimer_new(srv->base, on_timer, conn);
 	if (!conn->writable || !conn->timer ||
 	    ttrpc__conn_init(&conn->io, srv->base, fd, &sconn_ops, conn, TTRPC__OUTPUT_LOW,
-			     srv->pool) < 0) {
+			     srv->pool, &conn->reader) < 0) {
 		if (conn->writable)
 			event_free(conn->writable);
 		if (conn->timer)

@@ -7,6 +7,8 @@
 #include <check.h>
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -662,6 +664,81 @@ START_TEST(test_edge_oversized_discarded)
 }
 END_TEST
 
+/* Bytes a thread writes to a socket as fast as it takes them, as Go's client does. */
+struct writer {
+	pthread_t thread;
+	int fd;
+	const uint8_t *p;
+	size_t n;
+	int done; /* 1 written, -1 failed; set by the thread */
+};
+
+static void *write_all(void *arg)
+{
+	struct writer *w = arg;
+	const uint8_t *p = w->p;
+	size_t n = w->n;
+	int done = 1;
+
+	while (n > 0) {
+		struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+		ssize_t put = write(w->fd, p, n);
+
+		if (put < 0 && errno != EAGAIN) {
+			done = -1;
+			break;
+		}
+		if (put < 0)
+			poll(&pfd, 1, -1);
+		else
+			p += put, n -= (size_t)put;
+	}
+	__atomic_store_n(&w->done, done, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The payload being skipped is not read as frames: junk whose last 64 KiB
+ * read, at every other offset, as the header of a 2 MiB frame, which would
+ * swallow the call after it while waiting for the rest (the connection then
+ * hangs until its frame timeout). The server's reads stop anywhere in the
+ * junk: a thread writes it as fast as the socket takes it.
+ */
+START_TEST(test_edge_oversized_junk_like_headers)
+{
+	struct raw *r = raw_connect();
+	size_t n = TTRPC_MAX_MESSAGE_SIZE + 1;
+	uint8_t *buf = calloc(1, n + 20);
+
+	/* both parities of the junk's length */
+	for (uint32_t id = 1; id <= 5; id += 4) {
+		struct writer w = { .fd = bufferevent_getfd(r->bev), .p = buf };
+		size_t len = n + id / 4;
+
+		memset(buf, 0, 10);
+		buf[0] = (uint8_t)(len >> 24);
+		buf[1] = (uint8_t)(len >> 16);
+		buf[2] = (uint8_t)(len >> 8);
+		buf[3] = (uint8_t)len;
+		buf[7] = (uint8_t)id;
+		buf[8] = 1;
+		for (size_t i = len - (64 << 10); i < len; i++)
+			buf[10 + i] = i % 2 ? 0x20 : 0x00;
+		w.n = 10 + len;
+		ck_assert_int_eq(pthread_create(&w.thread, NULL, write_all, &w), 0);
+		raw_expect_status(r, id, TTRPC_RESOURCE_EXHAUSTED, "message length 419430");
+		/* the server reads the rest while the loop runs */
+		while (!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE))
+			run_for(5);
+		ck_assert_int_eq(pthread_join(w.thread, NULL), 0);
+		ck_assert_int_eq(w.done, 1);
+		raw_expect_echo_works(r, id + 2);
+	}
+	free(buf);
+	raw_free(r);
+}
+END_TEST
+
 START_TEST(test_edge_max_size_accepted)
 {
 	struct raw *r = raw_connect();
@@ -1211,6 +1288,7 @@ static Suite *loopback_suite(void)
 	tcase_add_test(tc, test_edge_data_frames);
 	tcase_add_test(tc, test_edge_unknown_type_ignored);
 	tcase_add_test(tc, test_edge_oversized_discarded);
+	tcase_add_test(tc, test_edge_oversized_junk_like_headers);
 	tcase_add_test(tc, test_edge_max_size_accepted);
 	tcase_add_test(tc, test_edge_corrupt_length_closes);
 	tcase_add_test(tc, test_slow_reader_capped);
