@@ -11,7 +11,9 @@
 #                        with APPLETs; return 1 if it does not answer;
 #   ctr_ ARG...          ctr on that containerd and namespace, at most 60 s;
 #   ctd_stop             the tasks and containers left, containerd, the
-#                        mounts under $T, runc's state directory and $T.
+#                        mounts under $T, runc's state directory, the
+#                        namespace's cgroups (runc leaves the empty
+#                        /NAMESPACE parent of its containers' cgroups) and $T.
 
 LAUNCHER=$top_builddir/services/shim/containerd-shim-ttrpcd-v2
 export TTRPCD_SHIM_DAEMON=$top_builddir/daemon/ttrpcd
@@ -75,5 +77,9 @@ ctd_stop() {
 	[ -n "$T" ] || return 0
 	awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rmdir "/run/containerd/runc/$NS" 2>/dev/null
+	# cgroup v1 and hybrid: one per hierarchy; v2: the one.
+	for c in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do
+		[ -d "$c" ] && rmdir "$c" 2>/dev/null
+	done
 	rm -rf "$T"
 }
