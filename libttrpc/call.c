@@ -4,7 +4,8 @@
  * once (by its handler, its deadline, or the server), freed once its
  * handler has finished it. The two ends are independent: a call answered by
  * its deadline waits for its handler, and a handler's answer to a call that
- * is already answered is dropped.
+ * is already answered is dropped. It is in flight from its Request until it
+ * is freed.
  */
 #include "config.h"
 
@@ -99,8 +100,11 @@ int ttrpc__call_attach(struct ttrpc_call *call, struct ttrpc__sconn *conn, uint3
 
 static void call_free(struct ttrpc_call *call)
 {
-	if (call->srv)
+	/* In flight until now: a call cancelled still holds its handler. */
+	if (call->srv) {
 		LIST_REMOVE(call, link);
+		call->srv->stats.calls_in_flight--;
+	}
 	if (call->deadline_ev)
 		event_free(call->deadline_ev);
 	ttrpc__service_unref(call->svc);
@@ -139,7 +143,6 @@ static void call_settle(struct ttrpc_call *call, int code)
 	for (size_t i = 0; i < srv->n_interceptors; i++)
 		if (srv->interceptors[i].on_done)
 			srv->interceptors[i].on_done(call, code, srv->interceptors[i].userdata);
-	srv->stats.calls_in_flight--;
 	srv->stats.calls_total++;
 	if (code != TTRPC_OK)
 		srv->stats.calls_failed++;

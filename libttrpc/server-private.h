@@ -149,6 +149,7 @@ struct ttrpc_server {
 	/* graceful shutdown */
 	bool shutting_down;
 	bool drained;
+	bool shutdown_expired; /* the timeout passed: the answers' grace runs */
 	struct event *shutdown_timer;
 	struct event *shutdown_done;
 	ttrpc_shutdown_fn shutdown_cb;

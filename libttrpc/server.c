@@ -1035,23 +1035,53 @@ static void on_retired(evutil_socket_t fd, short what, void *arg)
 	free(svc);
 }
 
-/* The calls of a retired service still unanswered are cancelled, one by one:
- * a handler told may finish others, so the walk starts over each time. */
-static void on_retire_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct ttrpc__service *svc = arg;
-	struct ttrpc_call *call;
+/* Lines naming the calls a timeout cancels, at most; then a count of the rest. */
+#define CANCELLED_NAMED 16
 
-	ttrpc__log(&svc->srv->log, TTRPC_LOG_NOTICE,
-		   "service %s retired: cancelling its calls still in flight", svc->name);
+/*
+ * Cancel the unanswered calls of @svc (NULL: of every service) with
+ * UNAVAILABLE @message, each named in the log first (its method, its peer,
+ * how long it ran) after @why: a handler that never answers is found by
+ * its name. One by one: a handler told may finish others, so the walk
+ * starts over each time.
+ */
+static void cancel_unanswered(struct ttrpc_server *srv, const struct ttrpc__service *svc,
+			      const char *why, const char *message)
+{
+	uint64_t now = ttrpc__now_us();
+	struct ttrpc_call *call;
+	size_t n = 0;
+
+	LIST_FOREACH(call, &srv->calls, link) {
+		if (call->answered || (svc && call->svc != svc) || n++ >= CANCELLED_NAMED)
+			continue;
+		ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
+			   "%s: cancelling %s/%s of pid %d uid %u, in flight for %.1f s", why,
+			   call->req->service, call->req->method, (int)call->peer.pid,
+			   (unsigned)call->peer.uid,
+			   (double)(now > call->arrival ? now - call->arrival : 0) / 1e6);
+	}
+	if (n > CANCELLED_NAMED)
+		ttrpc__log(&srv->log, TTRPC_LOG_WARNING, "%s: cancelling %zu more %s", why,
+			   n - CANCELLED_NAMED,
+			   ttrpc__plural(n - CANCELLED_NAMED, "call", "calls"));
 	for (;;) {
-		LIST_FOREACH(call, &svc->srv->calls, link)
-			if (call->svc == svc && !call->answered)
+		LIST_FOREACH(call, &srv->calls, link)
+			if (!call->answered && (!svc || call->svc == svc))
 				break;
 		if (!call)
 			break;
-		ttrpc__call_abort(call, TTRPC_UNAVAILABLE, "service retired", true);
+		ttrpc__call_abort(call, TTRPC_UNAVAILABLE, message, true);
 	}
+}
+
+static void on_retire_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttrpc__service *svc = arg;
+	char why[256];
+
+	snprintf(why, sizeof(why), "service %s retired", svc->name);
+	cancel_unanswered(svc->srv, svc, why, "service retired");
 }
 
 TTRPC_EXPORT int ttrpc_server_retire(struct ttrpc_server *srv, const char *name,
@@ -1115,6 +1145,17 @@ TTRPC_EXPORT int ttrpc_server_add_interceptor(struct ttrpc_server *srv,
 	return 0;
 }
 
+TTRPC_EXPORT void ttrpc_server_foreach_call(const struct ttrpc_server *srv, ttrpc_call_visit_fn fn,
+					    void *userdata)
+{
+	const struct ttrpc_call *call;
+
+	/* A call finished while library code still held it is over already. */
+	LIST_FOREACH(call, &srv->calls, link)
+		if (!call->finished && !fn(call, userdata))
+			return;
+}
+
 TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
 					 struct ttrpc_server_stats *stats)
 {
@@ -1127,6 +1168,12 @@ TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
 }
 
 /* ---- graceful shutdown ---- */
+
+/* What the calls still unanswered at the shutdown timeout are told. */
+#define SHUTDOWN_MESSAGE \
+	"the server is stopping: the call was still running at its shutdown timeout"
+/* How long their connections may take to write those answers. */
+#define SHUTDOWN_GRACE_MS 1000
 
 static void on_shutdown_done(evutil_socket_t fd, short what, void *arg)
 {
@@ -1144,15 +1191,25 @@ static void maybe_finish_shutdown(struct ttrpc_server *srv)
 		event_active(srv->shutdown_done, 0, 0);
 }
 
+/*
+ * The timeout passed: every call still unanswered is answered UNAVAILABLE,
+ * so that its client learns why, and cancelled; each connection closes
+ * once its answers are written. A peer that does not read them within
+ * SHUTDOWN_GRACE_MS is cut off when the timer fires again.
+ */
 static void on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval grace = { .tv_sec = SHUTDOWN_GRACE_MS / 1000,
+					      .tv_usec = SHUTDOWN_GRACE_MS % 1000 * 1000 };
 	struct ttrpc_server *srv = arg;
 
-	ttrpc__log(&srv->log, TTRPC_LOG_WARNING,
-		   "shutdown timeout: cancelling %llu %s still in flight",
-		   (unsigned long long)srv->stats.calls_in_flight,
-		   ttrpc__plural(srv->stats.calls_in_flight, "call", "calls"));
 	srv->drained = false;
+	if (!srv->shutdown_expired) {
+		srv->shutdown_expired = true;
+		cancel_unanswered(srv, NULL, "shutdown timeout", SHUTDOWN_MESSAGE);
+		if (!LIST_EMPTY(&srv->conns) && evtimer_add(srv->shutdown_timer, &grace) == 0)
+			return;
+	}
 	while (!LIST_EMPTY(&srv->conns))
 		conn_close(LIST_FIRST(&srv->conns));
 }

@@ -352,6 +352,7 @@ START_TEST(test_shutdown_timeout_cuts_calls)
 {
 	struct ttrpc_client *c = connect_client();
 	struct outcome o = { 0 };
+	char want[256];
 
 	ck_assert_int_eq(call_sleep(c, 10000, 0, &o, NULL), 0);
 	run_for(30);
@@ -360,9 +361,18 @@ START_TEST(test_shutdown_timeout_cuts_calls)
 	run_until(&shut, 5000);
 	ck_assert(!shut_drained);
 	run_until(&o.done, 5000);
-	ck_assert_int_lt(o.error, 0); /* a transport error, not silence */
+	/* Told why, before the connection closed; and the log names the call. */
+	ck_assert_int_eq(o.error, 0);
+	ck_assert_int_eq(o.code, TTRPC_UNAVAILABLE);
+	ck_assert_str_eq(o.message, "the server is stopping: the call was still running at its "
+				    "shutdown timeout");
 	ck_assert_uint_eq(stats().calls_in_flight, 0);
-	ck_assert_ptr_nonnull(strstr(logbuf, "shutdown timeout"));
+	snprintf(want, sizeof(want),
+		 "shutdown timeout: cancelling " SVC "/Sleep of pid %d uid %u, in flight for ",
+		 (int)getpid(), (unsigned)getuid());
+	ck_assert_ptr_nonnull(strstr(logbuf, want));
+	run_for(10);
+	ck_assert(!ttrpc_client_is_connected(c));
 	ttrpc_client_free(c);
 }
 END_TEST
@@ -495,7 +505,8 @@ START_TEST(test_retire_timeout_cancels)
 	for (int i = 0; i < 100 && n_retired == 0; i++)
 		run_for(5);
 	ck_assert_int_eq(n_retired, 1);
-	ck_assert_ptr_nonnull(strstr(logbuf, "service " SVC " retired: cancelling"));
+	ck_assert_ptr_nonnull(
+		strstr(logbuf, "service " SVC " retired: cancelling " SVC "/Sleep of pid "));
 	ttrpc_client_free(c);
 }
 END_TEST
@@ -849,7 +860,19 @@ static void on_wrong_type(struct ttrpc_call *call, const ProtobufCMessage *msg, 
 	ck_assert_int_eq(ttrpc_call_reply(call, &empty.base), -EINVAL);
 }
 
+/* The calls Hold keeps, unfinished whatever befalls them, until the test finishes them. */
+static struct ttrpc_call *held[4];
+static size_t n_held;
+
+static void on_hold(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+	ck_assert_uint_lt(n_held, 4);
+	held[n_held++] = call;
+}
+
 static const struct ttrpc_method test_methods[] = {
+	TTRPC_UNARY("Hold", &ttrpc__interop__v1__empty__descriptor,
+		    &ttrpc__interop__v1__echo_response__descriptor, on_hold),
 	TTRPC_UNARY("Big", &ttrpc__interop__v1__empty__descriptor,
 		    &ttrpc__interop__v1__echo_response__descriptor, on_big),
 	TTRPC_UNARY("WrongType", &ttrpc__interop__v1__empty__descriptor,
@@ -857,14 +880,110 @@ static const struct ttrpc_method test_methods[] = {
 	TTRPC_METHODS_END,
 };
 
-static int call_test(struct ttrpc_client *c, const char *method, struct outcome *o)
+static int call_test_opts(struct ttrpc_client *c, const char *method,
+			  const struct ttrpc_call_opts *opts, struct outcome *o)
 {
 	Ttrpc__Interop__V1__Empty empty = TTRPC__INTEROP__V1__EMPTY__INIT;
 
 	return ttrpc_client_call(c, "test.Service", method, &empty.base,
-				 &ttrpc__interop__v1__echo_response__descriptor, NULL, on_result, o,
+				 &ttrpc__interop__v1__echo_response__descriptor, opts, on_result, o,
 				 NULL);
 }
+
+static int call_test(struct ttrpc_client *c, const char *method, struct outcome *o)
+{
+	return call_test_opts(c, method, NULL, o);
+}
+
+/* What ttrpc_server_foreach_call() showed; @stop_after: visits before it says stop. */
+struct seen {
+	size_t n, stop_after;
+	bool cancelled;
+	char name[64];
+	pid_t pid;
+};
+
+static bool see_call(const struct ttrpc_call *call, void *arg)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	s->cancelled = ttrpc_call_is_cancelled(call);
+	snprintf(s->name, sizeof(s->name), "%s/%s", ttrpc_call_service(call),
+		 ttrpc_call_method(call));
+	s->pid = ttrpc_call_peer(call)->pid;
+	return s->n != s->stop_after;
+}
+
+static struct seen seen_calls(size_t stop_after)
+{
+	struct seen s = { .stop_after = stop_after };
+
+	ttrpc_server_foreach_call(srv, see_call, &s);
+	return s;
+}
+
+/* Until Hold holds @n calls (bounded). */
+static void wait_held(size_t n)
+{
+	for (int i = 0; i < 1000 && n_held < n; i++)
+		run_for(5);
+	ck_assert_uint_eq(n_held, n);
+}
+
+/*
+ * A call answered by its deadline, or whose client left, is in flight
+ * until its handler finishes it: counted, and visited as cancelled.
+ */
+START_TEST(test_cancelled_call_stays_in_flight)
+{
+	const struct ttrpc_call_opts opts = { .timeout_us = 20000 };
+	struct outcome o = { 0 }, o2 = { 0 };
+	struct ttrpc_client *c;
+	struct seen s;
+
+	ck_assert_int_eq(ttrpc_server_register(srv, "test.Service", test_methods, NULL), 0);
+	c = connect_client();
+	n_held = 0;
+	ck_assert_int_eq(call_test_opts(c, "Hold", &opts, &o), 0);
+	run_until(&o.done, 5000);
+	ck_assert_int_eq(o.code, TTRPC_DEADLINE_EXCEEDED);
+	wait_held(1);
+	/* The server's own deadline answered it too. */
+	for (int i = 0; i < 1000 && !ttrpc_call_is_cancelled(held[0]); i++)
+		run_for(5);
+	ck_assert(ttrpc_call_is_cancelled(held[0]));
+	ck_assert_uint_eq(stats().calls_in_flight, 1);
+	s = seen_calls(0);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert(s.cancelled);
+	ck_assert_str_eq(s.name, "test.Service/Hold");
+	ck_assert_int_eq(s.pid, getpid());
+	ck_assert_int_eq(ttrpc_call_fail(held[0], TTRPC_INTERNAL, "late"), -ECANCELED);
+	ck_assert_uint_eq(stats().calls_in_flight, 0);
+	ck_assert_uint_eq(seen_calls(0).n, 0);
+
+	/* Two held, the visit stopped after the first; then the client goes. */
+	outcome_clear(&o);
+	n_held = 0;
+	ck_assert_int_eq(call_test(c, "Hold", &o), 0);
+	ck_assert_int_eq(call_test(c, "Hold", &o2), 0);
+	wait_held(2);
+	ck_assert(!seen_calls(0).cancelled);
+	ck_assert_uint_eq(seen_calls(0).n, 2);
+	ck_assert_uint_eq(seen_calls(1).n, 1);
+	ttrpc_client_free(c);
+	run_for(20);
+	ck_assert(ttrpc_call_is_cancelled(held[0]) && ttrpc_call_is_cancelled(held[1]));
+	ck_assert_uint_eq(stats().calls_in_flight, 2);
+	ck_assert_uint_eq(seen_calls(0).n, 2);
+	ck_assert_int_eq(ttrpc_call_fail(held[0], TTRPC_INTERNAL, "late"), -ECANCELED);
+	ck_assert_int_eq(ttrpc_call_fail(held[1], TTRPC_INTERNAL, "late"), -ECANCELED);
+	ck_assert_uint_eq(stats().calls_in_flight, 0);
+	outcome_clear(&o);
+	outcome_clear(&o2);
+}
+END_TEST
 
 START_TEST(test_response_too_large)
 {
@@ -1280,6 +1399,7 @@ static Suite *loopback_suite(void)
 	tcase_add_test(tc, test_retire_timeout_cancels);
 	tcase_add_test(tc, test_retire_then_free);
 	tcase_add_test(tc, test_free_with_calls_in_flight);
+	tcase_add_test(tc, test_cancelled_call_stays_in_flight);
 	tcase_add_test(tc, test_handoff_idle_connection);
 	tcase_add_test(tc, test_edge_even_stream_id);
 	tcase_add_test(tc, test_edge_reused_id);

@@ -342,8 +342,12 @@ typedef void (*ttrpc_shutdown_fn)(struct ttrpc_server *srv, bool drained, void *
  *
  * Listeners close at once. Connections stop reading new requests (a request
  * not yet read stays in the socket); each is closed once its calls are
- * answered. When the timeout passes, the remaining calls are cancelled and
- * their connections closed. The server stays allocated: free it after @cb.
+ * answered. When the timeout passes, each call still unanswered is logged
+ * (its method, peer and age), answered UNAVAILABLE "the server is stopping:
+ * ..." and cancelled (its handler is told, and must still finish it); its
+ * connection is closed once those answers are written, or 1 s later for a
+ * peer that does not read them. The server stays allocated: free it after
+ * @cb.
  *
  * Return: 0, or -EALREADY when a shutdown is under way (@cb is not called).
  */
@@ -370,11 +374,31 @@ struct ttrpc_server_stats {
 	uint64_t connections;         /* open now */
 	uint64_t connections_total;   /* accepted or adopted since start */
 	uint64_t connections_refused; /* by admission or the connection limit */
-	uint64_t calls_in_flight;     /* dispatched and not yet answered */
+	uint64_t calls_in_flight;     /* dispatched and not yet finished by their handlers */
 	uint64_t calls_total;         /* answered, whatever the status */
 	uint64_t calls_failed;        /* answered with a status other than OK */
 	uint64_t bytes_queued;        /* in the output queues of all connections now */
 };
+
+/*
+ * Visits one call of ttrpc_server_foreach_call(). @call is borrowed for the
+ * visit: read it with the ttrpc_call_*() getters (service, method, kind,
+ * peer, arrival, ttrpc_call_is_cancelled()), and never finish it or call
+ * into the server from here. Return true to go on, false to stop.
+ */
+typedef bool (*ttrpc_call_visit_fn)(const struct ttrpc_call *call, void *userdata);
+
+/*
+ * ttrpc_server_foreach_call() - visit every call in flight, in no order:
+ * each call dispatched to a handler that the handler has not finished yet,
+ * as calls_in_flight counts them. A call already answered by its deadline,
+ * or cancelled because its client left, is one until its handler finishes
+ * it (then ttrpc_call_is_cancelled() is true): a handler that never does is
+ * visible here. For a program that shows or logs what hangs.
+ * @userdata: passed to @fn, borrowed.
+ */
+TTRPC_EXPORT void ttrpc_server_foreach_call(const struct ttrpc_server *srv, ttrpc_call_visit_fn fn,
+					    void *userdata);
 
 /* ttrpc_server_get_stats() - copy the current counters into @stats. */
 TTRPC_EXPORT void ttrpc_server_get_stats(const struct ttrpc_server *srv,
