@@ -87,6 +87,7 @@ struct ttrpcd_control_conf {
 struct ttrpcd_config {
 	int log_level;             /* enum ttrpc_log_level */
 	unsigned drain_timeout_ms; /* 0: wait for calls forever */
+	unsigned slow_call_ms;     /* a unary call in flight this long is logged; 0: never */
 	uint64_t busy_poll_us;     /* polling after a wake-up before sleeping again */
 	char *module_dir;
 	struct ttrpcd_limits limits;
@@ -102,7 +103,7 @@ struct ttrpcd_config {
 
 /*
  * ttrpcd_config_init() - fill @cfg with the built-in defaults: log level
- * info, drain timeout 10 s, the installed module directory, the library's
+ * info, drain timeout 10 s, slow call 10 s, the installed module directory, the library's
  * default limits, the control service for root and the effective user, no
  * listener, no module.
  *

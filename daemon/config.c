@@ -274,6 +274,8 @@ static const struct key keys[] = {
 	{ "ttrpcd", "log-level", parse_level, D(log_level), "err, warning, notice, info or debug" },
 	{ "ttrpcd", "drain-timeout", parse_duration_ms, D(drain_timeout_ms),
 	  "a duration such as 10s or 500ms" },
+	{ "ttrpcd", "slow-call", parse_duration_ms, D(slow_call_ms),
+	  "a duration such as 10s, 0 for never" },
 	{ "ttrpcd", "module-dir", parse_abs_path, D(module_dir), "an absolute path" },
 	{ "ttrpcd", "busy-poll", parse_duration_us, D(busy_poll_us),
 	  "a duration such as 50us, 0 to sleep at once" },
@@ -771,6 +773,7 @@ int ttrpcd_config_init(struct ttrpcd_config *cfg)
 	*cfg = (struct ttrpcd_config){
 		.log_level = TTRPC_LOG_INFO,
 		.drain_timeout_ms = 10000,
+		.slow_call_ms = 10000,
 		.busy_poll_us = 50,
 		.limits = {
 			.message_size = TTRPC_MAX_MESSAGE_SIZE,

@@ -11,11 +11,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <ttrpc/ttrpc.h>
 
 #include "daemon/control.h"
+#include "daemon/duration.h"
 #include "daemon/control/control.ttrpc-c.h"
 #include "daemon/log.h"
 
@@ -50,14 +50,6 @@ struct ttrpcd_control {
 	size_t n_stats;
 	bool indexed;
 };
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static int stats_cmp(const void *a, const void *b)
 {
@@ -172,7 +164,7 @@ static void count_call(struct ttrpc_call *call, int code, void *userdata)
 	struct ttrpcd_control *ctl = userdata;
 	struct method_stats *st = find_stats(ctl, ttrpc_call_service(call),
 					     ttrpc_call_method(call));
-	uint64_t arrival = ttrpc_call_arrival(call), now = now_us();
+	uint64_t arrival = ttrpc_call_arrival(call), now = ttrpcd_now_us();
 	uint64_t latency = now > arrival ? now - arrival : 0;
 	size_t b = 0;
 
@@ -319,13 +311,61 @@ static void on_list(struct ttrpc_call *call, const Ttrpcd__V1__ListRequest *req,
 
 /* ---- Stats ---- */
 
+/* How many of the oldest calls in flight Stats lists. */
+#define OLDEST_CALLS 10
+
+/* The oldest calls in flight, oldest first; @self, the Stats call, left out. */
+struct oldest {
+	const struct ttrpc_call *self;
+	const struct ttrpc_call *v[OLDEST_CALLS];
+	size_t n;
+};
+
+static bool keep_oldest(const struct ttrpc_call *call, void *arg)
+{
+	struct oldest *o = arg;
+	uint64_t arrival = ttrpc_call_arrival(call);
+	size_t at = 0;
+
+	if (call == o->self)
+		return true;
+	while (at < o->n && ttrpc_call_arrival(o->v[at]) <= arrival)
+		at++;
+	if (at == OLDEST_CALLS)
+		return true;
+	if (o->n == OLDEST_CALLS)
+		o->n--;
+	memmove(&o->v[at + 1], &o->v[at], (o->n - at) * sizeof(o->v[0]));
+	o->v[at] = call;
+	o->n++;
+	return true;
+}
+
+/* @call, as CallInFlight says it; its strings borrowed from it. */
+static void call_info(const struct ttrpc_call *call, uint64_t now, Ttrpcd__V1__CallInFlight *ci)
+{
+	uint64_t arrival = ttrpc_call_arrival(call);
+
+	ttrpcd__v1__call_in_flight__init(ci);
+	ci->service = (char *)ttrpc_call_service(call);
+	ci->method = (char *)ttrpc_call_method(call);
+	/* enum ttrpc_method_kind and MethodKind number the kinds alike. */
+	ci->kind = (Ttrpcd__V1__MethodKind)ttrpc_call_kind(call);
+	ci->age_us = now > arrival ? now - arrival : 0;
+	ci->pid = ttrpc_call_peer(call)->pid;
+	ci->uid = ttrpc_call_peer(call)->uid;
+	ci->cancelled = ttrpc_call_is_cancelled(call);
+}
+
 static void on_stats(struct ttrpc_call *call, const Ttrpcd__V1__StatsRequest *req, void *userdata)
 {
 	struct ttrpcd_control *ctl = userdata;
 	Ttrpcd__V1__StatsResponse resp = TTRPCD__V1__STATS_RESPONSE__INIT;
+	Ttrpcd__V1__CallInFlight calls[OLDEST_CALLS], *call_ptrs[OLDEST_CALLS];
 	Ttrpcd__V1__MethodStats *ms, **ptrs;
 	struct ttrpc_server_stats sum = { 0 };
-	uint64_t bounds[N_BOUNDS];
+	struct oldest oldest = { .self = call };
+	uint64_t bounds[N_BOUNDS], now = ttrpcd_now_us();
 
 	if (!ctl->indexed)
 		build_index(ctl);
@@ -338,12 +378,19 @@ static void on_stats(struct ttrpc_call *call, const Ttrpcd__V1__StatsRequest *re
 		return;
 	}
 	ctl->ops->server_stats(&sum, ctl->userdata);
-	resp.uptime_seconds = (now_us() - ctl->started_us) / 1000000;
+	resp.uptime_seconds = (ttrpcd_now_us() - ctl->started_us) / 1000000;
 	resp.connections = sum.connections;
 	resp.connections_total = sum.connections_total;
 	resp.connections_refused = sum.connections_refused;
 	/* This call is in flight too, and counts. */
 	resp.calls_in_flight = sum.calls_in_flight;
+	ctl->ops->foreach_call(keep_oldest, &oldest, ctl->userdata);
+	for (size_t i = 0; i < oldest.n; i++) {
+		call_info(oldest.v[i], now, &calls[i]);
+		call_ptrs[i] = &calls[i];
+	}
+	resp.oldest_calls = call_ptrs;
+	resp.n_oldest_calls = oldest.n;
 	memcpy(bounds, latency_bounds_us, sizeof(bounds));
 	resp.latency_bounds_us = bounds;
 	resp.n_latency_bounds_us = N_BOUNDS;
@@ -434,7 +481,7 @@ int ttrpcd_control_new(const struct ttrpcd_config *cfg, struct ttrpcd_modules *m
 	ctl->modules = modules;
 	ctl->ops = ops;
 	ctl->userdata = userdata;
-	ctl->started_us = now_us();
+	ctl->started_us = ttrpcd_now_us();
 	/* The handler table holds the userdata: it is per instance. */
 	*h = control_handlers;
 	h->userdata = ctl;

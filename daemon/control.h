@@ -2,7 +2,7 @@
 /*
  * The daemon's built-in control service, ttrpcd.v1.Control
  * (daemon/control/control.proto): List the modules and services, Stats of
- * every method, Reload. It is served on every listener, but each call is
+ * every method and of the oldest calls in flight, Reload. It is served on every listener, but each call is
  * checked against the [control] allow-lists, so that the other services of
  * a listener stay open to everyone the listener admits.
  */
@@ -20,6 +20,8 @@ struct ttrpcd_control;
 struct ttrpcd_control_ops {
 	/* The counters of every server, summed. */
 	void (*server_stats)(struct ttrpc_server_stats *sum, void *userdata);
+	/* Visit the calls in flight of every server (ttrpc_server_foreach_call()). */
+	void (*foreach_call)(ttrpc_call_visit_fn fn, void *arg, void *userdata);
 	/*
 	 * Reload as SIGHUP does. Return 0, or a negative errno with *why a
 	 * malloc'd reason (or NULL), which the caller frees.

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/duration.h"
 
@@ -63,4 +64,12 @@ int ttrpcd_duration_parse(const char *s, uint64_t *us)
 		return -ERANGE;
 	*us = whole * scale + part;
 	return 0;
+}
+
+uint64_t ttrpcd_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }

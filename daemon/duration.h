@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Durations as ttrpcd's config and ttrpcctl's --timeout write them: one
- * syntax for both, the units of systemd.time(7).
+ * syntax for both, the units of systemd.time(7); and the clock they run on.
  */
 #ifndef TTRPCD_DURATION_H
 #define TTRPCD_DURATION_H
@@ -19,5 +19,11 @@
  * not fit in 64 bits of microseconds.
  */
 int ttrpcd_duration_parse(const char *s, uint64_t *us);
+
+/*
+ * ttrpcd_now_us() - CLOCK_MONOTONIC in microseconds, the clock durations
+ * are measured on (and libttrpc's ttrpc_call_arrival()).
+ */
+uint64_t ttrpcd_now_us(void);
 
 #endif

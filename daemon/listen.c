@@ -398,6 +398,30 @@ void ttrpcd_listen_stats(const struct ttrpcd_listeners *ls, struct ttrpc_server_
 	}
 }
 
+/* Carries a visit over to the next server unless it was stopped. */
+struct visit {
+	ttrpc_call_visit_fn fn;
+	void *userdata;
+	bool stopped;
+};
+
+static bool visit_call(const struct ttrpc_call *call, void *arg)
+{
+	struct visit *v = arg;
+
+	v->stopped = !v->fn(call, v->userdata);
+	return !v->stopped;
+}
+
+void ttrpcd_listen_foreach_call(const struct ttrpcd_listeners *ls, ttrpc_call_visit_fn fn,
+				void *userdata)
+{
+	struct visit v = { .fn = fn, .userdata = userdata };
+
+	for (size_t i = 0; i < ls->n && !v.stopped; i++)
+		ttrpc_server_foreach_call(ls->v[i]->srv, visit_call, &v);
+}
+
 int ttrpcd_listen_publish(struct ttrpcd_listeners *ls, const char *name,
 			  const struct ttrpc_method *methods, void *userdata)
 {

@@ -96,6 +96,13 @@ int ttrpcd_listen_set_limits(struct ttrpcd_listeners *ls, const struct ttrpcd_li
  */
 void ttrpcd_listen_set_log_level(struct ttrpcd_listeners *ls, int level);
 
+/*
+ * ttrpcd_listen_foreach_call() - visit the calls in flight of every server
+ * (ttrpc_server_foreach_call()), until @fn returns false.
+ */
+void ttrpcd_listen_foreach_call(const struct ttrpcd_listeners *ls, ttrpc_call_visit_fn fn,
+				void *userdata);
+
 /* ttrpcd_listen_stats() - the counters of every server, summed. */
 void ttrpcd_listen_stats(const struct ttrpcd_listeners *ls, struct ttrpc_server_stats *sum);
 

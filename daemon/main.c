@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
@@ -21,10 +20,12 @@
 #include "daemon/children.h"
 #include "daemon/conf.h"
 #include "daemon/control.h"
+#include "daemon/duration.h"
 #include "daemon/listen.h"
 #include "daemon/log.h"
 #include "daemon/modules.h"
 #include "daemon/notify.h"
+#include "daemon/slowcall.h"
 
 #define DEFAULT_CONFIG TTRPCD_SYSCONFDIR "/ttrpcd/ttrpcd.conf"
 #define DEFAULT_LISTENER "ttrpcd"
@@ -55,6 +56,7 @@ struct daemon {
 	struct ttrpcd_control *control;
 	struct ttrpcd_listeners *listeners;
 	struct ttrpcd_notify *notify;
+	struct ttrpcd_slowcall *slow;
 	struct ttrpcd_inherited *inherited; /* until the listeners took theirs */
 	struct event *signals[3];
 	bool stopping;
@@ -243,6 +245,8 @@ static int reload(struct daemon *d, char **why_ret)
 	d->cfg = cfg;
 	ttrpcd_log_set_level(d->cfg.log_level);
 	ttrpcd_listen_set_log_level(d->listeners, d->cfg.log_level);
+	if (ttrpcd_slowcall_set(d->slow, d->cfg.slow_call_ms) < 0)
+		ttrpcd_log(TTRPC_LOG_WARNING, "out of memory: slow calls are not logged");
 	ttrpcd_log(TTRPC_LOG_NOTICE, "configuration reloaded");
 	ttrpcd_notify_ready(d->notify, NULL);
 	*why_ret = NULL;
@@ -270,6 +274,13 @@ static void control_server_stats(struct ttrpc_server_stats *sum, void *arg)
 	ttrpcd_listen_stats(d->listeners, sum);
 }
 
+static void control_foreach_call(ttrpc_call_visit_fn fn, void *visit_arg, void *arg)
+{
+	struct daemon *d = arg;
+
+	ttrpcd_listen_foreach_call(d->listeners, fn, visit_arg);
+}
+
 static int control_reload(char **why, void *arg)
 {
 	struct daemon *d = arg;
@@ -283,6 +294,7 @@ static int control_reload(char **why, void *arg)
 
 static const struct ttrpcd_control_ops control_ops = {
 	.server_stats = control_server_stats,
+	.foreach_call = control_foreach_call,
 	.reload = control_reload,
 };
 
@@ -526,6 +538,10 @@ static int start(struct daemon *d)
 			ttrpcd_log(TTRPC_LOG_ERR, "a limit is out of range");
 	}
 	if (r == 0)
+		r = ttrpcd_slowcall_new(d->base, d->listeners, &d->slow);
+	if (r == 0)
+		r = ttrpcd_slowcall_set(d->slow, d->cfg.slow_call_ms);
+	if (r == 0)
 		r = ttrpcd_notify_start(d->notify, d->base, status_line, d);
 	if (r < 0)
 		return r;
@@ -539,6 +555,7 @@ static int start(struct daemon *d)
 static void cleanup(struct daemon *d)
 {
 	/* Servers first: their calls must be over before the modules' fini. */
+	ttrpcd_slowcall_free(d->slow);
 	ttrpcd_listen_free(d->listeners);
 	ttrpcd_modules_free(d->modules);
 	ttrpcd_control_free(d->control);
@@ -561,14 +578,6 @@ static void cleanup(struct daemon *d)
 	free(d->opts.config_in_dir);
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /*
  * The event loop, with busy polling: after each wake-up, keep polling
  * without sleeping for busy-poll (50 µs by default). A client in a
@@ -584,9 +593,9 @@ static void run_loop(struct daemon *d)
 
 		if (event_base_loop(d->base, EVLOOP_ONCE) != 0)
 			break;
-		until = now_us() + d->cfg.busy_poll_us;
-		while (d->cfg.busy_poll_us && now_us() < until && !event_base_got_break(d->base) &&
-		       !event_base_got_exit(d->base))
+		until = ttrpcd_now_us() + d->cfg.busy_poll_us;
+		while (d->cfg.busy_poll_us && ttrpcd_now_us() < until &&
+		       !event_base_got_break(d->base) && !event_base_got_exit(d->base))
 			if (event_base_loop(d->base, EVLOOP_NONBLOCK) != 0)
 				return;
 	}

@@ -499,6 +499,42 @@ static void percentile(const Ttrpcd__V1__StatsResponse *st, const Ttrpcd__V1__Me
 	snprintf(buf, size, "-");
 }
 
+/* An age as a person reads it: "12.3s", "250ms", "80us". */
+static void format_age(uint64_t us, char *buf, size_t size)
+{
+	if (us >= 1000000)
+		snprintf(buf, size, "%.1fs", (double)us / 1e6);
+	else if (us >= 1000)
+		snprintf(buf, size, "%" PRIu64 "ms", us / 1000);
+	else
+		snprintf(buf, size, "%" PRIu64 "us", us);
+}
+
+/* The oldest calls in flight, a line each: age, method, caller, state. */
+static void print_oldest(const Ttrpcd__V1__StatsResponse *st)
+{
+	static const char *const kinds[] = { "", ", server stream", ", client stream",
+					     ", bidirectional stream" };
+	int width = 0;
+
+	for (size_t i = 0; i < st->n_oldest_calls; i++) {
+		int n = snprintf(NULL, 0, "%s/%s", st->oldest_calls[i]->service,
+				 st->oldest_calls[i]->method);
+
+		width = n > width ? n : width;
+	}
+	for (size_t i = 0; i < st->n_oldest_calls; i++) {
+		const Ttrpcd__V1__CallInFlight *c = st->oldest_calls[i];
+		char age[32], name[512];
+
+		format_age(c->age_us, age, sizeof(age));
+		snprintf(name, sizeof(name), "%s/%s", c->service, c->method);
+		printf("  %8s  %-*s  pid %d uid %u%s%s\n", age, width, name, (int)c->pid,
+		       (unsigned)c->uid, (size_t)c->kind < 4 ? kinds[c->kind] : "",
+		       c->cancelled ? ", cancelled: its handler still holds it" : "");
+	}
+}
+
 static void print_stats(const Ttrpcd__V1__StatsResponse *st)
 {
 	char up[64], name[512], p50[48], p99[48];
@@ -509,6 +545,7 @@ static void print_stats(const Ttrpcd__V1__StatsResponse *st)
 	printf("connections:     %" PRIu64 " open, %" PRIu64 " total, %" PRIu64 " refused\n",
 	       st->connections, st->connections_total, st->connections_refused);
 	printf("calls in flight: %" PRIu64 "\n", st->calls_in_flight);
+	print_oldest(st);
 	for (size_t i = 0; i < st->n_methods; i++) {
 		int n = snprintf(NULL, 0, "%s/%s", st->methods[i]->service, st->methods[i]->method);
 

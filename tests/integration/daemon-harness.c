@@ -60,6 +60,15 @@ const char *build_path(const char *rel)
 	return keep(s);
 }
 
+size_t count_in(const char *haystack, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *s = strstr(haystack, needle); s; s = strstr(s + 1, needle))
+		n++;
+	return n;
+}
+
 const char *relative_path(const char *abs)
 {
 	char cwd[4096], *rel;

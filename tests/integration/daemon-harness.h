@@ -37,6 +37,9 @@ const char *path_in(const char *name);
 /* build_path() - @rel in the build tree, kept until the end of the test. */
 const char *build_path(const char *rel);
 
+/* count_in() - how many times @needle occurs in @haystack, overlaps included. */
+size_t count_in(const char *haystack, const char *needle);
+
 /*
  * relative_path() - the absolute path @abs relative to the working
  * directory, which a process the test starts shares; kept until the end

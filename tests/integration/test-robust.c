@@ -545,15 +545,6 @@ START_TEST(test_sigkill_under_load_keeps_listener)
 }
 END_TEST
 
-static size_t count(const char *haystack, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *s = strstr(haystack, needle); s; s = strstr(s + 1, needle))
-		n++;
-	return n;
-}
-
 START_TEST(test_sigterm_under_load_answers_all)
 {
 	enum { CONNS = 8 };
@@ -579,12 +570,12 @@ START_TEST(test_sigterm_under_load_answers_all)
 	}
 	/* Every call accepted: the daemon logged each before its handler ran. */
 	end = now_ms() + WAIT_MS;
-	while ((count(p.log, "/Sleep from pid") < CONNS ||
-		count(p.log, "/Echo from pid") < 2 * CONNS) &&
+	while ((count_in(p.log, "/Sleep from pid") < CONNS ||
+		count_in(p.log, "/Echo from pid") < 2 * CONNS) &&
 	       now_ms() < end)
 		read_log(&p, 100);
-	ck_assert_uint_eq(count(p.log, "/Sleep from pid"), CONNS);
-	ck_assert_uint_eq(count(p.log, "/Echo from pid"), 2 * CONNS);
+	ck_assert_uint_eq(count_in(p.log, "/Sleep from pid"), CONNS);
+	ck_assert_uint_eq(count_in(p.log, "/Echo from pid"), 2 * CONNS);
 	kill(p.pid, SIGTERM);
 	/* Most likely all 8 Sleeps; fewer is no failure: what is answered is answered. */
 	ck_assert(log_wait(&p, " calls in flight, waiting up to 60000 ms"));
@@ -608,7 +599,7 @@ START_TEST(test_sigterm_under_load_answers_all)
 	}
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 	ck_assert_ptr_nonnull(strstr(p.log, "all calls finished"));
-	ck_assert_uint_eq(count(p.log, "/Echo from pid"), 2 * CONNS);
+	ck_assert_uint_eq(count_in(p.log, "/Echo from pid"), 2 * CONNS);
 }
 END_TEST
 
@@ -686,7 +677,7 @@ START_TEST(test_accept_out_of_fds)
 	}
 	elapsed = now_ms() - start;
 	read_log(&p, 100);
-	reports = count(p.log, "accept: ");
+	reports = count_in(p.log, "accept: ");
 	fprintf(stderr, "out of fds for %llu ms: %zu accept reports, %u calls answered meanwhile\n",
 		(unsigned long long)elapsed, reports, (id + 1) / 2);
 	ck_assert_uint_le(reports, 1 + elapsed / 10000 + 1);

@@ -502,6 +502,71 @@ START_TEST(test_control_stats)
 }
 END_TEST
 
+/*
+ * Stats lists the oldest calls in flight, and a call answered by its
+ * deadline stays one as long as its handler holds it (testmod keeps an
+ * Echo of "hold" until one of "release").
+ */
+START_TEST(test_stats_calls_in_flight)
+{
+	Ttrpc__Interop__V1__EchoRequest echo = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	const struct ttrpc_call_opts opts = { .timeout_us = 20000 };
+	const Ttrpcd__V1__CallInFlight *held;
+	Ttrpcd__V1__StatsResponse *st;
+	struct ttrpc_status status = { 0 };
+	ProtobufCMessage *resp = NULL;
+	struct ttrpc_client *c, *stats_client;
+	struct proc p;
+
+	daemon_start(&p, services_config(NULL, NULL), NULL);
+	ck_assert(log_wait(&p, "ready: 4 modules"));
+	c = client();
+	stats_client = client();
+	echo.text = (char *)"hold";
+	ck_assert_int_eq(ttrpc_client_call_sync(c, GREETER, "Echo", &echo.base,
+						&ttrpc__interop__v1__echo_response__descriptor,
+						&opts, &resp, &status),
+			 -EREMOTEIO);
+	ck_assert_int_eq(status.code, TTRPC_DEADLINE_EXCEEDED);
+	ttrpc_status_clear(&status);
+	/* The server's deadline passes too: then the call is cancelled, and held. */
+	for (int i = 0; i < 500; i++) {
+		st = stats(stats_client);
+		if (st->n_oldest_calls == 1 && st->oldest_calls[0]->cancelled)
+			break;
+		protobuf_c_message_free_unpacked(&st->base, NULL);
+		st = NULL;
+		usleep(10000);
+	}
+	ck_assert_ptr_nonnull(st);
+	/* The held call and this Stats call; only the first is listed. */
+	ck_assert_uint_eq(st->calls_in_flight, 2);
+	held = st->oldest_calls[0];
+	ck_assert_str_eq(held->service, GREETER);
+	ck_assert_str_eq(held->method, "Echo");
+	ck_assert_int_eq(held->kind, TTRPCD__V1__METHOD_KIND__UNARY);
+	ck_assert_int_eq(held->pid, getpid());
+	ck_assert_uint_eq(held->uid, getuid());
+	ck_assert_uint_ge(held->age_us, 20000);
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+
+	echo.text = (char *)"release";
+	ck_assert_int_eq(ttrpc_client_call_sync(c, GREETER, "Echo", &echo.base,
+						&ttrpc__interop__v1__echo_response__descriptor,
+						NULL, &resp, NULL),
+			 0);
+	protobuf_c_message_free_unpacked(resp, NULL);
+	st = stats(stats_client);
+	ck_assert_uint_eq(st->calls_in_flight, 1);
+	ck_assert_uint_eq(st->n_oldest_calls, 0);
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+	ttrpc_client_free(c);
+	ttrpc_client_free(stats_client);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
 /* Reload through the control service: "" when it worked, else why not. */
 static int control_reload(struct ttrpc_client *c, char *why, size_t size)
 {
@@ -567,26 +632,17 @@ START_TEST(test_control_reload)
 }
 END_TEST
 
-static size_t count(const char *haystack, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *s = strstr(haystack, needle); s; s = strstr(s + 1, needle))
-		n++;
-	return n;
-}
-
 /* Wait until the daemon's log has @text @n times. */
 static bool log_wait_count(struct proc *p, const char *text, size_t n)
 {
 	uint64_t end = now_ms() + WAIT_MS;
 
-	while (count(p->log, text) < n && p->err >= 0 && now_ms() < end)
+	while (count_in(p->log, text) < n && p->err >= 0 && now_ms() < end)
 		read_log(p, (int)(end - now_ms()));
-	if (count(p->log, text) < n)
+	if (count_in(p->log, text) < n)
 		fprintf(stderr, "expected '%s' %zu times in the daemon's log:\n%s\n", text, n,
 			p->log);
-	return count(p->log, text) >= n;
+	return count_in(p->log, text) >= n;
 }
 
 /* ---- modules enabled and disabled by a reload ---- */
@@ -1026,6 +1082,7 @@ static Suite *services_suite(void)
 	tcase_add_test(tc, test_control_list);
 	tcase_add_test(tc, test_undeclared_service);
 	tcase_add_test(tc, test_control_stats);
+	tcase_add_test(tc, test_stats_calls_in_flight);
 	tcase_add_test(tc, test_control_reload);
 	tcase_add_test(tc, test_reload_enables_and_disables);
 	tcase_add_test(tc, test_unload_waits_for_calls);

@@ -74,13 +74,14 @@ static int raw_connect(const char *path)
 }
 
 /* Write one request frame by hand: it is in the socket when this returns. */
-static void raw_send(int fd, uint32_t id, const char *method, const ProtobufCMessage *msg)
+static void raw_send_to(int fd, uint32_t id, const char *service, const char *method,
+			const ProtobufCMessage *msg)
 {
 	Ttrpc__Request req = TTRPC__REQUEST__INIT;
 	uint8_t payload[256], frame[512];
 	size_t n;
 
-	req.service = (char *)INTEROP;
+	req.service = (char *)service;
 	req.method = (char *)method;
 	req.payload.len = protobuf_c_message_pack(msg, payload);
 	req.payload.data = payload;
@@ -96,6 +97,11 @@ static void raw_send(int fd, uint32_t id, const char *method, const ProtobufCMes
 	frame[8] = 1; /* request */
 	frame[9] = 0;
 	ck_assert_int_eq(write(fd, frame, n + 10), (ssize_t)(n + 10));
+}
+
+static void raw_send(int fd, uint32_t id, const char *method, const ProtobufCMessage *msg)
+{
+	raw_send_to(fd, id, INTEROP, method, msg);
 }
 
 static bool read_full(int fd, uint8_t *buf, size_t n, uint64_t end)
@@ -116,8 +122,11 @@ static bool read_full(int fd, uint8_t *buf, size_t n, uint64_t end)
 	return got == n;
 }
 
-/* Read one response frame; return its status code, or -1 without one in time. */
-static int raw_recv(int fd, uint32_t id)
+/*
+ * Read one response frame; return its status code, or -1 without one in
+ * time. @message, when not NULL, receives the status message.
+ */
+static int raw_recv_status(int fd, uint32_t id, char *message, size_t size)
 {
 	uint64_t end = now_ms() + WAIT_MS;
 	uint8_t hdr[10], payload[4096];
@@ -138,8 +147,16 @@ static int raw_recv(int fd, uint32_t id)
 	resp = ttrpc__response__unpack(NULL, n, payload);
 	ck_assert_ptr_nonnull(resp);
 	code = resp->status ? resp->status->code : 0;
+	if (message)
+		snprintf(message, size, "%s",
+			 resp->status && resp->status->message ? resp->status->message : "");
 	ttrpc__response__free_unpacked(resp, NULL);
 	return code;
+}
+
+static int raw_recv(int fd, uint32_t id)
+{
+	return raw_recv_status(fd, id, NULL, 0);
 }
 
 static void raw_echo(int fd, uint32_t id)
@@ -605,6 +622,96 @@ START_TEST(test_sigterm_drains_slow_call)
 }
 END_TEST
 
+/*
+ * A call still running at the drain timeout: named in the log, and its
+ * client is answered UNAVAILABLE with the reason before its connection
+ * closes, not left to guess why the connection dropped.
+ */
+START_TEST(test_sigterm_answers_hung_call)
+{
+	Ttrpc__Interop__V1__SleepRequest req = TTRPC__INTEROP__V1__SLEEP_REQUEST__INIT;
+	char msg[512], *want;
+	struct proc p;
+	int fd;
+
+	daemon_start(&p, interop_config("[ttrpcd]\ndrain-timeout = 200ms\n"), NULL);
+	ck_assert(log_wait(&p, "ready"));
+	fd = raw_connect(path_in("sock"));
+	req.millis = 60000;
+	raw_send(fd, 1, "Sleep", &req.base);
+	ck_assert(log_wait(&p, "call " INTEROP "/Sleep from pid"));
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(raw_recv_status(fd, 1, msg, sizeof(msg)), TTRPC_UNAVAILABLE);
+	ck_assert_str_eq(msg, "the server is stopping: the call was still running at its "
+			      "shutdown timeout");
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	ck_assert_int_ge(asprintf(&want,
+				  "shutdown timeout: cancelling " INTEROP
+				  "/Sleep of pid %d uid %u, "
+				  "in flight for ",
+				  (int)getpid(), (unsigned)getuid()),
+			 0);
+	ck_assert_ptr_nonnull(strstr(p.log, keep(want)));
+	ck_assert_ptr_nonnull(strstr(p.log, "drain timeout passed"));
+	close(fd);
+}
+END_TEST
+
+/*
+ * A unary call in flight longer than slow-call is logged once, with its
+ * method and caller; one whose deadline passed is said to be held by its
+ * handler (testmod keeps an Echo of "hold" until one of "release").
+ */
+START_TEST(test_slow_call_logged)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	const struct ttrpc_call_opts opts = { .timeout_us = 20000 };
+	struct ttrpc_status st = { 0 };
+	ProtobufCMessage *resp = NULL;
+	struct ttrpc_client *c;
+	char out[64], *slow;
+	struct proc p;
+	int fd;
+
+	ck_assert_int_ge(
+		asprintf(&slow, "call " GREETER "/Echo from pid %d uid %u has been in flight for ",
+			 (int)getpid(), (unsigned)getuid()),
+		0);
+	keep(slow);
+	daemon_start(&p, testmod_config("greeting = hi\n"), NULL);
+	ck_assert(log_wait(&p, "ready"));
+	/* slow-call: 10 s by default; 100 ms here, through a reload. */
+	ck_assert_int_eq(mkdir(path_in("ttrpcd.conf.d"), 0755), 0);
+	write_file(path_in("ttrpcd.conf.d/slow.conf"), "[ttrpcd]\nslow-call = 100ms\n");
+	kill(p.pid, SIGHUP);
+	ck_assert(log_wait(&p, "configuration reloaded"));
+	fd = raw_connect(path_in("sock"));
+	req.text = (char *)"hold";
+	raw_send_to(fd, 1, GREETER, "Echo", &req.base);
+	ck_assert(log_wait(&p, "its handler has not answered yet"));
+	ck_assert_ptr_nonnull(strstr(p.log, slow));
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "release", out, sizeof(out)), 0);
+	ck_assert_int_eq(raw_recv(fd, 1), TTRPC_OK);
+
+	/* Past its deadline and still held. */
+	ck_assert_int_eq(ttrpc_client_open(path_in("sock"), &c), 0);
+	ck_assert_int_eq(ttrpc_client_call_sync(c, GREETER, "Echo", &req.base,
+						&ttrpc__interop__v1__echo_response__descriptor,
+						&opts, &resp, &st),
+			 -EREMOTEIO);
+	ck_assert_int_eq(st.code, TTRPC_DEADLINE_EXCEEDED);
+	ttrpc_status_clear(&st);
+	ck_assert(log_wait(&p, "its deadline passed or its client left, but its handler still "
+			       "holds it"));
+	ck_assert_int_eq(echo(path_in("sock"), GREETER, "release", out, sizeof(out)), 0);
+	ttrpc_client_free(c);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	/* Once each, and no line for the calls that were quick. */
+	ck_assert_uint_eq(count_in(p.log, slow), 2);
+}
+END_TEST
+
 START_TEST(test_activation_by_env)
 {
 	const char *conf = path_in("ttrpcd.conf");
@@ -962,6 +1069,8 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_module_paths);
 	tcase_add_test(tc, test_module_option_adds);
 	tcase_add_test(tc, test_sigterm_drains_slow_call);
+	tcase_add_test(tc, test_sigterm_answers_hung_call);
+	tcase_add_test(tc, test_slow_call_logged);
 	tcase_add_test(tc, test_activation_by_env);
 	tcase_add_test(tc, test_systemd_socket_activate);
 	tcase_add_test(tc, test_fdstore_restart);

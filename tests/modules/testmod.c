@@ -14,7 +14,9 @@
  *                them (or why there are none) and leaves a file in each.
  * Its init also checks the refusals of ttrpcd_host_set_serving().
  * Its Echo has the interop EchoRequest/EchoResponse types; asked to echo
- * "host-fail", it calls ttrpcd_host_fail() outside init and reload.
+ * "host-fail", it calls ttrpcd_host_fail() outside init and reload; "hold"
+ * is kept unanswered, whatever its deadline or its client does, until an
+ * Echo of "release" answers both (a handler that hangs, on demand).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 
 struct testmod {
 	char *greeting;
+	struct ttrpc_call *held; /* an Echo of "hold" */
 };
 
 static void on_echo(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
@@ -38,7 +41,15 @@ static void on_echo(struct ttrpc_call *call, const ProtobufCMessage *msg, void *
 
 	if (req->text && strcmp(req->text, "host-fail") == 0)
 		ttrpcd_host_fail(host, -EIO, "asked to fail by a call, outside init and reload");
+	if (req->text && strcmp(req->text, "hold") == 0 && !t->held) {
+		t->held = call;
+		return;
+	}
 	resp.text = t->greeting;
+	if (req->text && strcmp(req->text, "release") == 0 && t->held) {
+		ttrpc_call_reply(t->held, &resp.base);
+		t->held = NULL;
+	}
 	ttrpc_call_reply(call, &resp.base);
 }
 
@@ -181,6 +192,8 @@ static void testmod_fini(struct ttrpcd_host *host)
 {
 	struct testmod *t = ttrpcd_host_get_data(host);
 
+	if (t->held)
+		ttrpc_call_fail(t->held, TTRPC_UNAVAILABLE, "testmod is going");
 	free(t->greeting);
 	free(t);
 }

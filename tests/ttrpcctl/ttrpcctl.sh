@@ -395,5 +395,25 @@ run "$CTL" -s "$sock" reload
 expect "reload: a module's reason for failing" 1 "" \
 	"ERROR: FAILED_PRECONDITION: reload failed, the running configuration stays: module 'testmod': reload failed: serving = 'maybe': expected yes, no or unknown"
 
+# ---- stats: the oldest calls in flight ----
+
+# testmod keeps an Echo of "hold" until one of "release" (text is field 2).
+printf '\x12\x04hold' | "$CTL" -s "$sock" call --raw ttrpc.test.v1.Greeter/Echo >/dev/null 2>&1 &
+hold_pid=$!
+for _ in $(seq 100); do
+	run "$CTL" -s "$sock" stats
+	[[ $out == *"ttrpc.test.v1.Greeter/Echo  pid "* ]] && break
+	sleep 0.1
+done
+expect_has "stats: the oldest calls in flight, their age and their caller" 0 \
+	"calls in flight: 2" "s  ttrpc.test.v1.Greeter/Echo  pid $hold_pid uid $(id -u)"
+printf '\x12\x07release' | "$CTL" -s "$sock" call --raw ttrpc.test.v1.Greeter/Echo >/dev/null
+wait "$hold_pid"
+run "$CTL" -s "$sock" stats
+expect_has "stats: none once answered" 0 "calls in flight: 1"
+if [[ $out == *"ttrpc.test.v1.Greeter/Echo  pid "* ]]; then
+	bad "stats: the answered call is still listed"
+fi
+
 echo "ttrpcctl: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
