@@ -92,9 +92,11 @@ int ttrpcd_slowcall_set(struct ttrpcd_slowcall *w, unsigned threshold_ms)
 	uint64_t period = (uint64_t)threshold_ms * 1000u / SCANS_PER_THRESHOLD;
 	struct timeval tv;
 
+	/* Running already (a reload), the windows go on where they were. */
+	if (w->threshold_us == 0)
+		w->scanned_us = ttrpcd_now_us();
 	evtimer_del(w->timer);
 	w->threshold_us = (uint64_t)threshold_ms * 1000u;
-	w->scanned_us = ttrpcd_now_us();
 	if (threshold_ms == 0)
 		return 0;
 	period = period < MIN_PERIOD_US   ? MIN_PERIOD_US

@@ -27,7 +27,9 @@ int ttrpcd_slowcall_new(struct event_base *base, const struct ttrpcd_listeners *
  * ttrpcd_slowcall_set() - log the unary calls in flight for @threshold_ms
  * from now on (0: none). A call is logged by the scan during which its age
  * passed the threshold, so each is logged once, within a quarter of the
- * threshold (a second at most) after it passed.
+ * threshold (a second at most) after it passed. Called again (a reload),
+ * the scans go on from the last one: a call whose age passed a new, lower
+ * threshold before it is not logged.
  *
  * Return: 0 or -ENOMEM (then nothing is logged).
  */
