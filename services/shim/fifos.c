@@ -70,14 +70,10 @@ int shim_stdio_open(struct shim_stdio *io, int fds[3], const char **failed)
 			goto fail;
 		}
 	}
-	/* A reader is open now: this neither blocks nor fails with ENXIO. */
-	if (*io->stdin_path && io->stdin_writer < 0) {
-		io->stdin_writer = open(io->stdin_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		if (io->stdin_writer < 0) {
-			r = -errno;
-			*failed = io->stdin_path;
-			goto fail;
-		}
+	r = shim_stdio_hold_stdin(io);
+	if (r < 0) {
+		*failed = io->stdin_path;
+		goto fail;
 	}
 	return 0;
 fail:
@@ -87,6 +83,17 @@ fail:
 		fds[i] = -1;
 	}
 	return r;
+}
+
+int shim_stdio_hold_stdin(struct shim_stdio *io)
+{
+	/* A reader is open: this neither blocks nor fails with ENXIO. */
+	if (*io->stdin_path && io->stdin_writer < 0) {
+		io->stdin_writer = open(io->stdin_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (io->stdin_writer < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 void shim_stdio_close_stdin(struct shim_stdio *io)

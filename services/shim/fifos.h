@@ -39,6 +39,12 @@ void shim_stdio_fini(struct shim_stdio *io);
  */
 int shim_stdio_open(struct shim_stdio *io, int fds[3], const char **failed);
 
+/*
+ * shim_stdio_hold_stdin() - open the held stdin writer, once a reader is
+ * open (a terminal's copy opens it). Return: 0 or a negative errno.
+ */
+int shim_stdio_hold_stdin(struct shim_stdio *io);
+
 /* shim_stdio_close_stdin() - CloseIO: let the process see EOF once containerd closes. */
 void shim_stdio_close_stdin(struct shim_stdio *io);
 

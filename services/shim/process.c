@@ -20,7 +20,9 @@
 
 #include "events.h"
 #include "events.pb-c.h"
+#include "console.h"
 #include "mount.h"
+#include "oom.h"
 #include "process.h"
 #include "shim.h"
 #include "task.ttrpc-c.h"
@@ -51,12 +53,55 @@ static void unwatch(struct proc *p);
 void proc_fini(struct proc *p)
 {
 	unwatch(p);
+	shim_console_free(p->console);
+	p->console = NULL;
+	if (p->io_timer)
+		event_free(p->io_timer);
+	p->io_timer = NULL;
+	free(p->spec);
+	p->spec = NULL;
 	shim_stdio_fini(&p->io);
 	free(p->id);
 	p->id = NULL;
 	free(p->waiters);
 	p->waiters = NULL;
 	p->n_waiters = 0;
+}
+
+struct proc *proc_exec_new(struct task *t, const char *id, const char *in, const char *out,
+			   const char *err, bool terminal, const uint8_t *spec, size_t spec_len)
+{
+	struct proc *p = malloc(sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (proc_init(p, t, id, false, in, out, err, terminal) < 0) {
+		free(p);
+		return NULL;
+	}
+	p->spec = malloc(spec_len ? spec_len : 1);
+	if (!p->spec) {
+		proc_fini(p);
+		free(p);
+		return NULL;
+	}
+	memcpy(p->spec, spec, spec_len);
+	p->spec_len = spec_len;
+	p->next = t->execs;
+	t->execs = p;
+	return p;
+}
+
+void proc_exec_free(struct proc *p)
+{
+	struct proc **link = &p->task->execs;
+
+	while (*link && *link != p)
+		link = &(*link)->next;
+	if (*link)
+		*link = p->next;
+	proc_fini(p);
+	free(p);
 }
 
 static void reply_wait(struct ttrpc_call *call, const struct proc *p)
@@ -121,8 +166,6 @@ void proc_exited(struct proc *p, int wstatus)
 	p->exit_status = (uint32_t)shim_exit_status(wstatus);
 	clock_gettime(CLOCK_REALTIME, &p->exited_at);
 	p->status = ST_STOPPED;
-	/* Nobody writes to it any more: no stdin kept open for it. */
-	shim_stdio_close_stdin(&p->io);
 	shim_log(TTRPC_LOG_INFO, "task %s: process %s (pid %d) exited with status %u", p->task->id,
 		 p->id, (int)p->pid, p->exit_status);
 	proc_timestamp(&ts, &p->exited_at);
@@ -228,6 +271,8 @@ static void task_free(struct task *t)
 		free(p);
 	}
 	proc_fini(&t->init);
+	shim_oom_free(t->oom);
+	shim_cgroup_fini(&t->cg);
 	free(t->id);
 	free(t->bundle);
 	free(t->runc_binary);

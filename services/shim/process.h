@@ -15,8 +15,9 @@
 
 #include <ttrpc/ttrpc.h>
 
-#include "runc.h"
+#include "cgroup.h"
 #include "fifos.h"
+#include "runc.h"
 #include "task.pb-c.h"
 
 enum {
@@ -39,6 +40,14 @@ struct proc {
 	struct timespec exited_at;
 	struct shim_stdio io;
 	bool terminal;
+	struct shim_console *console; /* a terminal's copy, once runc sent the master */
+	/* An exec process's spec (JSON), written for runc exec at Start. */
+	uint8_t *spec;
+	size_t spec_len;
+	/* A Delete waiting (2 s at most) for the terminal's output to be out. */
+	bool delete_waits;
+	struct ttrpc_call *delete_call; /* NULL once its caller left */
+	struct event *io_timer;
 	bool starting; /* runc start or exec runs */
 	bool deleting; /* runc delete runs */
 	bool watching; /* the host tells us of its exit */
@@ -56,7 +65,10 @@ struct task {
 	struct shim_runc_ctx runc;
 	struct proc init;
 	struct proc *execs;
-	bool creating; /* runc create runs: not a task yet for other calls */
+	bool no_pivot_root, no_new_keyring; /* the runtime options of Create */
+	struct shim_cgroup cg;              /* the init's cgroups, found at Create */
+	struct shim_oom *oom;               /* OOM events, watched from Start on */
+	bool creating;                      /* runc create runs: not a task yet for other calls */
 	bool paused;
 	bool mounted; /* BUNDLE/rootfs mounted from the Create request */
 	bool gone;    /* deleted: freed once no runc of it runs */
@@ -81,6 +93,13 @@ void proc_fini(struct proc *p);
  * Return: 0 or a negative errno of ttrpcd_host_watch_pid().
  */
 int proc_started(struct proc *p);
+
+/* proc_exec_new() - an exec process of @t, added to its list. Return: NULL if out of memory. */
+struct proc *proc_exec_new(struct task *t, const char *id, const char *in, const char *out,
+			   const char *err, bool terminal, const uint8_t *spec, size_t spec_len);
+
+/* proc_exec_free() - take it off its task's list and free it. */
+void proc_exec_free(struct proc *p);
 
 /* proc_exited() - the process ended (@wstatus): STOPPED, TaskExit, the Wait calls answered. */
 void proc_exited(struct proc *p, int wstatus);

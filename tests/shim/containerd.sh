@@ -9,6 +9,9 @@
 #                        directory $T: CRI off, root, state and sockets in
 #                        $T, namespace $NS, a busybox rootfs in $T/rootfs
 #                        with APPLETs; return 1 if it does not answer;
+#   ctd_restart          containerd killed (SIGKILL, its shims left running)
+#                        and started again on the same state; return 1 if
+#                        it does not answer;
 #   ctr_ ARG...          ctr on that containerd and namespace, at most 60 s;
 #   ctd_stop             the tasks and containers left, containerd, the
 #                        mounts under $T, runc's state directory, the
@@ -51,13 +54,23 @@ EOF
 	mkdir -p "$T/rootfs/bin"
 	cp "$(command -v busybox)" "$T/rootfs/bin/busybox"
 	for c in "$@"; do ln -s busybox "$T/rootfs/bin/$c"; done
-	containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
+	ctd_run
+}
+
+ctd_run() {
+	containerd --config "$T/config.toml" >>"$T/containerd.log" 2>&1 &
 	CTD_PID=$!
 	for _ in $(seq 200); do
 		ctr -a "$SOCK" version >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+ctd_restart() {
+	kill -9 "$CTD_PID"
+	wait "$CTD_PID" 2>/dev/null
+	ctd_run
 }
 
 ctr_() { timeout 60 ctr -a "$SOCK" -n "$NS" "$@"; }

@@ -2,31 +2,52 @@
 # SPDX-License-Identifier: Apache-2.0
 # ttrpcd as a containerd shim, driven by the real containerd and ctr: a
 # private containerd (CRI disabled, root, state and unix sockets in a
-# temporary directory), a busybox rootfs, and the same cases run through
-# containerd-shim-ttrpcd-v2 (by its absolute path, as --runtime) and through
-# the stock io.containerd.runc.v2 shim, the reference:
+# temporary directory), a busybox rootfs, an OCI image of busybox-static
+# built offline and imported, and the same cases run through
+# containerd-shim-ttrpcd-v2 (by its absolute path, as --runtime) and
+# through the stock io.containerd.runc.v2 shim, the reference:
 #   ctr run --rm of `echo hi; exit 7`: "hi", exit status 7;
-#   ctr run -d of a sleep, task ls RUNNING, task ps, task kill -s SIGKILL,
-#   STOPPED, task delete, container rm;
-#   ctr events shows create, start, exit and delete of a task;
-#   nothing left behind: processes, mounts, sockets, runc state.
-# Needs root, containerd, ctr, runc and busybox (static): else skipped (77).
-# Waits are bounded; nothing is timed.
+#   ctr run -d of the image (the snapshotter's overlay mounted on the
+#   bundle's rootfs while it runs), task ls RUNNING, task ps;
+#   task exec: output, error output and exit status; stdin to EOF (cat);
+#   -t (a terminal: tty, exit status); -d, task ps names it, kill and
+#   delete of the exec process;
+#   task pause / resume: PAUSED, RUNNING;
+#   task checkpoint: the same outcome (CRIU may fail), the task running;
+#   task metrics: the same statistics (the message fields present), and
+#   the memory limit that Update (through the Task API with ttrpcctl: ctr
+#   1.6 has no `task update`) set, also in the cgroup;
+#   ctr run -t of the image through a pseudo-terminal the test holds
+#   (script): the size ctr gives, then a resize seen by `stty size` inside;
+#   OOM: a container over its memory limit, /tasks/oom, exit status 137;
+#   containerd killed and started again with two tasks running: both still
+#   RUNNING, then killed, deleted, their exit and delete events heard;
+#   kill -s SIGKILL, STOPPED, task delete, container rm;
+#   ctr events: the task events of each runtime, the same sequence;
+#   nothing left behind: processes, mounts, sockets, runc state, console
+#   sockets, the containers' cgroups.
+# Needs root, containerd, ctr, runc, busybox (static) and script: else
+# skipped (77). Waits are bounded; nothing is timed.
 set -u
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 # shellcheck source=containerd.sh
 . "$(dirname "$0")/containerd.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
 ctd_require
+command -v script >/dev/null || skip "no script (apt-get install bsdutils)"
 [ -x "$LAUNCHER" ] && [ -f "$TTRPCD_SHIM_MODULE" ] || { echo "FAIL: build first"; exit 1; }
+TTRPCCTL=$top_builddir/daemon/ttrpcctl/ttrpcctl
+IMAGE=localhost/ttrpcd-test/busybox:1
 
-EV_PIDS=
+EV_PID=
 failures=0
 
 cleanup() {
-	for p in $EV_PIDS; do kill "$p" 2>/dev/null; done
+	[ -n "$EV_PID" ] && kill "$EV_PID" 2>/dev/null
+	exec 7>&- 2>/dev/null
 	ctd_stop
 }
 trap cleanup EXIT
@@ -34,82 +55,222 @@ trap 'exit 1' INT TERM
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
+# check WHAT GOT WANT
+check() { [ "$2" = "$3" ] && ok "$1: $2" || fail "$1: '$2', want '$3'"; }
 
 sockets_before=$(ls -A /run/containerd/s 2>/dev/null | sort)
-ctd_start ctr-shim sh echo sleep cat || {
+ptys_before=$(ls -d /tmp/pty* 2>/dev/null | sort)
+ctd_start ctr-shim sh echo sleep cat stty tty dd || {
 	cat "$T/containerd.log"
 	echo "FAIL: containerd"
 	exit 1
 }
+"$(dirname "$0")/oci-image.sh" "$T/image.tar" "$IMAGE" sh echo sleep cat stty tty dd ||
+	fail "oci-image.sh"
+ctr_ image import "$T/image.tar" >/dev/null || fail "ctr image import"
+ROOTFS_DIR=$T/state/io.containerd.runtime.v2.task/$NS
+# The Task API's types, for ttrpcctl's calls of Update.
+protoc -o "$T/task.desc" --include_imports -I "$top_srcdir/services/shim" task.proto ||
+	fail "protoc"
+# The terminal's input: a fifo held open for script's stdin.
+mkfifo "$T/tty-in"
+exec 7<>"$T/tty-in"
 
-# Processes of the test's namespace: shims, ttrpcd, the sleep. pgrep
-# leaves itself out; containerd and this script match none of the patterns.
+# Processes of the test's namespace: shims, ttrpcd, the containers' sleeps.
+# pgrep leaves itself out; containerd and this script match none.
 leftovers() {
 	pgrep -af -- "-namespace $NS|$T/state|sleep 4242$$" | sed 's/^/ /' | tr '\n' ';'
 }
 
-# Every case against one runtime; $2 tags its container names.
-run_cases() {
-	local rt=$1 tag=$2 out rc state pid
-	local c1=$tag-rm c2=$tag-d
-
-	ctr_ events >"$T/events.$tag" 2>&1 &
-	EV_PIDS="$EV_PIDS $!"
+# ctr events, from now on, into $T/events.$1
+listen() {
+	[ -n "$EV_PID" ] && kill "$EV_PID" 2>/dev/null
+	ctr_ events >>"$T/events.$1" 2>&1 &
+	EV_PID=$!
 	# ctr events subscribes asynchronously: label the namespace until the
 	# update shows, and then it listens.
 	for i in $(seq 100); do
-		ctr_ namespaces label "$NS" probe="$tag$i"
-		grep -q "/namespaces/update" "$T/events.$tag" && break
+		ctr_ namespaces label "$NS" probe="$1$i$RANDOM"
+		[ "$(grep -c /namespaces/update "$T/events.$1")" -gt "${2:-0}" ] && return
 		sleep 0.1
 	done
+}
+
+# wait_for FILE PATTERN: at most 10 s.
+wait_for() {
+	for _ in $(seq 100); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+state_of() { ctr_ task ls | awk -v c="$1" '$1 == c {print $3}'; }
+wait_state() {
+	for _ in $(seq 100); do
+		[ "$(state_of "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The message fields of `ctr task metrics --format json`, one path a line.
+metric_fields() {
+	ctr_ task metrics --format json "$1" | grep -E '^ *"[a-z_]+": \{' | sed 's/[ {}:,"]//g' |
+		tr '\n' ' '
+}
+
+# Update of the task's memory limit, by the Task API on the shim's socket.
+update_memory() {
+	local addr json
+	addr=$(sed 's|^unix://||' "$ROOTFS_DIR/$1/address")
+	json=$(printf '{"memory":{"limit":%s}}' "$2" | base64 -w0)
+	"$TTRPCCTL" -s "$addr" call containerd.task.v2.Task/Update -D "$T/task.desc" -d \
+		"{\"id\":\"$1\",\"resources\":{\"type_url\":\"types.containerd.io/opencontainers/runtime-spec/1/LinuxResources\",\"value\":\"$json\"}}"
+}
+
+# Every case against one runtime; $2 tags its container names, and what
+# both runtimes must agree on goes to $T/summary.$2.
+run_cases() {
+	local rt=$1 tag=$2 out err rc state pid i pts
+	local c1=$tag-rm c2=$tag-img c3=$tag-t c4=$tag-oom c5=$tag-two
+	local sum=$T/summary.$tag
+
+	listen "$tag"
 
 	out=$(ctr_ run --rm --runtime "$rt" --rootfs "$T/rootfs" "$c1" /bin/sh -c 'echo hi; exit 7')
 	rc=$?
-	[ "$out" = hi ] && [ $rc = 7 ] && ok "$tag: run --rm printed '$out', exit status $rc" ||
-		fail "$tag: run --rm printed '$out', exit status $rc (want 'hi', 7)"
+	check "$tag: run --rm: output, exit status" "$out $rc" "hi 7"
+	echo "run --rm: $out $rc" >>"$sum"
 
-	ctr_ run -d --runtime "$rt" --rootfs "$T/rootfs" "$c2" /bin/sleep 4242$$ ||
-		fail "$tag: run -d"
-	state=$(ctr_ task ls | awk -v c="$c2" '$1 == c {print $3}')
+	ctr_ run -d --runtime "$rt" "$IMAGE" "$c2" sleep 4242$$ || fail "$tag: run -d $IMAGE"
+	state=$(state_of "$c2")
 	pid=$(ctr_ task ls | awk -v c="$c2" '$1 == c {print $2}')
-	[ "$state" = RUNNING ] && ok "$tag: task ls: $c2 $pid RUNNING" ||
-		fail "$tag: task ls: $c2 is '$state', not RUNNING"
+	check "$tag: task ls $c2" "$state" RUNNING
+	out=$(awk -v r="$ROOTFS_DIR/$c2/rootfs" '$5 == r {print $9}' /proc/self/mountinfo)
+	check "$tag: the image's rootfs, mounted by the shim" "$out" overlay
+	echo "image rootfs: $out" >>"$sum"
 	out=$(ctr_ task ps "$c2")
 	echo "$out" | awk 'NR > 1 {print $1}' | grep -qx "$pid" && ok "$tag: task ps lists $pid" ||
 		fail "$tag: task ps: $out"
-	ctr_ task kill -s SIGKILL "$c2" || fail "$tag: task kill"
-	for _ in $(seq 100); do
-		state=$(ctr_ task ls | awk -v c="$c2" '$1 == c {print $3}')
-		[ "$state" = STOPPED ] && break
-		sleep 0.1
-	done
-	[ "$state" = STOPPED ] && ok "$tag: after kill -s SIGKILL: STOPPED" ||
-		fail "$tag: after kill: '$state', not STOPPED"
-	ctr_ task delete "$c2" >/dev/null 2>"$T/delete.$tag"
+
+	# exec: output, error output, exit status
+	out=$(ctr_ task exec --exec-id x1 "$c2" sh -c 'echo out; echo err >&2; exit 5' 2>"$T/err")
 	rc=$?
-	[ $rc = 0 ] && ok "$tag: task delete" || fail "$tag: task delete: $(cat "$T/delete.$tag")"
-	ctr_ container rm "$c2" && ok "$tag: container rm" || fail "$tag: container rm"
+	err=$(cat "$T/err")
+	check "$tag: exec: output, errors, exit status" "$out|$err|$rc" "out|err|5"
+	echo "exec: $out|$err|$rc" >>"$sum"
+	# stdin to its end: cat sees EOF once ctr's stdin ends (CloseIO)
+	out=$(printf 'one\ntwo\n' | ctr_ task exec --exec-id x2 "$c2" cat)
+	rc=$?
+	check "$tag: exec of cat, stdin to EOF" "$(echo $out) $rc" "one two 0"
+	echo "exec stdin: $(echo $out) $rc" >>"$sum"
+	# a terminal
+	out=$(script -qec "stty rows 22 cols 77; ctr -a $SOCK -n $NS task exec -t --exec-id x3 $c2 sh -c 'tty; exit 4'" /dev/null <&7 | tr -d '\r\0')
+	rc=$?
+	out=$(echo "$out" | grep /dev/pts)
+	check "$tag: exec -t: its terminal" "$out" "/dev/pts/0"
+	echo "exec -t: $out" >>"$sum"
+	# -d: the exec process in task ps, killed, deleted
+	ctr_ task exec -d --exec-id x4 "$c2" sleep 4242$$ || fail "$tag: exec -d"
+	out=$(ctr_ task ps "$c2" | grep -c "ExecID:x4")
+	check "$tag: task ps names the exec process" "$out" 1
+	ctr_ task kill --exec-id x4 -s SIGKILL "$c2" || fail "$tag: kill of the exec process"
+	wait_for "$T/events.$tag" '/tasks/exit .*"id":"x4"' || fail "$tag: no exit event of x4"
+	ctr_ task delete --exec-id x4 "$c2" >/dev/null
+	rc=$?
+	echo "exec kill, delete: $rc" >>"$sum"
+	out=$(ctr_ task ps "$c2" | grep -c "ExecID:x4")
+	check "$tag: the exec process deleted" "$out" 0
+
+	# pause, resume
+	ctr_ task pause "$c2" || fail "$tag: pause"
+	check "$tag: paused" "$(state_of "$c2")" PAUSED
+	ctr_ task resume "$c2" || fail "$tag: resume"
+	check "$tag: resumed" "$(state_of "$c2")" RUNNING
+
+	# Checkpoint: runc checkpoint through CRIU, which may fail (Debian 12's
+	# CRIU 3.17 on a newer kernel): the same outcome, the task left running
+	ctr_ task checkpoint "$c2" >/dev/null 2>"$T/checkpoint.$tag"
+	rc=$?
+	check "$tag: after a checkpoint (ctr's exit status $rc), the task" "$(state_of "$c2")" RUNNING
+	echo "checkpoint: $rc $(state_of "$c2")" >>"$sum"
+
+	# metrics, and Update of the memory limit
+	out=$(metric_fields "$c2")
+	check "$tag: metrics fields" "$out" "pids cpu usage throttling memory usage swap kernel kernel_tcp blkio memory_oom_control "
+	echo "metrics: $out" >>"$sum"
+	update_memory "$c2" 67108864 >/dev/null || fail "$tag: Update"
+	out=$(ctr_ task metrics "$c2" | awk '$1 == "memory.limit_in_bytes" {print $2}')
+	check "$tag: the updated limit in the metrics" "$out" 67108864
+	check "$tag: the updated limit in the cgroup" \
+		"$(cat /sys/fs/cgroup/memory/"$NS"/"$c2"/memory.limit_in_bytes)" 67108864
+	echo "update: $out" >>"$sum"
+
+	# run -t: the terminal ctr is on is the test's (script's); its size, then a resize
+	script -qec "stty rows 22 cols 77; ctr -a $SOCK -n $NS run -t --rm --runtime $rt $IMAGE $c3 sh -c 'i=0; until [ \"\$(stty size)\" = \"22 77\" ] || [ \$i -gt 100 ]; do sleep 0.1; i=\$((i+1)); done; echo size1 \$(stty size); i=0; until [ \"\$(stty size)\" = \"10 50\" ] || [ \$i -gt 100 ]; do sleep 0.1; i=\$((i+1)); done; echo size2 \$(stty size); exit 3'" /dev/null <&7 >"$T/tty.$tag" 2>&1 &
+	i=$!
+	wait_for "$T/tty.$tag" "size1" || fail "$tag: run -t: no size1"
+	pid=$(pgrep -n -f "run -t --rm --runtime $rt $IMAGE $c3")
+	pts=$(readlink "/proc/$pid/fd/0")
+	stty -F "$pts" rows 10 cols 50
+	wait $i
+	rc=$?
+	out=$(tr -d '\r\0' <"$T/tty.$tag" | grep size | tr '\n' ' ')
+	check "$tag: run -t: sizes seen inside, exit status" "$out$rc" "size1 22 77 size2 10 50 3"
+	echo "run -t: $out$rc" >>"$sum"
+
+	# OOM: over the memory limit
+	ctr_ run --rm --runtime "$rt" --memory-limit 33554432 --rootfs "$T/rootfs" "$c4" \
+		/bin/dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null
+	rc=$?
+	check "$tag: OOM: exit status" "$rc" 137
+	wait_for "$T/events.$tag" "/tasks/oom .*\"$c4\"" || fail "$tag: no /tasks/oom event of $c4"
+	echo "oom: $rc" >>"$sum"
+
+	# containerd killed and started again, two tasks running
+	ctr_ run -d --runtime "$rt" --rootfs "$T/rootfs" "$c5" /bin/sleep 4242$$ ||
+		fail "$tag: run -d $c5"
+	kill "$EV_PID"
+	EV_PID=
+	ctd_restart || fail "$tag: containerd restarted"
+	listen "$tag" "$(grep -c /namespaces/update "$T/events.$tag")"
+	check "$tag: after the restart, $c2" "$(state_of "$c2")" RUNNING
+	check "$tag: after the restart, $c5" "$(state_of "$c5")" RUNNING
+	echo "restart: $(state_of "$c2") $(state_of "$c5")" >>"$sum"
+	for c in "$c5" "$c2"; do
+		ctr_ task kill -s SIGKILL "$c" || fail "$tag: task kill $c"
+		wait_state "$c" STOPPED
+		check "$tag: after kill -s SIGKILL, $c" "$(state_of "$c")" STOPPED
+		ctr_ task delete "$c" >/dev/null 2>"$T/delete.$tag"
+		rc=$?
+		[ $rc = 0 ] && ok "$tag: task delete $c" ||
+			fail "$tag: task delete $c: $rc $(cat "$T/delete.$tag")"
+		ctr_ container rm "$c" && ok "$tag: container rm $c" || fail "$tag: container rm $c"
+	done
 
 	# Events come asynchronously from the shim: a bounded wait for the last.
-	for _ in $(seq 100); do
-		grep -q "/tasks/delete.*\"$c2\"" "$T/events.$tag" && break
-		sleep 0.1
-	done
+	wait_for "$T/events.$tag" "/tasks/delete.*\"$c2\"" || fail "$tag: no delete event of $c2"
 	for topic in create start exit delete; do
-		grep -q "/tasks/$topic .*\"container_id\":\"$c1\"" "$T/events.$tag" ||
-			fail "$tag: no /tasks/$topic event of $c1"
-		grep -q "/tasks/$topic .*\"container_id\":\"$c2\"" "$T/events.$tag" ||
-			fail "$tag: no /tasks/$topic event of $c2"
+		for c in "$c1" "$c2" "$c3" "$c4" "$c5"; do
+			grep -q "/tasks/$topic .*\"container_id\":\"$c\"" "$T/events.$tag" ||
+				fail "$tag: no /tasks/$topic event of $c"
+		done
 	done
 	grep -q "/tasks/exit .*\"container_id\":\"$c1\".*\"exit_status\":7" "$T/events.$tag" ||
 		fail "$tag: the exit event of $c1 has not exit_status 7"
-	grep -q "/tasks/exit .*\"container_id\":\"$c2\".*\"exit_status\":137" "$T/events.$tag" ||
-		fail "$tag: the exit event of $c2 has not exit_status 137"
-	grep "/tasks/" "$T/events.$tag" | sed 's/^/  /'
+	grep -q "/tasks/exit .*\"container_id\":\"$c2\",\"id\":\"$c2\".*\"exit_status\":137" \
+		"$T/events.$tag" || fail "$tag: the exit event of $c2 has not exit_status 137"
+	# The sequence, without what differs by nature (pids, times, paths).
+	grep ' /tasks/' "$T/events.$tag" | awk '{print $6, $7}' | while read -r topic json; do
+		echo "$topic $(echo "$json" | grep -oE '"(container_id|id|exec_id|exit_status)":("[^"]*"|[0-9]+)' |
+			sed "s/$tag-/X-/" | tr '\n' ' ')"
+	done >"$T/sequence.$tag"
+	sed 's/^/  /' "$T/sequence.$tag"
 
 	# Nothing left: no shim of the namespace, no container process, no
-	# runc state, no mount under the temporary directory. Shims exit
-	# after their last answer: a bounded wait.
+	# runc state, no mount under the temporary directory, no container
+	# cgroup. Shims exit after their last answer: a bounded wait.
 	for _ in $(seq 100); do
 		leftover=$(leftovers)
 		[ -z "$leftover" ] && break
@@ -119,10 +280,23 @@ run_cases() {
 	ls -A "/run/containerd/runc/$NS" 2>/dev/null | grep -q . &&
 		fail "$tag: runc state left: $(ls "/run/containerd/runc/$NS")"
 	grep -q " $T" /proc/self/mountinfo && fail "$tag: mounts left: $(grep " $T" /proc/self/mountinfo)"
+	out=$(find /sys/fs/cgroup/*/"$NS" -mindepth 1 -type d 2>/dev/null)
+	[ -z "$out" ] || fail "$tag: cgroups left: $out"
 }
 
 run_cases io.containerd.runc.v2 runc
 run_cases "$LAUNCHER" ttrpcd
+
+if diff -u "$T/summary.runc" "$T/summary.ttrpcd"; then
+	ok "both runtimes: the same outputs, exit statuses and states"
+else
+	fail "the runtimes differ (above)"
+fi
+if diff -u "$T/sequence.runc" "$T/sequence.ttrpcd"; then
+	ok "both runtimes: the same sequence of task events"
+else
+	fail "the event sequences differ (above)"
+fi
 
 sockets_after=$(ls -A /run/containerd/s 2>/dev/null | sort)
 if [ "$sockets_before" = "$sockets_after" ]; then
@@ -130,6 +304,9 @@ if [ "$sockets_before" = "$sockets_after" ]; then
 else
 	fail "sockets left: $(comm -13 <(echo "$sockets_before") <(echo "$sockets_after") | tr '\n' ' ')"
 fi
+ptys_after=$(ls -d /tmp/pty* 2>/dev/null | sort)
+[ "$ptys_before" = "$ptys_after" ] && ok "no console socket left" ||
+	fail "console sockets left: $(comm -13 <(echo "$ptys_before") <(echo "$ptys_after") | tr '\n' ' ')"
 
 # ttrpcd logs into containerd's log (the bundle's log fifo): a sanitizer
 # build's reports land there.
