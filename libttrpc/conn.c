@@ -18,6 +18,12 @@
 
 /* A read of this size costs no mmap from malloc. */
 #define READ_CHUNK 16384
+/*
+ * After a large frame the next is likely large too, and what its first read
+ * takes is then moved into its block: read little before its header is
+ * known (a 4 KiB chain of the input buffer).
+ */
+#define READ_AFTER_LARGE 2048
 #define WRITE_IOVECS 64
 
 /*
@@ -79,6 +85,7 @@ static int read_big(struct ttrpc__conn *conn)
 		return -ENOMEM;
 	conn->big = NULL;
 	conn->in_block = b;
+	conn->after_large = true;
 	return 1;
 }
 
@@ -101,7 +108,8 @@ static int read_chunk(struct ttrpc__conn *conn)
 	ssize_t got;
 	int n;
 
-	n = evbuffer_reserve_space(conn->in, READ_CHUNK, vec, 2);
+	n = evbuffer_reserve_space(conn->in, conn->after_large ? READ_AFTER_LARGE : READ_CHUNK, vec,
+				   2);
 	if (n <= 0)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
@@ -156,8 +164,10 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		r = read_chunk(conn);
-		if (r != 2 || partial_frame(conn) < TTRPC__BLOCK_MIN)
+		if (r != 2 || partial_frame(conn) < TTRPC__BLOCK_MIN) {
+			conn->after_large = false;
 			break;
+		}
 	}
 	if (r < 0)
 		fail(conn, r == -EPIPE ? 0 : r);
@@ -231,6 +241,7 @@ int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
 	conn->reader = reader;
 	conn->big = NULL;
 	conn->in_block = NULL;
+	conn->after_large = false;
 	conn->in = evbuffer_new();
 	conn->out = evbuffer_new();
 	conn->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, conn);

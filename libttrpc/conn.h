@@ -52,6 +52,7 @@ struct ttrpc__conn {
 	struct ttrpc__block *big; /* a large frame being read into a block */
 	size_t big_have;
 	struct ttrpc__block *in_block; /* a large frame in @in, read into a block */
+	bool after_large;              /* the last frame read was large: read little first */
 	bool write_armed;              /* wev is added: the socket was full */
 	bool failed;                   /* ops->error was called */
 };
