@@ -41,7 +41,7 @@ static int example_init(struct ttrpcd_host *host)
 
 static const char *const example_keys[] = { "greeting", NULL };
 
-/* What init registers, for tools that read modules without running them. */
+/* What init registers, said without running it. */
 static const struct ttrpcd_service_decl example_services[] = {
 	{ EXAMPLE__V1__GREETER__NAME, example__v1__greeter_methods },
 	TTRPCD_SERVICES_END,
