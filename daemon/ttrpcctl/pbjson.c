@@ -829,13 +829,12 @@ static int enc_field_mask(struct ctx *c, struct json_object *j, struct buf *out)
 	path = malloc(2 * strlen(s) + 1);
 	if (!path)
 		return -ENOMEM;
-	for (const char *p = s;; p++) {
+	/* "" is no path; otherwise each of the comma-separated parts is one. */
+	for (const char *p = s; *s; p++) {
 		if (*p == ',' || !*p) {
-			if (n > 0 || *p) {
-				put_tag(out, 1, WT_LEN);
-				put_varint(out, n);
-				put(out, path, n);
-			}
+			put_tag(out, 1, WT_LEN);
+			put_varint(out, n);
+			put(out, path, n);
 			n = 0;
 			if (!*p)
 				break;
@@ -1116,7 +1115,8 @@ static int scan(struct ctx *c, const struct pb_message *m, const uint8_t *data, 
 		struct occs **ret)
 {
 	struct occs *per = calloc(m->n_fields + 1, sizeof(*per));
-	const uint8_t *p = data, *end = data + len;
+	/* Empty data may come as NULL (a merge of empty occurrences). */
+	const uint8_t *p = data, *end = data ? data + len : data;
 	size_t seq = 0;
 
 	if (!per)
@@ -1271,7 +1271,8 @@ static int dec_value(struct ctx *c, const struct pb_field *f, const struct occ *
 	case PB_ENUM: {
 		const struct pb_enum *e = f->enumeration;
 
-		if (e && e->null_value) {
+		/* NULL_VALUE is null; another number of NullValue is a number. */
+		if (e && e->null_value && b32 == 0) {
 			*ret = NULL;
 			return 0;
 		}
@@ -1301,7 +1302,7 @@ static int dec_default(struct ctx *c, const struct pb_field *f, struct json_obje
 static int dec_elements(struct ctx *c, const struct pb_field *f, const struct occ *o,
 			struct json_object *arr)
 {
-	const uint8_t *p = o->p, *end = o->p + o->len;
+	const uint8_t *p, *end;
 	struct json_object *v;
 	int r;
 
@@ -1309,6 +1310,8 @@ static int dec_elements(struct ctx *c, const struct pb_field *f, const struct oc
 		r = dec_value(c, f, o, &v);
 		return r < 0 ? r : add_to_array(arr, v);
 	}
+	p = o->p;
+	end = o->p + o->len;
 	while (p < end) {
 		struct occ e = { .wt = wire_type(f->type) };
 
@@ -1449,9 +1452,10 @@ static int dec_field(struct ctx *c, const struct pb_message *m, const struct pb_
 			return -ENOMEM;
 		for (size_t i = 0; r == 0 && i < o->n; i++)
 			r = dec_elements(c, f, &o->v[i], arr);
-		if (r < 0) {
+		if (r < 0 || json_object_array_length(arr) == 0) {
+			/* Empty packed occurrences make no element: nothing to print. */
 			json_object_put(arr);
-			return r;
+			return r < 0 ? r : 1;
 		}
 		*ret = arr;
 		return 0;
@@ -1543,6 +1547,9 @@ static int dec_field_mask(struct ctx *c, const struct pb_message *m, const struc
 	char *name;
 	int r;
 
+	/* A set may name any message so: only the real one has string paths. */
+	if (f && (f->type != PB_STRING || !f->repeated))
+		return fail(c, "%s has no repeated string paths", m->name);
 	for (size_t i = 0; o && i < o->n; i++) {
 		name = malloc(o->v[i].len + 1);
 		if (!name) {
@@ -1569,8 +1576,8 @@ static int dec_any(struct ctx *c, const struct pb_message *m, const struct occs 
 	const struct occ *u = last_of(m, per, 1), *v = last_of(m, per, 2);
 	const struct pb_message *type;
 	struct json_object *obj, *body = NULL;
-	char url[512];
 	const char *slash;
+	char *url;
 	int r;
 
 	if (!u || u->len == 0) {
@@ -1578,20 +1585,22 @@ static int dec_any(struct ctx *c, const struct pb_message *m, const struct occs 
 			return fail(c, "google.protobuf.Any with a value and no type URL");
 		return made(json_object_new_object(), ret);
 	}
-	snprintf(url, sizeof(url), "%.*s", (int)u->len, (const char *)u->p);
+	url = strndup((const char *)u->p, u->len);
+	if (!url)
+		return -ENOMEM;
 	slash = strrchr(url, '/');
 	type = pb_pool_message(c->pool, slash ? slash + 1 : url);
-	if (!type)
-		return fail(c, "google.protobuf.Any of type %s, which is not among the descriptors",
-			    url);
-	r = dec_message(c, type, v ? v->p : (const uint8_t *)"", v ? v->len : 0, &body);
-	if (r < 0)
-		return r;
-	obj = json_object_new_object();
-	if (!obj || (r = add_to_object(obj, "@type", json_object_new_string(url))) < 0) {
+	r = type ? dec_message(c, type, v ? v->p : (const uint8_t *)"", v ? v->len : 0, &body)
+		 : fail(c, "google.protobuf.Any of type %s, which is not among the descriptors",
+			url);
+	obj = r < 0 ? NULL : json_object_new_object();
+	if (r == 0 && (!obj || add_to_object(obj, "@type", json_object_new_string(url)) < 0))
+		r = -ENOMEM;
+	free(url);
+	if (r < 0) {
 		json_object_put(obj);
 		json_object_put(body);
-		return -ENOMEM;
+		return r;
 	}
 	if (type->wkt != PB_WKT_NONE) {
 		r = add_to_object(obj, "value", body);
@@ -1676,8 +1685,10 @@ static int dec_message(struct ctx *c, const struct pb_message *m, const uint8_t 
 	default:
 		*ret = json_object_new_object();
 		r = *ret ? dec_fields(c, m, per, *ret) : -ENOMEM;
-		if (r < 0)
+		if (r < 0) {
 			json_object_put(*ret);
+			*ret = NULL;
+		}
 	}
 	c->depth--;
 	occs_free(per, m->n_fields);

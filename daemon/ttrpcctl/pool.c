@@ -482,6 +482,11 @@ int pb_pool_add_file(struct pb_pool *pool, const char *path, char *err, size_t e
 	return r;
 }
 
+const struct pb_message *pb_pool_message_at(const struct pb_pool *pool, size_t i)
+{
+	return i < pool->n_messages ? pool->messages[i] : NULL;
+}
+
 const struct pb_service *pb_pool_service(const struct pb_pool *pool, const char *name)
 {
 	for (size_t i = 0; i < pool->n_services; i++)

@@ -129,6 +129,9 @@ int pb_pool_add_file(struct pb_pool *pool, const char *path, char *err, size_t e
 /* The message type of full name @name ("pkg.Msg", a leading '.' allowed), or NULL. */
 const struct pb_message *pb_pool_message(const struct pb_pool *pool, const char *name);
 
+/* The @i-th message type of the pool, in the order the files gave them, or NULL past the last. */
+const struct pb_message *pb_pool_message_at(const struct pb_pool *pool, size_t i);
+
 /* The service of full name @name, or NULL. */
 const struct pb_service *pb_pool_service(const struct pb_pool *pool, const char *name);
 

@@ -16,14 +16,9 @@
 #include <unistd.h>
 
 #include "daemon/conf.h"
+#include "fuzz-check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,39 +27,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd, r;
 
 	fd = memfd_create("ttrpcd.conf", MFD_CLOEXEC);
-	CHECK(fd >= 0);
-	CHECK(write(fd, data, size) == (ssize_t)size);
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(write(fd, data, size) == (ssize_t)size);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
-	CHECK(ttrpcd_config_init(&cfg) == 0);
+	FUZZ_CHECK(ttrpcd_config_init(&cfg) == 0);
 	r = ttrpcd_config_load_file(&cfg, path, &error);
-	CHECK(r == 0 || r == -EINVAL || r == -ENOMEM);
-	CHECK(r == 0 ? error == NULL : r == -ENOMEM || error != NULL);
+	FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ENOMEM);
+	FUZZ_CHECK(r == 0 ? error == NULL : r == -ENOMEM || error != NULL);
 	if (r == 0) {
-		CHECK(cfg.limits.message_size >= 1 && cfg.limits.message_size <= 4194304);
+		FUZZ_CHECK(cfg.limits.message_size >= 1 && cfg.limits.message_size <= 4194304);
 		for (size_t i = 0; i < cfg.n_listeners; i++) {
 			const struct ttrpcd_listener_conf *l = &cfg.listeners[i];
 
-			CHECK(l->name && ttrpcd_config_find_listener(&cfg, l->name) == l);
-			CHECK(!l->path || l->path[0] == '/');
-			CHECK(l->n_allow_uids == 0 || l->allow_uids);
-			CHECK(l->n_allow_gids == 0 || l->allow_gids);
+			FUZZ_CHECK(l->name && ttrpcd_config_find_listener(&cfg, l->name) == l);
+			FUZZ_CHECK(!l->path || l->path[0] == '/');
+			FUZZ_CHECK(l->n_allow_uids == 0 || l->allow_uids);
+			FUZZ_CHECK(l->n_allow_gids == 0 || l->allow_gids);
 		}
 		for (size_t i = 0; i < cfg.n_modules; i++) {
 			const struct ttrpcd_module_conf *m = &cfg.modules[i];
 
-			CHECK(!m->name || ttrpcd_config_find_module(&cfg, m->name) == m);
+			FUZZ_CHECK(!m->name || ttrpcd_config_find_module(&cfg, m->name) == m);
 			for (size_t j = 0; j < m->n_settings; j++)
-				CHECK(m->settings[j].key && m->settings[j].value);
+				FUZZ_CHECK(m->settings[j].key && m->settings[j].value);
 		}
-		CHECK(!cfg.module_dir || cfg.module_dir[0] == '/');
+		FUZZ_CHECK(!cfg.module_dir || cfg.module_dir[0] == '/');
 	}
 	/* A second file over the first, as drop-ins are read. */
 	if (r == 0) {
 		free(error);
 		error = NULL;
 		r = ttrpcd_config_load_file(&cfg, path, &error);
-		CHECK(r == 0 ? error == NULL : r == -ENOMEM || error != NULL);
+		FUZZ_CHECK(r == 0 ? error == NULL : r == -ENOMEM || error != NULL);
 	}
 	free(error);
 	ttrpcd_config_clear(&cfg);

@@ -21,15 +21,9 @@
 #include <ttrpc/common.h>
 
 #include "frame.h"
+#include "fuzz-check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Abort (a crash to libFuzzer) when the decoder and the model disagree. */
-#define CHECK(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
 
 /* One event of the reference decoder. */
 struct model_event {
@@ -57,7 +51,7 @@ static void model_run(struct model *m, const uint8_t *s, size_t len, uint32_t ma
 
 	/* At most one event per header: len / 10 + 1 bounds the count. */
 	m->ev = calloc(len / TTRPC__HEADER_SIZE + 1, sizeof(*m->ev));
-	CHECK(m->ev);
+	FUZZ_CHECK(m->ev);
 	m->n = m->next = 0;
 	for (;;) {
 		struct model_event *e = &m->ev[m->n];
@@ -102,23 +96,23 @@ static void drain(struct ttrpc__frame_reader *r, struct evbuffer *in, struct mod
 
 		if (ev == TTRPC__FRAME_NEED_MORE)
 			return;
-		CHECK(m->next < m->n);
+		FUZZ_CHECK(m->next < m->n);
 		want = &m->ev[m->next++];
-		CHECK(ev == want->ev);
-		CHECK(h.length == want->h.length && h.stream_id == want->h.stream_id &&
-		      h.type == want->h.type && h.flags == want->h.flags);
+		FUZZ_CHECK(ev == want->ev);
+		FUZZ_CHECK(h.length == want->h.length && h.stream_id == want->h.stream_id &&
+			   h.type == want->h.type && h.flags == want->h.flags);
 		ttrpc__frame_header_encode(&h, raw);
 		ttrpc__frame_header_decode(raw, &back);
-		CHECK(back.length == h.length && back.stream_id == h.stream_id &&
-		      back.type == h.type && back.flags == h.flags);
+		FUZZ_CHECK(back.length == h.length && back.stream_id == h.stream_id &&
+			   back.type == h.type && back.flags == h.flags);
 		if (ev != TTRPC__FRAME_OK)
 			continue;
-		CHECK(h.length <= r->max_length);
+		FUZZ_CHECK(h.length <= r->max_length);
 		if (h.length == 0) {
-			CHECK(payload == NULL);
+			FUZZ_CHECK(payload == NULL);
 		} else {
-			CHECK(payload != NULL);
-			CHECK(memcmp(payload, stream + want->payload, h.length) == 0);
+			FUZZ_CHECK(payload != NULL);
+			FUZZ_CHECK(memcmp(payload, stream + want->payload, h.length) == 0);
 		}
 		ttrpc__frame_consume(r, in);
 		/* A second consume is a no-op: nothing is pending any more. */
@@ -141,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The stream is the records' bytes without their length bytes. */
 	stream = malloc(size);
-	CHECK(stream);
+	FUZZ_CHECK(stream);
 	for (pos = 1; pos < size;) {
 		size_t n = data[pos++];
 
@@ -154,7 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	model_run(&m, stream, len, max);
 
 	in = evbuffer_new();
-	CHECK(in);
+	FUZZ_CHECK(in);
 	ttrpc__frame_reader_init(&r, max);
 	len = 0;
 	for (pos = 1; pos < size;) {
@@ -162,14 +156,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (n > size - pos)
 			n = size - pos;
-		CHECK(evbuffer_add(in, stream + len, n) == 0);
+		FUZZ_CHECK(evbuffer_add(in, stream + len, n) == 0);
 		len += n;
 		pos += n;
 		drain(&r, in, &m, stream);
 	}
-	CHECK(m.next == m.n);
-	CHECK(evbuffer_get_length(in) == m.left);
-	CHECK(!r.pending);
+	FUZZ_CHECK(m.next == m.n);
+	FUZZ_CHECK(evbuffer_get_length(in) == m.left);
+	FUZZ_CHECK(!r.pending);
 
 	evbuffer_free(in);
 	free(m.ev);

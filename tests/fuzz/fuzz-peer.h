@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz-check.h"
+
 struct event_base;
 
 struct fuzz_peer {
@@ -44,12 +46,5 @@ void fuzz_peer_run(struct fuzz_peer *p, struct event_base *base, size_t max_iter
 /* End of input for the library: close our end, or only its write side. */
 void fuzz_peer_close(struct fuzz_peer *p);
 void fuzz_peer_shutdown_write(struct fuzz_peer *p);
-
-/* Fatal in a fuzz target: a crash that libFuzzer records with its input. */
-#define FUZZ_CHECK(cond)                  \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
 
 #endif

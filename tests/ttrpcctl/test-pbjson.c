@@ -396,6 +396,10 @@ START_TEST(test_well_known)
 	encodes_as("{\"struct\":{\"a\":null}}", "\x6a\x09\x0a\x07\x0a\x01\x61\x12\x02\x08\x00", 11);
 	encodes_as("{\"mask\":\"fooBar,baz\"}",
 		   "\x8a\x01\x0e\x0a\x07\x66\x6f\x6f\x5f\x62\x61\x72\x0a\x03\x62\x61\x7a", 17);
+	/* A FieldMask's empty string is no path; any comma parts them all, empty too. */
+	encodes_as("{\"mask\":\"\"}", "\x8a\x01\x00", 3);
+	encodes_as("{\"mask\":\",\"}", "\x8a\x01\x04\x0a\x00\x0a\x00", 7);
+	roundtrip_wkt("{\"mask\":\",a\"}", "{\"mask\":\",a\"}");
 	/* Value takes any JSON, null too; NullValue is null. */
 	roundtrip_wkt("{\"value\":null}", "{\"value\":null}");
 	roundtrip_wkt("{\"value\":{\"k\":[1.5]}}", "{\"value\":{\"k\":[1.5]}}");
@@ -435,6 +439,12 @@ START_TEST(test_any)
 		      "{\"any\":{\"@type\":\"x/google.protobuf.Any\",\"value\":"
 		      "{\"@type\":\"y/google.protobuf.Empty\"}}}");
 	roundtrip_wkt("{\"any\":{}}", "{\"any\":{}}");
+	/* A type URL of any length comes back whole. */
+	char long_url[1024];
+
+	snprintf(long_url, sizeof(long_url),
+		 "{\"any\":{\"@type\":\"x/%0700d/ttrpcctl.test.v1.Point\",\"x\":1}}", 0);
+	roundtrip_wkt(long_url, long_url);
 	parse_fails_as(wkt_type, "{\"any\":{\"@type\":\"x/no.such.Type\"}}",
 		       "any: google.protobuf.Any of type x/no.such.Type, which is not among the "
 		       "descriptors");
@@ -446,6 +456,15 @@ START_TEST(test_any)
 	static const uint8_t unknown[] = { 0x1a, 0x07, 0x0a, 0x05, 'x', '/', 'n', '.', 'T' };
 
 	print_fails_as(wkt_type, unknown, sizeof(unknown), "x/n.T, which is not among");
+	/* An Any whose message fails inside: one error, nothing freed twice. */
+	static const uint8_t bad_inside[] = {
+		0x1a, 0x23, 0x0a, 0x16, 'x',  '/',  't',  't',  'r',  'p',  'c',  'c', 't',
+		'l',  '.',  't',  'e',  's',  't',  '.',  'v',  '1',  '.',  'W',  'k', 't',
+		0x12, 0x09, 0x0a, 0x07, 0x08, 0x80, 0x83, 0xd1, 0xff, 0xaf, 0x07,
+	};
+
+	print_fails_as(wkt_type, bad_inside, sizeof(bad_inside),
+		       "any.time: not a valid google.protobuf.Timestamp");
 }
 END_TEST
 
@@ -487,6 +506,10 @@ START_TEST(test_malformed)
 	print_fails_as(all_type, wrong_type, sizeof(wrong_type),
 		       "field f_double comes with wire type 5");
 	print_fails_as(all_type, zero_field, sizeof(zero_field), "malformed");
+	/* An empty packed run of rColor is no element: the field is left out. */
+	s = print_as(all_type, (const uint8_t *)"\xda\x01\x00", 3);
+	ck_assert_str_eq(s, "{}");
+	free(s);
 	s = print_as(all_type, unknown_field, sizeof(unknown_field));
 	ck_assert_str_eq(s, "{\"fInt32\":2}");
 	free(s);
