@@ -1294,7 +1294,9 @@ static void on_connect(struct ttrpc_call *call, const Containerd__Task__V2__Conn
 
 /*
  * The daemon stops as on SIGTERM: calls drain, the listener closes, fini
- * runs. First the queued events (TaskDelete) go out, for a bounded time.
+ * runs. First the queued events (TaskDelete) go out, for 5 s at most,
+ * looked at every 10 ms: containerd waits for the shim's connection to
+ * close before it answers ctr.
  */
 void task_exit_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -1303,8 +1305,8 @@ void task_exit_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (shim_events_pending(shim.events) && ++ticks < 50) {
-		struct timeval tv = { 0, 100 * 1000 };
+	if (shim_events_pending(shim.events) && ++ticks < 500) {
+		struct timeval tv = { 0, 10 * 1000 };
 
 		evtimer_add(shim.exit_timer, &tv);
 		return;
