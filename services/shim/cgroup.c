@@ -181,7 +181,7 @@ static uint64_t kv(const char *text, const char *key)
 static int pids_stat(const char *dir, Metrics *m)
 {
 	Io__Containerd__Cgroups__V1__PidsStat *s;
-	uint64_t cur;
+	uint64_t cur = 0;
 	char *max;
 	int r = read_u64(dir, "pids.current", &cur);
 
@@ -542,4 +542,147 @@ fail:
 	free(parts);
 	io__containerd__cgroups__v1__metrics__free_unpacked(m, NULL);
 	return r;
+}
+
+/* ---- cgroup v2 ---- */
+
+uint64_t shim_cgroup_oom_kills(const char *memory_events)
+{
+	return kv(memory_events, "oom_kill");
+}
+
+/* A number, or UINT64_MAX for "max"; 0 when the file cannot be read. */
+static uint64_t read_limit(const char *dir, const char *name)
+{
+	char *s = slurp(dir, name);
+	uint64_t v;
+
+	if (!s)
+		return 0;
+	v = strncmp(s, "max", 3) == 0 ? UINT64_MAX : number(s);
+	free(s);
+	return v;
+}
+
+/* Each "key value" line of @name into the uint64 field of @msg named key, if any. */
+static void read_fields(const char *dir, const char *name, ProtobufCMessage *msg)
+{
+	char *text = slurp(dir, name);
+
+	for (char *line = text, *next; line && *line; line = next) {
+		const ProtobufCFieldDescriptor *f;
+		char *sp = strchr(line, ' ');
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!sp)
+			continue;
+		*sp = '\0';
+		f = protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, line);
+		if (f && f->type == PROTOBUF_C_TYPE_UINT64 && f->label == PROTOBUF_C_LABEL_NONE)
+			*(uint64_t *)((char *)msg + f->offset) = number(sp + 1);
+	}
+	free(text);
+}
+
+/* io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" a device. */
+static int io_stat(const char *dir, Io__Containerd__Cgroups__V2__IOStat *io)
+{
+	char *text = slurp(dir, "io.stat");
+	int r = 0;
+
+	for (char *line = text, *next; line && *line; line = next) {
+		Io__Containerd__Cgroups__V2__IOEntry *e, **a;
+		unsigned long long ma, mi;
+		int off = 0;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (sscanf(line, "%llu:%llu%n", &ma, &mi, &off) != 2)
+			continue;
+		e = NEW(Io__Containerd__Cgroups__V2__IOEntry,
+			IO__CONTAINERD__CGROUPS__V2__IOENTRY__INIT);
+		a = e ? realloc(io->usage, (io->n_usage + 1) * sizeof(*a)) : NULL;
+		if (!a) {
+			free(e);
+			r = -ENOMEM;
+			break;
+		}
+		io->usage = a;
+		a[io->n_usage++] = e;
+		e->major = ma;
+		e->minor = mi;
+		for (char *save = NULL, *kvp = strtok_r(line + off, " ", &save); kvp;
+		     kvp = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(kvp, '=');
+
+			if (!eq)
+				continue;
+			*eq = '\0';
+			if (strcmp(kvp, "rbytes") == 0)
+				e->rbytes = number(eq + 1);
+			else if (strcmp(kvp, "wbytes") == 0)
+				e->wbytes = number(eq + 1);
+			else if (strcmp(kvp, "rios") == 0)
+				e->rios = number(eq + 1);
+			else if (strcmp(kvp, "wios") == 0)
+				e->wios = number(eq + 1);
+		}
+	}
+	free(text);
+	return r;
+}
+
+int shim_cgroup_v2_metrics(const char *root, const struct shim_cgroup *cg, Metrics2 **ret)
+{
+	Metrics2 *m;
+	char dir[4096], *events;
+	struct stat st;
+
+	if (!cg->unified ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s%s", root, cg->unified) >= sizeof(dir) ||
+	    stat(dir, &st) < 0)
+		return -ENOENT;
+	m = NEW(Metrics2, IO__CONTAINERD__CGROUPS__V2__METRICS__INIT);
+	if (!m)
+		return -ENOMEM;
+	m->pids = NEW(Io__Containerd__Cgroups__V2__PidsStat,
+		      IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT);
+	m->cpu = NEW(Io__Containerd__Cgroups__V2__CPUStat,
+		     IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT);
+	m->memory = NEW(Io__Containerd__Cgroups__V2__MemoryStat,
+			IO__CONTAINERD__CGROUPS__V2__MEMORY_STAT__INIT);
+	m->io = NEW(Io__Containerd__Cgroups__V2__IOStat, IO__CONTAINERD__CGROUPS__V2__IOSTAT__INIT);
+	m->rdma = NEW(Io__Containerd__Cgroups__V2__RdmaStat,
+		      IO__CONTAINERD__CGROUPS__V2__RDMA_STAT__INIT);
+	if (!m->pids || !m->cpu || !m->memory || !m->io || !m->rdma)
+		goto nomem;
+	m->pids->current = read_limit(dir, "pids.current");
+	m->pids->limit = read_limit(dir, "pids.max");
+	read_fields(dir, "cpu.stat", &m->cpu->base);
+	read_fields(dir, "memory.stat", &m->memory->base);
+	m->memory->usage = read_limit(dir, "memory.current");
+	m->memory->usage_limit = read_limit(dir, "memory.max");
+	m->memory->swap_usage = read_limit(dir, "memory.swap.current");
+	m->memory->swap_limit = read_limit(dir, "memory.swap.max");
+	events = slurp(dir, "memory.events");
+	if (events) {
+		m->memory_events = NEW(Io__Containerd__Cgroups__V2__MemoryEvents,
+				       IO__CONTAINERD__CGROUPS__V2__MEMORY_EVENTS__INIT);
+		if (!m->memory_events) {
+			free(events);
+			goto nomem;
+		}
+		read_fields(dir, "memory.events", &m->memory_events->base);
+		free(events);
+	}
+	if (io_stat(dir, m->io) < 0)
+		goto nomem;
+	*ret = m;
+	return 0;
+nomem:
+	io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+	return -ENOMEM;
 }

@@ -11,8 +11,10 @@
 #include <stdbool.h>
 
 #include "metrics.pb-c.h"
+#include "metrics2.pb-c.h"
 
 typedef Io__Containerd__Cgroups__V1__Metrics Metrics;
+typedef Io__Containerd__Cgroups__V2__Metrics Metrics2;
 
 /* The v1 controllers that have statistics, and the freezer. */
 enum shim_cgroup_ctrl { CG_PIDS, CG_CPU, CG_CPUACCT, CG_MEMORY, CG_BLKIO, CG_N };
@@ -59,5 +61,22 @@ int shim_cgroup_dir(const char *root, const struct shim_cgroup *cg, enum shim_cg
  */
 int shim_cgroup_v1_metrics(const char *root, const struct shim_cgroup *cg, const char *partitions,
 			   Metrics **ret);
+
+/*
+ * shim_cgroup_v2_metrics() - the statistics of a cgroup v2 machine
+ * (io.containerd.cgroups.v2.Metrics), from ROOT/UNIFIED-PATH: cpu.stat,
+ * memory.stat, memory.current, memory.max, memory.swap.*, memory.events,
+ * pids.*, io.stat, as containerd's cgroups library reads them ("max" is
+ * UINT64_MAX, a missing file 0).
+ * @ret: freed with io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL).
+ *
+ * Return: 0; -ENOENT when the cgroup is gone; -ENOMEM.
+ */
+int shim_cgroup_v2_metrics(const char *root, const struct shim_cgroup *cg, Metrics2 **ret);
+
+/*
+ * shim_cgroup_oom_kills() - the oom_kill count of a v2 memory.events text.
+ */
+uint64_t shim_cgroup_oom_kills(const char *memory_events);
 
 #endif

@@ -445,16 +445,18 @@ static void on_oom(void *arg)
 	shim_events_publish(shim.events, "/tasks/oom", "TaskOOM", &ev.base);
 }
 
-/* OOM events, from the start on, as the Go shim (cgroup v1 only). */
+/* OOM events, from the start on, as the Go shim. */
 static void watch_oom(struct task *t)
 {
+	bool v2 = shim_cgroup_unified(CGROUP_ROOT);
 	char dir[4096];
 	int r;
 
-	if (shim_cgroup_unified(CGROUP_ROOT) ||
-	    shim_cgroup_dir(CGROUP_ROOT, &t->cg, CG_MEMORY, dir, sizeof(dir)) < 0)
+	if (v2 ? !t->cg.unified || (size_t)snprintf(dir, sizeof(dir), CGROUP_ROOT "%s",
+						    t->cg.unified) >= sizeof(dir)
+	       : shim_cgroup_dir(CGROUP_ROOT, &t->cg, CG_MEMORY, dir, sizeof(dir)) < 0)
 		return;
-	r = shim_oom_watch(shim.base, dir, on_oom, t, &t->oom);
+	r = shim_oom_watch(shim.base, dir, v2, on_oom, t, &t->oom);
 	if (r < 0)
 		shim_log(TTRPC_LOG_WARNING, "task %s: OOM events of %s: %s", t->id, dir,
 			 strerror(-r));
@@ -1228,6 +1230,7 @@ static void on_stats(struct ttrpc_call *call, const Containerd__Task__V2__StatsR
 	Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
 	Ttrpcd__Shim__Types__Any any = TTRPCD__SHIM__TYPES__ANY__INIT;
 	struct proc *p = task_find(call, req->id, NULL);
+	ProtobufCMessage *msg;
 	Metrics *m;
 	int r;
 
@@ -1235,11 +1238,16 @@ static void on_stats(struct ttrpc_call *call, const Containerd__Task__V2__StatsR
 	if (!p)
 		return;
 	if (shim_cgroup_unified(CGROUP_ROOT)) {
-		ttrpc_call_fail(call, TTRPC_UNIMPLEMENTED,
-				"statistics of cgroup v2 are not supported by this shim");
-		return;
+		Metrics2 *m2;
+
+		r = shim_cgroup_v2_metrics(CGROUP_ROOT, &p->task->cg, &m2);
+		any.type_url = (char *)"io.containerd.cgroups.v2.Metrics";
+		msg = r == 0 ? &m2->base : NULL;
+	} else {
+		r = shim_cgroup_v1_metrics(CGROUP_ROOT, &p->task->cg, "/proc/partitions", &m);
+		any.type_url = (char *)"io.containerd.cgroups.v1.Metrics";
+		msg = r == 0 ? &m->base : NULL;
 	}
-	r = shim_cgroup_v1_metrics(CGROUP_ROOT, &p->task->cg, "/proc/partitions", &m);
 	if (r == -ENOENT) {
 		ttrpc_call_fail(call, TTRPC_NOT_FOUND, "cgroup does not exist");
 		return;
@@ -1248,16 +1256,15 @@ static void on_stats(struct ttrpc_call *call, const Containerd__Task__V2__StatsR
 		ttrpc_call_fail(call, TTRPC_UNKNOWN, "cgroup statistics: %s", strerror(-r));
 		return;
 	}
-	any.type_url = (char *)"io.containerd.cgroups.v1.Metrics";
-	any.value.len = protobuf_c_message_get_packed_size(&m->base);
+	any.value.len = protobuf_c_message_get_packed_size(msg);
 	any.value.data = malloc(any.value.len ? any.value.len : 1);
+	if (any.value.data)
+		protobuf_c_message_pack(msg, any.value.data);
+	protobuf_c_message_free_unpacked(msg, NULL);
 	if (!any.value.data) {
-		io__containerd__cgroups__v1__metrics__free_unpacked(m, NULL);
 		ttrpc_call_fail(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	protobuf_c_message_pack(&m->base, any.value.data);
-	io__containerd__cgroups__v1__metrics__free_unpacked(m, NULL);
 	resp.stats = &any;
 	containerd__task__v2__task_stats_reply(call, &resp);
 	free(any.value.data);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * services/shim/cgroup.c: /proc/PID/cgroup parsed, and the v1 statistics
+ * services/shim/cgroup.c: /proc/PID/cgroup parsed, and the v1 and v2 statistics
  * read from a cgroup tree written here file by file as the kernel shows
  * them (memory.stat, cpuacct.stat, blkio's recursive files...), compared
  * field by field with what containerd's cgroups library makes of them.
@@ -201,6 +201,64 @@ START_TEST(metrics)
 }
 END_TEST
 
+/* cgroup v2: one directory, the files as the kernel writes them. */
+START_TEST(metrics_v2)
+{
+	struct shim_cgroup cg;
+	Metrics2 *m;
+
+	ck_assert_int_eq(shim_cgroup_parse("0::/ns/c1\n", &cg), 0);
+	put("", "cgroup.controllers", "cpu io memory pids\n");
+	put("", "pids.current", "2\n");
+	put("", "pids.max", "max\n");
+	put("", "cpu.stat",
+	    "usage_usec 900\nuser_usec 600\nsystem_usec 300\nnr_periods 4\n"
+	    "nr_throttled 1\nthrottled_usec 50\nnr_bursts 0\n");
+	put("", "memory.stat",
+	    "anon 4096\nfile 8192\nkernel_stack 16384\nfile_mapped 12\n"
+	    "pgfault 77\nthp_collapse_alloc 3\nsomething_new 5\n");
+	put("", "memory.current", "65536\n");
+	put("", "memory.max", "max\n");
+	put("", "memory.swap.current", "0\n");
+	put("", "memory.swap.max", "1048576\n");
+	put("", "memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n");
+	put("", "io.stat", "8:0 rbytes=1024 wbytes=2048 rios=3 wios=4 dbytes=0 dios=0\n");
+
+	ck_assert_int_eq(shim_cgroup_v2_metrics(root, &cg, &m), 0);
+	ck_assert_uint_eq(m->pids->current, 2);
+	ck_assert_uint_eq(m->pids->limit, UINT64_MAX);
+	ck_assert_uint_eq(m->cpu->usage_usec, 900);
+	ck_assert_uint_eq(m->cpu->system_usec, 300);
+	ck_assert_uint_eq(m->cpu->throttled_usec, 50);
+	ck_assert_uint_eq(m->memory->anon, 4096);
+	ck_assert_uint_eq(m->memory->kernel_stack, 16384);
+	ck_assert_uint_eq(m->memory->file_mapped, 12);
+	ck_assert_uint_eq(m->memory->pgfault, 77);
+	ck_assert_uint_eq(m->memory->thp_collapse_alloc, 3);
+	ck_assert_uint_eq(m->memory->usage, 65536);
+	ck_assert_uint_eq(m->memory->usage_limit, UINT64_MAX);
+	ck_assert_uint_eq(m->memory->swap_limit, 1048576);
+	ck_assert_uint_eq(m->memory_events->max, 2);
+	ck_assert_uint_eq(m->memory_events->oom_kill, 1);
+	ck_assert_uint_eq(m->io->n_usage, 1);
+	ck_assert_uint_eq(m->io->usage[0]->major, 8);
+	ck_assert_uint_eq(m->io->usage[0]->wbytes, 2048);
+	ck_assert_uint_eq(m->io->usage[0]->wios, 4);
+	ck_assert_ptr_nonnull(m->rdma);
+	ck_assert_uint_gt(protobuf_c_message_get_packed_size(&m->base), 40);
+	io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+	ck_assert_uint_eq(shim_cgroup_oom_kills("oom 3\noom_kill 2\n"), 2);
+	shim_cgroup_fini(&cg);
+
+	ck_assert_int_eq(shim_cgroup_parse("0::/ns/gone\n", &cg), 0);
+	ck_assert_int_eq(shim_cgroup_v2_metrics(root, &cg, &m), -ENOENT);
+	shim_cgroup_fini(&cg);
+	ck_assert_int_eq(shim_cgroup_parse("4:memory:/ns/c1\n", &cg), 0);
+	ck_assert_int_eq(shim_cgroup_v2_metrics(root, &cg, &m), -ENOENT);
+	shim_cgroup_fini(&cg);
+}
+END_TEST
+
 START_TEST(unified)
 {
 	put("x", NULL, NULL);
@@ -224,6 +282,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, parse);
 	tcase_add_test(tc, metrics);
+	tcase_add_test(tc, metrics_v2);
 	tcase_add_test(tc, unified);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
