@@ -4,12 +4,16 @@
 # ttrpcd as a system service, under real systemd 252 as PID 1. The
 # machine's own system boots in a container: systemd-nspawn --boot on an
 # overlay whose lower layer is / and whose upper layer is a tmpfs of this
-# test, so that nothing the container writes reaches the machine. The build
-# is installed there by install_ttrpcd (make install, run inside the
-# container: libtool relinks into the overlay, never into the build tree
-# that other tests use), and ttrpcd is driven through its installed units
-# with systemctl and real clients: ttrpcctl, pid1-client, users made with
-# useradd, containerd with ctr. The checks, one function each (check_*):
+# test, so that nothing the container writes reaches the machine. ttrpcd
+# is installed there by install_ttrpcd: the Debian packages of make debs
+# (debs/ of the build tree, or the directory $PID1_DEBS names), installed
+# with apt, offline (their dependencies are the machine's own packages,
+# installed already); without them, make install run inside the container
+# (libtool relinks into the overlay, never into the build tree that other
+# tests use), as the sanitizer and CFI builds of the suite do. ttrpcd is
+# then driven through its installed units with systemctl and real clients:
+# ttrpcctl, pid1-client, users made with useradd, containerd with ctr. The
+# checks, one function each (check_*):
 #   socket_activation  the socket listens; the first connect starts ttrpcd,
 #                      which adopts the socket, and is answered
 #   ready_status       READY (active/running) and STATUS= as systemctl
@@ -37,8 +41,10 @@
 #   default_modules    without a config file: health and the control
 #                      service only
 # and those of the unit's own settings (the block "the unit's settings"):
-#   installed          make install alone (no ldconfig or systemd-sysusers
-#                      run by hand) leaves ttrpcd runnable and its user made
+#   installed          the installation alone (no ldconfig or
+#                      systemd-sysusers run by hand) leaves ttrpcd runnable
+#                      and its user made; from the packages, ttrpcd.socket
+#                      enabled and listening, ttrpcd.service neither
 #   limits             LimitNOFILE= as the process sees it
 #   reload_reported    systemctl reload of a bad config fails with
 #                      ttrpcctl's reason in the journal; a good one succeeds
@@ -52,6 +58,19 @@
 #                      held idle connection served by the next ttrpcd
 #   module_dirs        a module's state and cache directories under
 #                      /var/lib/ttrpcd and /var/cache/ttrpcd
+# and, installed from the packages only, last as they remove them:
+#   conffile           the package's /etc/ttrpcd/ttrpcd.conf enables health
+#                      alone, and every setting it shows commented out is
+#                      valid once uncommented
+#   upgrade            apt installs the newer build (debs/upgrade/) over the
+#                      running one: a connection held across it is answered
+#                      by the new process (another MainPID, running the new
+#                      /usr/sbin/ttrpcd), through the fd store
+#   remove             apt remove stops the socket and the service and
+#                      leaves the conffile
+#   purge              apt purge leaves no file of ttrpcd (its user stays)
+# (The example module, which the packages ship as sources in libttrpc-dev,
+# is built there with its Makefile and installed as its author would.)
 # A check that fails says what it expected and what it saw, and prints the
 # journal of ttrpcd since it began; the others still run. PID1_CHECKS
 # (names, blank-separated) runs only those.
@@ -69,6 +88,10 @@ top_srcdir=$(cd "$top_srcdir" && pwd)
 top_builddir=$(cd "$top_builddir" && pwd)
 CLIENT=$top_builddir/tests/systemd/pid1-client
 SOCK=/run/ttrpcd/ttrpcd.sock
+# The .debs, if any: $PID1_DEBS (and its upgrade/), else those of make debs.
+DEBS=${PID1_DEBS-$top_builddir/debs}
+# Where apt finds them in the container.
+CT_DEBS=/root/pid1-debs
 # Test modules, copied into the container where the service can read them
 # (the build tree may be under /root or /home, which ProtectHome= hides).
 FIXTURES=/usr/lib/ttrpcd-pid1-test
@@ -84,6 +107,11 @@ command -v systemd-nspawn >/dev/null || skip "no systemd-nspawn (apt-get install
 	echo "FAIL: $CLIENT is not built"
 	exit 1
 }
+if [ -n "${PID1_DEBS-}" ] && ! ls "$DEBS"/ttrpcd_*.deb >/dev/null 2>&1; then
+	echo "FAIL: PID1_DEBS=$PID1_DEBS holds no ttrpcd_*.deb"
+	exit 1
+fi
+ls "$DEBS"/ttrpcd_*.deb >/dev/null 2>&1 || DEBS=
 
 # root's usual umask, whatever the caller's: ttrpcd loads no module from a
 # place others can write, and make install's directories follow the umask.
@@ -249,16 +277,75 @@ boot() {
 	return 0
 }
 
-# The one step that puts ttrpcd on the container's system. make install,
-# as root and without DESTDIR, also runs ldconfig and systemd-sysusers, as
-# a package's maintainer scripts would (check_installed holds it to that);
-# then systemd reads the new units. Installing from .deb files replaces
-# this function.
-install_ttrpcd() {
-	in_ct make -C "$top_builddir" install >"$T/install.log" 2>&1 || {
-		tail -n 30 "$T/install.log"
+# apt_get ARGS...: apt-get in the container, offline: the .debs' own
+# dependencies are packages of this machine, installed already, so apt has
+# nothing to fetch, and could not (the container has no network; apt-get's
+# --no-download would say so too, but apt 2.6 then refuses local .debs).
+# Its output goes to $T/apt.log.
+apt_get() {
+	in_ct env DEBIAN_FRONTEND=noninteractive apt-get -y "$@" >"$T/apt.log" 2>&1 || {
+		echo "apt-get $*: failed:"
+		tail -n 30 "$T/apt.log" | sed 's/^/  /'
 		return 1
 	}
+}
+
+# copy_debs DIR SUB: the .debs of DIR into the container's $CT_DEBS/SUB;
+# CT_FILES: their paths there.
+copy_debs() {
+	local f
+
+	rm -rf "${ROOT:?}$CT_DEBS/$2" && mkdir -p "$ROOT$CT_DEBS/$2" && cp "$1"/*.deb "$ROOT$CT_DEBS/$2/" ||
+		return 1
+	CT_FILES=
+	for f in "$1"/*.deb; do CT_FILES="$CT_FILES $CT_DEBS/$2/${f##*/}"; done
+}
+
+# The packages, as an administrator installs them: apt install of the
+# .deb files, whose maintainer scripts make the user, enable and start the
+# socket and run ldconfig. Then the example module, which libttrpc-dev
+# ships as sources, built with its Makefile against the installed package
+# and installed into ttrpcd's module directory.
+install_debs() {
+	local ex=/root/pid1-example
+
+	DEBS_VERSION=$(dpkg-deb -f "$(ls "$DEBS"/ttrpcd_*.deb | head -n 1)" Version)
+	# A container image's policy-rc.d (Docker's exits 101) forbids maintainer
+	# scripts to start, restart or stop any service; the container's system
+	# is a booted one, whose packages' scripts drive their units.
+	if [ -e "$ROOT/usr/sbin/policy-rc.d" ]; then
+		echo "removing this machine's /usr/sbin/policy-rc.d in the container: $(grep -m1 -o 'exit [0-9]*' \
+			"$ROOT/usr/sbin/policy-rc.d")"
+		rm -f "$ROOT/usr/sbin/policy-rc.d"
+	fi
+	echo "installing the packages of $DEBS ($DEBS_VERSION): $(cd "$DEBS" && echo *.deb)"
+	copy_debs "$DEBS" first && apt_get install $CT_FILES || return 1
+	# As the packages left them, before any check changes them.
+	INSTALLED_STATE="$(in_ct systemctl is-enabled ttrpcd.socket) $(prop ttrpcd.socket SubState)"
+	INSTALLED_STATE="$INSTALLED_STATE, $(in_ct systemctl is-enabled ttrpcd.service) $(prop ttrpcd.service ActiveState)"
+	mkdir -p "$ROOT$ex" &&
+		in_ct sh -c "cp /usr/share/doc/libttrpc-dev/examples/* $ex/ && make -C $ex && make -C $ex install" \
+			>"$T/example.log" 2>&1 || {
+		echo "the example module of libttrpc-dev's examples did not build and install:"
+		tail -n 20 "$T/example.log"
+		return 1
+	}
+}
+
+# The one step that puts ttrpcd on the container's system: the packages
+# (install_debs) or make install, which, as root and without DESTDIR, also
+# runs ldconfig and systemd-sysusers, as the packages' maintainer scripts
+# do (check_installed holds both to that); then systemd reads the units.
+install_ttrpcd() {
+	if [ -n "$DEBS" ]; then
+		install_debs || return 1
+	else
+		echo "no .debs (make debs makes them): make install"
+		in_ct make -C "$top_builddir" install >"$T/install.log" 2>&1 || {
+			tail -n 30 "$T/install.log"
+			return 1
+		}
+	fi
 	in_ct systemctl daemon-reload
 }
 
@@ -468,18 +555,24 @@ connections = many"
 		"$(prop ttrpcd.service ActiveState) $(prop ttrpcd.service SubState) $(prop ttrpcd.service MainPID)"
 }
 
+# hold_connection WHAT: the client "held" connects and is answered once,
+# before WHAT; its later requests are on that same connection.
+hold_connection() {
+	client_start held held "$SOCK"
+	client_line held 1 30
+	expect "the held connection" connected "$LINE"
+	client_say held check
+	client_line held 2 30
+	expect "a request before the $1" SERVING "$LINE"
+}
+
 # A held idle connection across systemctl restart: a request before, one
 # written while the unit restarts, one after, all answered on it.
 held_across_restart() {
 	local old sleep_pid state
 
 	old=$MAINPID
-	client_start held held "$SOCK"
-	client_line held 1 30
-	expect "the held connection" connected "$LINE"
-	client_say held check
-	client_line held 2 30
-	expect "a request before the restart" SERVING "$LINE"
+	hold_connection "restart"
 	# A call in flight on another connection keeps the old process
 	# draining, which is when the held connection waits in the fd store.
 	in_ct "$CTL" -s "$SOCK" call "$INTEROP/Sleep" -d '{"millis":4000}' >"$T/sleep.out" 2>&1 &
@@ -719,13 +812,19 @@ check_default_modules() {
 # ---- the unit's settings ----
 
 check_installed() {
-	local out
+	local out how=${DEBS:+the packages}
 
+	how=${how:-make install}
 	out=$(in_ct "$TTRPCD" --version 2>&1)
-	expect_re "$TTRPCD --version right after make install" "^ttrpcd " "$out"
+	expect_re "$TTRPCD --version right after $how" "^ttrpcd " "$out"
 	expect_re "the library cache" "libttrpc\.so\.0 .*=> " "$(in_ct ldconfig -p | grep libttrpc)"
-	expect_re "ttrpcd's user, made by make install" "^ttrpcd:x:[0-9]+:[0-9]+:" \
+	expect_re "ttrpcd's user, made by $how" "^ttrpcd:x:[0-9]+:[0-9]+:" \
 		"$(in_ct getent passwd ttrpcd)"
+	[ -n "$DEBS" ] || return 0
+	expect "the packages" "ii ii ii ii" "$(in_ct dpkg-query -W -f='${db:Status-Abbrev}' libttrpc0 \
+		libttrpc-dev ttrpcd containerd-shim-ttrpcd | tr -s ' \n' ' ' | sed 's/ $//')"
+	expect "ttrpcd.socket, ttrpcd.service as installed (is-enabled, state)" \
+		"enabled listening, disabled inactive" "$INSTALLED_STATE"
 }
 
 # LimitNOFILE=: the whole fd store (FileDescriptorStoreMax=) and as much
@@ -857,12 +956,7 @@ check_config_directory() {
 # stored on its way out is served by the next ttrpcd.
 check_clean_exit_store() {
 	start
-	client_start held held "$SOCK"
-	client_line held 1 30
-	expect "the held connection" connected "$LINE"
-	client_say held check
-	client_line held 2 30
-	expect "a request before the SIGTERM" SERVING "$LINE"
+	hold_connection "SIGTERM"
 	kill_restarted TERM "a clean exit (SIGTERM)"
 	journal_has "ttrpcd's log" "all calls finished; exiting"
 	client_say held check
@@ -890,6 +984,109 @@ dirs = yes"
 	done
 }
 
+# ---- the packages: their config, an upgrade, removal and purge ----
+
+# The package's conffile, as it ships: health alone; each setting it shows
+# commented out (#key = value, #[section]) valid once uncommented.
+check_conffile() {
+	local shipped=$T/shipped.conf out
+
+	expect "ttrpcd's conffiles" /etc/ttrpcd/ttrpcd.conf \
+		"$(in_ct dpkg-query --control-show ttrpcd conffiles | awk '{print $1}')"
+	dpkg-deb --fsys-tarfile "$(ls "$DEBS"/ttrpcd_*.deb | head -n 1)" |
+		tar -xOf - ./etc/ttrpcd/ttrpcd.conf >"$shipped"
+	config <"$shipped"
+	start
+	ctl list
+	expect "ttrpcctl list with the package's ttrpcd.conf" "0 grpc.health.v1.Health ttrpcd.v1.Control" \
+		"$RC $(sort <<<"$OUT" | tr '\n' ' ' | sed 's/ $//')"
+	sed 's/^#\([a-z[]\)/\1/' "$shipped" >"$ROOT/root/pid1-uncommented.conf"
+	out=$(in_ct "$TTRPCD" --check-config --config /root/pid1-uncommented.conf 2>&1)
+	expect_re "ttrpcd --check-config, every setting of the package's ttrpcd.conf uncommented" \
+		"^configuration OK: 1 listener, 1 module" "$(tail -n 1 <<<"$out")"
+	rm -f "$ROOT/root/pid1-uncommented.conf"
+}
+
+# apt install of the newer build over the running one, with a connection
+# held: dh_installsystemd's try-restart (a restart: systemd keeps the fd
+# store) hands it to the new ttrpcd, which answers its next call.
+check_upgrade() {
+	local old t0 version
+
+	[ -n "$(ls "$DEBS"/upgrade/ttrpcd_*.deb 2>/dev/null)" ] || {
+		fail "no newer build in $DEBS/upgrade (make debs makes it)"
+		return
+	}
+	version=$(dpkg-deb -f "$(ls "$DEBS"/upgrade/ttrpcd_*.deb | head -n 1)" Version)
+	start
+	old=$MAINPID
+	hold_connection "upgrade"
+	copy_debs "$DEBS/upgrade" upgrade || fail "copying $DEBS/upgrade"
+	t0=$SECONDS
+	apt_get install $CT_FILES || fail "apt-get install of the newer build"
+	echo "  apt-get install $DEBS_VERSION -> $version: $((SECONDS - t0)) s"
+	expect "the packages' versions after the upgrade" "$version $version $version $version" \
+		"$(in_ct dpkg-query -W -f='${Version} ' libttrpc0 libttrpc-dev ttrpcd containerd-shim-ttrpcd |
+			sed 's/ $//')"
+	wait_prop ttrpcd.service SubState running 30 || fail "after the upgrade: expected running, saw $SEEN"
+	MAINPID=$(prop ttrpcd.service MainPID)
+	[ "$MAINPID" != "$old" ] || fail "after the upgrade: expected a new main process, saw $old still"
+	in_ct kill -0 "$old" 2>/dev/null && fail "after the upgrade: the old ttrpcd ($old) still runs"
+	# The old process ran a file the upgrade replaced ("... (deleted)").
+	expect "the new process's executable" /usr/sbin/ttrpcd "$(in_ct readlink "/proc/$MAINPID/exe")"
+	client_say held check
+	client_line held 3 30
+	expect "a request on the held connection after the upgrade" SERVING "$LINE"
+	journal_has "systemd's log" "Stopping ttrpcd.service"
+	client_end held
+}
+
+# apt remove: the socket and the service stop, the conffile stays.
+check_remove() {
+	local st u
+
+	start
+	# The example module, which install_debs built and installed: its file
+	# is not the packages' (its author would remove it too).
+	in_ct sh -c 'rm -f "$(pkg-config --variable=moduledir ttrpcd-module)/example.so"'
+	apt_get remove libttrpc0 libttrpc-dev ttrpcd containerd-shim-ttrpcd ||
+		fail "apt-get remove"
+	st=$(in_ct dpkg-query -W -f='${db:Status-Abbrev}' ttrpcd)
+	expect "ttrpcd's state once removed" "rc" "${st% }"
+	for u in ttrpcd.service ttrpcd.socket; do
+		expect "$u once removed" inactive "$(prop $u ActiveState)"
+	done
+	in_ct pgrep -x ttrpcd >/dev/null && fail "ttrpcd still runs: $(in_ct pgrep -ax ttrpcd)"
+	in_ct "$CLIENT" held "$SOCK" </dev/null >/dev/null 2>&1 && fail "$SOCK still accepts connections"
+	[ -f "$ROOT$CONF" ] || fail "$CONF: removed with the package"
+	[ -e "$ROOT/usr/sbin/ttrpcd" ] && fail "/usr/sbin/ttrpcd: still there"
+}
+
+# apt purge: no file of ttrpcd is left on the system, but the journal and
+# the logs of dpkg and apt; its user stays. What the container added is its
+# overlay's upper layer (and /run, a tmpfs of its own); the test's own
+# files go first.
+check_purge() {
+	local left
+
+	in_ct systemctl stop containerd.service 2>/dev/null
+	rm -rf "$ROOT$FIXTURES" "$ROOT/var/lib/ttrpcd-pid1" "$ROOT$CT_DEBS" "$ROOT/root/pid1-example"
+	# Removed, only ttrpcd has files left (its conffile): apt knows no other.
+	apt_get purge ttrpcd || fail "apt-get purge ttrpcd"
+	expect "dpkg's state of the packages once purged" "" \
+		"$(in_ct dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' libttrpc0 libttrpc-dev ttrpcd \
+			containerd-shim-ttrpcd 2>/dev/null)"
+	left=$({
+		cd "$T/rw/upper" && find . -name '*ttrpc*' ! -type c ! -path './var/log/*' | sed 's/^\.//'
+		# (containerd.sock.ttrpc is containerd's own socket.)
+		in_ct find /run -xdev -name '*ttrpc*' ! -name containerd.sock.ttrpc
+	} 2>&1 | tr '\n' ' ')
+	expect "files of ttrpcd after apt purge" "" "$left"
+	expect_re "ttrpcd's user, kept" "^ttrpcd:x:" "$(in_ct getent passwd ttrpcd)"
+	expect "ttrpcd.socket, ttrpcd.service once purged (LoadState)" "not-found not-found" \
+		"$(prop ttrpcd.socket LoadState) $(prop ttrpcd.service LoadState)"
+}
+
 # Under sanitizers, whatever they reported in any check.
 check_sanitizer_reports() {
 	local reports
@@ -904,6 +1101,13 @@ CHECKS="socket_activation ready_status reload restart_held watchdog crash stop_i
 	journal containerd module_globals default_modules
 	installed limits reload_reported socket_owner peer_groups config_directory clean_exit_store
 	module_dirs"
+# Last: they remove the packages.
+DEB_CHECKS="conffile upgrade remove purge"
+if [ -n "$DEBS" ]; then
+	CHECKS="$CHECKS $DEB_CHECKS"
+else
+	echo "not run without the packages: $DEB_CHECKS"
+fi
 CHECKS=${PID1_CHECKS:-$CHECKS}
 
 # A build with AddressSanitizer (make check-sanitizers): ASan's reports
@@ -931,7 +1135,8 @@ run_check() {
 	[ -d "$ROOT/etc/systemd/system/ttrpcd.service.d" ] && watchdog_drop_in 0
 	in_ct systemctl reset-failed ttrpcd.service ttrpcd.socket 2>/dev/null
 	config <<<"$BASE_CONFIG"
-	in_ct systemctl start ttrpcd.socket
+	# (Not once the packages are removed.)
+	[ "$(prop ttrpcd.socket LoadState)" = not-found ] || in_ct systemctl start ttrpcd.socket
 	CURSOR=$(in_ct journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p')
 	"check_$name"
 	if [ "$failures" = "$before" ]; then
