@@ -6,7 +6,8 @@
 # overlay whose lower layer is / and whose upper layer is a tmpfs of this
 # test, so that nothing the container writes reaches the machine. ttrpcd
 # is installed there by install_ttrpcd: the Debian packages of make debs
-# (debs/ of the build tree, or the directory $PID1_DEBS names), installed
+# (debs/ of the build tree, or the directory $PID1_DEBS names; PID1_DEBS=
+# empty: none), installed
 # with apt, offline (their dependencies are the machine's own packages,
 # installed already); without them, make install run inside the container
 # (libtool relinks into the overlay, never into the build tree that other
