@@ -10,7 +10,8 @@
 #   ctr run -d of the image (the snapshotter's overlay mounted on the
 #   bundle's rootfs while it runs), task ls RUNNING, task ps;
 #   task exec: output, error output and exit status; stdin to EOF (cat);
-#   -t (a terminal: tty, exit status); -d, task ps names it, kill and
+#   -t (a terminal: tty, the size ctr's has, exit status); -d, task ps
+#   names it, kill and
 #   delete of the exec process;
 #   task pause / resume: PAUSED, RUNNING;
 #   task checkpoint: the same outcome (CRIU may fail), the task running;
@@ -165,12 +166,12 @@ run_cases() {
 	rc=$?
 	check "$tag: exec of cat, stdin to EOF" "$(echo $out) $rc" "one two 0"
 	echo "exec stdin: $(echo $out) $rc" >>"$sum"
-	# a terminal
-	out=$(script -qec "stty rows 22 cols 77; ctr -a $SOCK -n $NS task exec -t --exec-id x3 $c2 sh -c 'tty; exit 4'" /dev/null <&7 | tr -d '\r\0')
+	# a terminal, of the size ctr's terminal has (ResizePty of an exec process)
+	script -qec "stty rows 22 cols 77; ctr -a $SOCK -n $NS task exec -t --exec-id x3 $c2 sh -c 'i=0; until [ \"\$(stty size)\" = \"22 77\" ] || [ \$i -gt 100 ]; do sleep 0.1; i=\$((i+1)); done; echo size \$(stty size); tty; exit 4'" /dev/null <&7 >"$T/exec-t.$tag"
 	rc=$?
-	out=$(echo "$out" | grep /dev/pts)
-	check "$tag: exec -t: its terminal" "$out" "/dev/pts/0"
-	echo "exec -t: $out" >>"$sum"
+	out=$(tr -d '\r\0' <"$T/exec-t.$tag" | grep -E '^size|/dev/pts' | tr '\n' ' ')
+	check "$tag: exec -t: its terminal, its size, exit status" "$out$rc" "size 22 77 /dev/pts/0 4"
+	echo "exec -t: $out$rc" >>"$sum"
 	# -d: the exec process in task ps, killed, deleted
 	ctr_ task exec -d --exec-id x4 "$c2" sleep 4242$$ || fail "$tag: exec -d"
 	out=$(ctr_ task ps "$c2" | grep -c "ExecID:x4")
