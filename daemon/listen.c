@@ -267,13 +267,14 @@ static void resume_connection(struct ttrpcd_listeners *ls, struct inherited *in)
 		return;
 	in->used = true;
 	r = ttrpc_server_adopt_conn(l->srv, in->fd);
-	if (r < 0 && r != -EPERM)
-		close(in->fd);
-	if (r < 0)
-		ttrpcd_log(TTRPC_LOG_WARNING, "listener %s: stored connection dropped: %s", l->name,
-			   strerror(-r));
-	else
+	if (r == 0) {
 		ttrpcd_log(TTRPC_LOG_DEBUG, "listener %s: resumed a stored connection", l->name);
+		return;
+	}
+	/* Refused (a limit, allow-users) or not a connection: the fd is still ours. */
+	close(in->fd);
+	ttrpcd_log(TTRPC_LOG_WARNING, "listener %s: stored connection dropped: %s", l->name,
+		   strerror(-r));
 }
 
 int ttrpcd_listen_inherit(struct ttrpcd_inherited **ret)
@@ -341,6 +342,9 @@ int ttrpcd_listen_open(struct event_base *base, const struct ttrpcd_config *cfg,
 	for (int i = 0; i < n && r == 0; i++)
 		if (in[i].listening && !in[i].used && strcmp(in[i].name, "unknown") == 0)
 			r = open_unnamed(ls, &in[i]);
+	/* Stored connections count against the limits as accepted ones do. */
+	if (r == 0 && (r = ttrpcd_listen_set_limits(ls, &cfg->limits)) < 0)
+		ttrpcd_log(TTRPC_LOG_ERR, "a limit is out of range");
 	for (int i = 0; i < n && r == 0; i++)
 		if (in[i].connection)
 			resume_connection(ls, &in[i]);

@@ -52,6 +52,7 @@ void ttrpcd_inherited_free(struct ttrpcd_inherited *set);
  * a path that was not inherited is bound here (a stale socket file is
  * replaced), chmod'ed and chown'ed, and handed to @notify's fd store. The
  * built-in default listener is not bound when sockets were inherited.
+ * The limits of @cfg apply before any stored connection is served.
  * @notify: borrowed for the life of the listeners.
  * @prepare: called once per server before it gets any socket.
  *

@@ -532,11 +532,6 @@ static int start(struct daemon *d)
 				       &d->listeners);
 	ttrpcd_inherited_free(d->inherited);
 	d->inherited = NULL;
-	if (r == 0) {
-		r = ttrpcd_listen_set_limits(d->listeners, &d->cfg.limits);
-		if (r < 0)
-			ttrpcd_log(TTRPC_LOG_ERR, "a limit is out of range");
-	}
 	if (r == 0)
 		r = ttrpcd_slowcall_new(d->base, d->listeners, &d->slow);
 	if (r == 0)

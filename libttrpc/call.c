@@ -276,6 +276,8 @@ static int call_finish(struct ttrpc_call *call, int code, const char *message,
 						    conn->srv->max_message);
 		} else if (r < 0) {
 			code = TTRPC_RESOURCE_EXHAUSTED;
+			ttrpc__wire_response_status(ttrpc__sconn_output(conn), call->id, code,
+						    "out of memory", conn->srv->max_message);
 		}
 	} else if (conn) {
 		r = ttrpc__wire_response_status(ttrpc__sconn_output(conn), call->id, code, message,

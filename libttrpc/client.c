@@ -350,9 +350,15 @@ static struct ttrpc__ref *client_find_ref(void *ctx, const uint8_t *p, size_t le
 
 TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_client **ret)
 {
-	struct ttrpc_client *c = calloc(1, sizeof(*c));
+	struct ttrpc_client *c;
+	int r = ttrpc__stream_socket(fd, false);
 
-	if (!c || evutil_make_socket_nonblocking(fd) < 0 || !(c->pool = ttrpc__pool_new(base)))
+	if (r < 0)
+		return r;
+	if (evutil_make_socket_nonblocking(fd) < 0)
+		return -errno;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->pool = ttrpc__pool_new(base)))
 		goto fail;
 	if (ttrpc__conn_init(&c->io, base, fd, &client_ops, c, TTRPC__OUTPUT_LOW, c->pool,
 			     &c->reader) < 0)
@@ -371,7 +377,6 @@ fail:
 	if (c)
 		ttrpc__pool_free(c->pool);
 	free(c);
-	close(fd);
 	return -ENOMEM;
 }
 
@@ -398,11 +403,14 @@ static int connect_unix(const char *path)
 TTRPC_EXPORT int ttrpc_client_connect(struct event_base *base, const char *path,
 				      struct ttrpc_client **ret)
 {
-	int fd = connect_unix(path);
+	int fd = connect_unix(path), r;
 
 	if (fd < 0)
 		return fd;
-	return ttrpc_client_new(base, fd, ret);
+	r = ttrpc_client_new(base, fd, ret);
+	if (r < 0)
+		close(fd);
+	return r;
 }
 
 TTRPC_EXPORT int ttrpc_client_open(const char *path, struct ttrpc_client **ret)

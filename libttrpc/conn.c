@@ -227,6 +227,19 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		flush(conn);
 }
 
+int ttrpc__stream_socket(int fd, bool listening)
+{
+	int type = 0, accepts = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -errno;
+	len = sizeof(accepts);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepts, &len) < 0)
+		return -errno;
+	return type == SOCK_STREAM && !accepts == !listening ? 0 : -EINVAL;
+}
+
 int ttrpc__conn_init(struct ttrpc__conn *conn, struct event_base *base, int fd,
 		     const struct ttrpc__conn_ops *ops, void *owner, size_t low,
 		     struct ttrpc__pool *pool, const struct ttrpc__frame_reader *reader)

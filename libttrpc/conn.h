@@ -58,6 +58,14 @@ struct ttrpc__conn {
 };
 
 /*
+ * ttrpc__stream_socket() - whether @fd is a stream socket, listening as
+ * @listening asks, before a function takes it.
+ * Return: 0; -errno of getsockopt(2) (-ENOTSOCK, -EBADF); -EINVAL for
+ * another type of socket, or one that is (not) listening.
+ */
+int ttrpc__stream_socket(int fd, bool listening);
+
+/*
  * ttrpc__conn_init() - take @fd (non-blocking) and start reading; large
  * frames, up to @reader's limit and not while it skips a payload, are read
  * into blocks of @pool (both borrowed, for the life of the connection).

@@ -61,7 +61,7 @@ struct ttrpc__sconn {
 	uint32_t last_request_id;
 	struct ttrpc__idmap calls;       /* stream id -> unanswered call */
 	LIST_HEAD(, ttrpc_call) waiting; /* calls waiting for the output to drain */
-	struct event *writable;          /* runs the waiting calls, or a drop, from the loop */
+	struct event *writable;          /* waiting calls, a drop, a close: from the loop */
 	bool closed;                     /* torn down; freed from the loop later */
 	bool closing;                    /* close as soon as the output is flushed */
 	bool dropping;                   /* over the output cap: closed from the loop */

@@ -105,7 +105,12 @@ static void conn_close_drained(struct ttrpc__sconn *conn)
 	conn_close(conn);
 }
 
-/* Close once everything queued has reached the socket. */
+/*
+ * Close once everything queued has reached the socket. Always from the
+ * loop: the hand-off hook, and the cancelling of what a closing connection
+ * still holds, never run inside the libttrpc function that got here
+ * (ttrpc_server_shutdown(), a handler's answer).
+ */
 static void conn_close_flushed(struct ttrpc__sconn *conn)
 {
 	if (conn->closed)
@@ -113,7 +118,7 @@ static void conn_close_flushed(struct ttrpc__sconn *conn)
 	conn->closing = true;
 	ttrpc__conn_set_reading(&conn->io, false);
 	if (evbuffer_get_length(conn->io.out) == 0)
-		conn_close_drained(conn);
+		event_active(conn->writable, 0, 0);
 }
 
 void ttrpc__sconn_queued(struct ttrpc__sconn *conn)
@@ -461,8 +466,12 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttrpc__sconn *conn = arg;
 
+	if (conn->closed)
+		return;
 	if (conn->dropping)
 		conn_close(conn);
+	else if (conn->closing && evbuffer_get_length(conn->io.out) == 0)
+		conn_close_drained(conn);
 	else
 		run_waiting(conn);
 }
@@ -830,14 +839,10 @@ TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *
 
 TTRPC_EXPORT int ttrpc_server_adopt_listener(struct ttrpc_server *srv, int fd)
 {
-	int type = 0, listening = 0;
-	socklen_t len = sizeof(type);
+	int r = ttrpc__stream_socket(fd, true);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
-		return -EINVAL;
-	len = sizeof(listening);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
-		return -EINVAL;
+	if (r < 0)
+		return r;
 	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0)
 		return -errno;
 	return listener_add(srv, fd, NULL);
@@ -845,13 +850,9 @@ TTRPC_EXPORT int ttrpc_server_adopt_listener(struct ttrpc_server *srv, int fd)
 
 TTRPC_EXPORT int ttrpc_server_adopt_conn(struct ttrpc_server *srv, int fd)
 {
-	int r = conn_new(srv, fd);
+	int r = ttrpc__stream_socket(fd, false);
 
-	if (r == -EPERM || r == -EMFILE) {
-		close(fd);
-		return -EPERM;
-	}
-	return r;
+	return r < 0 ? r : conn_new(srv, fd);
 }
 
 /* ---- the server ---- */

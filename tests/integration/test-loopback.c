@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -397,6 +398,9 @@ START_TEST(test_handoff_idle_connection)
 	shut = false;
 	ttrpc_server_set_handoff(srv, keep_fd, NULL);
 	ck_assert_int_eq(ttrpc_server_shutdown(srv, 5000, on_shutdown, NULL), 0);
+	/* never inside ttrpc_server_shutdown(), which may be called from a handler */
+	ck_assert_int_eq(handed_fd, -1);
+	ck_assert(!shut);
 	run_until(&shut, 5000);
 	ck_assert(shut_drained);
 	ck_assert_int_ge(handed_fd, 0);
@@ -1245,6 +1249,173 @@ START_TEST(test_adopt_conn_and_listener)
 }
 END_TEST
 
+/* Whether @fd is still open (the function that failed left it to us). */
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1;
+}
+
+/* Whether the peer of @fd sees the end of the connection. */
+static bool peer_closed(int fd)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	char c;
+
+	return poll(&pf, 1, 5000) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+static int refuse_all(const struct ttrpc_peer *peer, void *arg)
+{
+	return -EACCES;
+}
+
+/*
+ * One rule for every function that takes an fd: on failure the caller
+ * keeps it, open; on success it is the library's, closed when the client
+ * or server is freed.
+ */
+START_TEST(test_fd_kept_on_failure)
+{
+	struct sockaddr_un auto_addr = { .sun_family = AF_UNIX };
+	int pipefd[2], dgram[2], sv[2], more[2], lfd;
+	struct ttrpc_client *c;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, dgram), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, more), 0);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	/* an address of the abstract namespace, chosen by the kernel */
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&auto_addr, sizeof(sa_family_t)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+
+	/* not a socket, not a stream, listening or not as each wants */
+	ck_assert_int_eq(ttrpc_client_new(base, pipefd[0], &c), -ENOTSOCK);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, pipefd[0]), -ENOTSOCK);
+	ck_assert_int_eq(ttrpc_server_adopt_listener(srv, pipefd[0]), -ENOTSOCK);
+	ck_assert(fd_open(pipefd[0]));
+	ck_assert_int_eq(ttrpc_client_new(base, dgram[0], &c), -EINVAL);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, dgram[0]), -EINVAL);
+	ck_assert(fd_open(dgram[0]));
+	ck_assert_int_eq(ttrpc_client_new(base, lfd, &c), -EINVAL);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, lfd), -EINVAL);
+	ck_assert(fd_open(lfd));
+	ck_assert_int_eq(ttrpc_server_adopt_listener(srv, sv[0]), -EINVAL);
+	ck_assert(fd_open(sv[0]));
+
+	/* refused by admission: -EPERM, whatever the hook returned */
+	ttrpc_server_set_admission(srv, refuse_all, NULL);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, sv[0]), -EPERM);
+	ck_assert(fd_open(sv[0]));
+	ttrpc_server_set_admission(srv, NULL, NULL);
+
+	/* over the connection limit: -EMFILE, said as itself */
+	ck_assert_int_eq(ttrpc_server_set_limit(srv, TTRPC_LIMIT_CONNECTIONS, 1), 0);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, more[0]), 0);
+	ck_assert_int_eq(ttrpc_server_adopt_conn(srv, sv[0]), -EMFILE);
+	ck_assert(fd_open(sv[0]));
+	ck_assert_uint_eq(stats().connections_refused, 2);
+	ck_assert_ptr_nonnull(strstr(logbuf, "connection limit 1 reached"));
+
+	/* taken on success: closed with its owner */
+	ck_assert_int_eq(ttrpc_client_new(base, sv[0], &c), 0);
+	ttrpc_client_free(c);
+	ck_assert(peer_closed(sv[1]));
+	ttrpc_server_free(srv);
+	ck_assert(peer_closed(more[1]));
+	ck_assert_int_eq(ttrpc_server_new(base, &srv), 0);
+
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(dgram[0]);
+	close(dgram[1]);
+	close(sv[1]);
+	close(more[1]);
+	close(lfd);
+	unlink(sock_path);
+}
+END_TEST
+
+/* ---- a client freed from its own callbacks ---- */
+
+struct self_free {
+	struct ttrpc_client *c;
+	struct outcome other; /* a call still in flight when the client goes */
+	int calls;
+	bool done;
+};
+
+static void free_on_result(const struct ttrpc_result *r, void *arg)
+{
+	struct self_free *sf = arg;
+
+	sf->calls++;
+	ck_assert_int_eq(r->code, TTRPC_OK);
+	ttrpc_client_free(sf->c);
+	/* the other call was completed inside, before the free returned */
+	ck_assert(sf->other.done);
+	ck_assert_int_eq(sf->other.error, -ECANCELED);
+	sf->done = true;
+}
+
+static void free_on_message(struct ttrpc_client_stream *s, const ProtobufCMessage *msg, void *arg)
+{
+	struct self_free *sf = arg;
+
+	ttrpc_client_free(sf->c);
+	sf->done = true;
+}
+
+static void freed_done(struct ttrpc_client_stream *s, const struct ttrpc_result *r, void *arg)
+{
+	struct self_free *sf = arg;
+
+	sf->calls++;
+	ck_assert_int_eq(r->error, -ECANCELED);
+}
+
+/*
+ * A callback may free its own client: a unary callback with another call
+ * in flight, and a stream's on_message with more messages of the same
+ * read still to come. Valgrind and ASan check that nothing is touched after.
+ */
+START_TEST(test_client_freed_from_callback)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	Ttrpc__Interop__V1__StreamRequest sreq = TTRPC__INTEROP__V1__STREAM_REQUEST__INIT;
+	static const struct ttrpc_stream_handlers h = {
+		.on_message = free_on_message,
+		.on_done = freed_done,
+	};
+	struct self_free sf = { 0 };
+	struct ttrpc_client_stream *s;
+
+	sf.c = connect_client();
+	ck_assert_int_eq(call_sleep(sf.c, 10000, 0, &sf.other, NULL), 0);
+	req.text = "bye";
+	ck_assert_int_eq(ttrpc_client_call(sf.c, SVC, "Echo", &req.base,
+					   &ttrpc__interop__v1__echo_response__descriptor, NULL,
+					   free_on_result, &sf, NULL),
+			 0);
+	run_until(&sf.done, 5000);
+	ck_assert_int_eq(sf.calls, 1);
+	outcome_clear(&sf.other);
+
+	memset(&sf, 0, sizeof(sf));
+	sf.c = connect_client();
+	sreq.count = 100;
+	sreq.size = 16;
+	ck_assert_int_eq(ttrpc_client_stream_open(
+				 sf.c, SVC, "Download", TTRPC_METHOD_SERVER_STREAM, &sreq.base,
+				 &ttrpc__interop__v1__chunk__descriptor, NULL, &h, &sf, &s),
+			 0);
+	run_until(&sf.done, 5000);
+	/* its own on_done ran inside the free: CANCELLED, once */
+	ck_assert_int_eq(sf.calls, 1);
+	run_for(50);
+}
+END_TEST
+
 START_TEST(test_client_errors)
 {
 	struct ttrpc_client *c;
@@ -1419,6 +1590,8 @@ static Suite *loopback_suite(void)
 	tcase_add_test(tc, test_admission_supplementary_groups);
 	tcase_add_test(tc, test_adopt_conn_and_listener);
 	tcase_add_test(tc, test_client_errors);
+	tcase_add_test(tc, test_fd_kept_on_failure);
+	tcase_add_test(tc, test_client_freed_from_callback);
 	tcase_add_test(tc, test_limit_frame_timeout);
 	tcase_add_test(tc, test_limit_idle_timeout);
 	tcase_add_test(tc, test_limit_calls_per_connection);

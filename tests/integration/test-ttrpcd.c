@@ -860,6 +860,38 @@ START_TEST(test_fdstore_restart)
 }
 END_TEST
 
+/*
+ * Stored connections the next process refuses (here over its connection
+ * limit) are closed, and the log says why in the library's own words.
+ */
+START_TEST(test_fdstore_refused)
+{
+	const char *conf = interop_config("[limits]\nconnections = 1\n");
+	const char *argv[] = { build_path("daemon/ttrpcd"), "--config", conf, NULL };
+	int kept[2], dropped[2];
+	struct pollfd pf;
+	struct proc p;
+	char c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, kept), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dropped), 0);
+	spawn(&p, argv, NULL, (int[]){ kept[0], dropped[0] },
+	      (const char *[]){ "conn.api", "conn.api" }, 2);
+	close(kept[0]);
+	close(dropped[0]);
+	ck_assert(log_wait(&p, "listener api: stored connection dropped: Too many open files"));
+	pf = (struct pollfd){ .fd = dropped[1], .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+	ck_assert_int_eq(recv(dropped[1], &c, 1, MSG_DONTWAIT), 0);
+	raw_echo(kept[1], 1);
+	ck_assert_int_eq(raw_recv(kept[1], 1), TTRPC_OK);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	close(kept[1]);
+	close(dropped[1]);
+}
+END_TEST
+
 /* Start with @config and expect exit status 1 with @message in the log. */
 static void expect_failure(const char *config, const char *message)
 {
@@ -1074,6 +1106,7 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_activation_by_env);
 	tcase_add_test(tc, test_systemd_socket_activate);
 	tcase_add_test(tc, test_fdstore_restart);
+	tcase_add_test(tc, test_fdstore_refused);
 	tcase_add_test(tc, test_module_failures);
 	tcase_add_test(tc, test_module_init_failures);
 	tcase_add_test(tc, test_config_errors);

@@ -3,11 +3,19 @@
  * The server side of one call: what a handler reads and how it answers.
  *
  * A handler receives a struct ttrpc_call and must finish it exactly once,
- * with ttrpc_call_reply() or ttrpc_call_fail(), either before it returns
- * or later from the same event loop (a timer, another socket). The call
- * object stays valid until it is finished, even if the client goes away or
- * the deadline passes first: then the handler is told through the cancel
- * callback, and its answer is dropped when it comes.
+ * with ttrpc_call_reply(), ttrpc_call_end() (the methods whose server
+ * streams) or ttrpc_call_fail(), either before it returns or later from the
+ * same event loop (a timer, another socket). The call object stays valid
+ * until it is finished, even if the client goes away or the deadline passes
+ * first: then the handler is told through the cancel callback, and its
+ * answer is dropped when it comes.
+ *
+ * Everything runs on the server's loop thread. The callbacks of a call
+ * (cancel, messages, end, writable) run from the loop, never inside a
+ * ttrpc_call_*() function, except the cancel callbacks that
+ * ttrpc_server_free() runs before it returns. So a handler may answer, send
+ * or fail from any of them, and needs no guard against being called back
+ * while it is inside the library.
  */
 #ifndef TTRPC_CALL_H
 #define TTRPC_CALL_H
@@ -26,10 +34,16 @@ struct ttrpc_call;
 
 /*
  * Called once when a call is cancelled before it was answered.
- * @code is TTRPC_DEADLINE_EXCEEDED when the deadline passed (the client has
- * already been answered with that status), or TTRPC_CANCELLED when the
- * client went away or the server is closing. The handler must still finish
- * the call, typically from this callback.
+ * @code: the status the client has been answered with:
+ *        TTRPC_DEADLINE_EXCEEDED when the deadline passed; TTRPC_UNAVAILABLE
+ *        when the time of ttrpc_server_shutdown() or ttrpc_server_retire()
+ *        ran out; TTRPC_INVALID_ARGUMENT or TTRPC_INTERNAL when the client
+ *        broke the protocol of a stream (a message after its end, one that
+ *        does not decode). TTRPC_CANCELLED when nobody can be answered: the
+ *        connection closed (client gone, server freed, output over its
+ *        limit).
+ * The handler must still finish the call, typically from this callback;
+ * what it sends is dropped.
  */
 typedef void (*ttrpc_cancel_fn)(struct ttrpc_call *call, int code, void *userdata);
 
@@ -92,7 +106,9 @@ TTRPC_EXPORT bool ttrpc_call_is_cancelled(const struct ttrpc_call *call);
 
 /*
  * ttrpc_call_on_cancel() - ask to be told when the call is cancelled.
- * @cb: called at most once, from the event loop; NULL removes it.
+ * @cb: called at most once, from the event loop (or inside
+ *      ttrpc_server_free()), never after the call is answered; NULL
+ *      removes it. A new one replaces the old.
  *
  * If the call is already cancelled, @cb is not called: check
  * ttrpc_call_is_cancelled() after registering.
@@ -113,9 +129,10 @@ TTRPC_EXPORT void ttrpc_call_on_cancel(struct ttrpc_call *call, ttrpc_cancel_fn 
  *
  * Return: 0 when the answer was queued; -ECANCELED when the call had been
  * cancelled and the answer was dropped; -EMSGSIZE when it was replaced by
- * RESOURCE_EXHAUSTED; -EINVAL when @response is NULL or of another type, or
- * the call is server-streaming or bidirectional (the client gets INTERNAL).
- * The call is finished in every case.
+ * RESOURCE_EXHAUSTED; -ENOMEM when it could not be serialized (the client
+ * gets RESOURCE_EXHAUSTED); -EINVAL when @response is NULL or of another
+ * type, or the call is server-streaming or bidirectional (the client gets
+ * INTERNAL). The call is finished in every case.
  */
 TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessage *response);
 
@@ -123,9 +140,11 @@ TTRPC_EXPORT int ttrpc_call_reply(struct ttrpc_call *call, const ProtobufCMessag
  * ttrpc_call_fail() - finish the call with an error status.
  * @call: the call; freed before this returns.
  * @code: a google.rpc.Code other than TTRPC_OK (OK is turned into UNKNOWN).
- * @fmt: printf-style message sent to the client.
+ * @fmt: printf-style message sent to the client (cut at 1023 bytes).
  *
- * Return: 0, or -ECANCELED when the call had been cancelled (nothing sent).
+ * Return: 0; -ECANCELED when the call had been cancelled (nothing sent);
+ * -ENOMEM when the status could not be queued. The call is finished in
+ * every case.
  */
 TTRPC_EXPORT int ttrpc_call_fail(struct ttrpc_call *call, int code, const char *fmt, ...)
 	TTRPC_PRINTF(3, 4);
@@ -166,11 +185,13 @@ typedef void (*ttrpc_end_fn)(struct ttrpc_call *call, void *userdata);
 
 /*
  * ttrpc_call_on_message() - receive the messages of a client-streaming or
- * bidirectional call. Messages are delivered as they arrive, so a stream
- * that is slow to consume never holds up the other streams of its
- * connection. Register from the handler, before it returns.
+ * bidirectional call. Messages are delivered from the loop as they arrive,
+ * so a stream that is slow to consume never holds up the other streams of
+ * its connection. Register from the handler, before it returns. Nothing is
+ * delivered once the call is answered or cancelled.
  * @on_message: each message, in order.
- * @on_end: once, when the client has closed its side (CloseSend).
+ * @on_end: once, when the client has closed its side (CloseSend); may be
+ *          NULL.
  */
 TTRPC_EXPORT void ttrpc_call_on_message(struct ttrpc_call *call, ttrpc_message_fn on_message,
 					ttrpc_end_fn on_end, void *userdata);
@@ -211,20 +232,25 @@ TTRPC_EXPORT void ttrpc_call_on_message_typed(struct ttrpc_call *call,
  *       large bytes fields without a copy, as for ttrpc_call_reply()).
  *
  * Return: 0 when queued; -EAGAIN when the connection's output queue is over
- * its high watermark: nothing was queued, and ttrpc_call_on_writable() tells
- * when to try again; -ECANCELED when the call was cancelled or finished;
- * -EINVAL for a unary or client-streaming call or a message of another type;
- * -EMSGSIZE for a message over the size limit (not sent, the call goes on).
+ * its high watermark (the client reads slower than the call sends): nothing
+ * was queued, and ttrpc_call_on_writable() tells when to try again;
+ * -ECANCELED when the call was cancelled (see ttrpc_call_on_cancel());
+ * -EINVAL for a unary or client-streaming call or a message of another
+ * type; -EMSGSIZE for a message over the size limit (not sent, the call
+ * goes on); -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_call_send(struct ttrpc_call *call, const ProtobufCMessage *msg);
 
+/* Room again in the output queue of the call's connection. */
 typedef void (*ttrpc_writable_fn)(struct ttrpc_call *call, void *userdata);
 
 /*
  * ttrpc_call_on_writable() - be called once, from the loop, when the
- * connection's output queue is below its low watermark again. One callback
- * per call; a new one replaces the old; NULL removes it. Not called after the
- * call is finished or cancelled.
+ * connection's output queue is below its low watermark again: register it
+ * when ttrpc_call_send() returns -EAGAIN, and send again from it. One
+ * callback per call; a new one replaces the old; NULL removes it. Not
+ * called after the call is finished or cancelled. Calls that wait on one
+ * connection are told in turn, each while there is room.
  */
 TTRPC_EXPORT void ttrpc_call_on_writable(struct ttrpc_call *call, ttrpc_writable_fn cb,
 					 void *userdata);
@@ -234,8 +260,9 @@ TTRPC_EXPORT void ttrpc_call_on_writable(struct ttrpc_call *call, ttrpc_writable
  * the client reads the end of the stream (a Data frame with the
  * remote-closed and no-data flags, as Go sends it). Frees the call.
  *
- * Return: 0; -ECANCELED when the call had been cancelled; -EINVAL for a unary
- * or client-streaming call, which is then failed with INTERNAL.
+ * Return: 0; -ECANCELED when the call had been cancelled (nothing sent);
+ * -EINVAL for a unary or client-streaming call, which is then failed with
+ * INTERNAL. The call is finished in every case.
  */
 TTRPC_EXPORT int ttrpc_call_end(struct ttrpc_call *call);
 

@@ -6,6 +6,21 @@
  * Outcomes are kept apart: a transport failure (the connection is gone, the
  * request could not be written) is a negative errno; everything the server
  * or the call's own deadline decided is a status code.
+ *
+ * Threads: a client belongs to the event_base it was made on and is used
+ * from the thread that runs that loop only; nothing in it locks. Clients on
+ * different loops are independent, so a program may run one loop and its
+ * clients per thread.
+ *
+ * Callbacks (completions, stream handlers, interceptors' on_done) run from
+ * the loop, except where a function says it runs them before it returns:
+ * ttrpc_client_cancel(), ttrpc_client_stream_cancel() and
+ * ttrpc_client_free() complete what they end, and the blocking (_sync)
+ * functions run the loop themselves. Any callback may free its own client
+ * with ttrpc_client_free(), which completes the client's other calls
+ * (-ECANCELED) before it returns; the client's memory goes once the
+ * callbacks on the stack have returned. A client of ttrpc_client_open()
+ * must not be freed while a _sync function of it waits.
  */
 #ifndef TTRPC_CLIENT_H
 #define TTRPC_CLIENT_H
@@ -36,8 +51,10 @@ struct ttrpc_call_opts {
 
 /* What a completed call delivers to its callback; everything is borrowed. */
 struct ttrpc_result {
-	/* 0, or a negative errno for a transport failure (-ECONNRESET when the
-	 * connection closed, -EPIPE when it could not be written). */
+	/* 0, or a negative errno for a transport failure: -ECONNRESET when the
+	 * connection closed, -EPIPE when it could not be written, -EPROTO when
+	 * the peer does not speak ttrpc, -ECANCELED when the client was
+	 * freed. */
 	int error;
 	/* With error == 0: the RPC status. TTRPC_DEADLINE_EXCEEDED also when
 	 * the local deadline passed, TTRPC_CANCELLED after ttrpc_client_cancel(). */
@@ -49,16 +66,19 @@ struct ttrpc_result {
 
 /*
  * Called exactly once per call that ttrpc_client_call() accepted, from the
- * event loop (or from ttrpc_client_cancel()/ttrpc_client_free()).
+ * event loop (or inside ttrpc_client_cancel()/ttrpc_client_free()).
  */
 typedef void (*ttrpc_client_cb)(const struct ttrpc_result *result, void *userdata);
 
 /*
- * A client-side interceptor, run for every call in the order added.
- * @on_call: before the request is written; it may add metadata with
+ * A client-side interceptor, run for every call, streams included, in the
+ * order added.
+ * @on_call: inside ttrpc_client_call() or ttrpc_client_stream_open(),
+ *           before the request is written; it may add metadata with
  *           ttrpc_client_call_add_metadata(). Return 0 to go on, or a
- *           negative errno to refuse: ttrpc_client_call() then returns it.
- * @on_done: with the result, before the call's callback.
+ *           negative errno to refuse: the function then returns it.
+ * @on_done: with the result, just before the call's callback (on_done of a
+ *           stream), wherever that runs.
  */
 struct ttrpc_client_interceptor {
 	int (*on_call)(struct ttrpc_client_call *cc, void *userdata);
@@ -81,24 +101,29 @@ TTRPC_EXPORT int ttrpc_client_call_add_metadata(struct ttrpc_client_call *cc, co
 /*
  * ttrpc_client_new() - a client over a connected unix stream socket.
  * @base: the loop, borrowed; it must outlive the client.
- * @fd: taken by the client, closed by ttrpc_client_free() (also on error).
+ * @fd: made non-blocking and taken on success: ttrpc_client_free() closes
+ *      it. On error it is left open and still the caller's, as for every
+ *      function of libttrpc that takes an fd.
+ * @ret: receives the client, freed with ttrpc_client_free().
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0; -ENOTSOCK (or -EBADF) when @fd is not a socket; -EINVAL when it
+ * is not a connected stream socket; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_client_new(struct event_base *base, int fd, struct ttrpc_client **ret);
 
 /*
  * ttrpc_client_connect() - connect to a unix socket path and make a client.
  *
- * Return: 0; -ENOENT, -ECONNREFUSED, -EACCES... from connect(2);
- * -ENAMETOOLONG; -ENOMEM.
+ * Return: 0; -ENOENT, -ECONNREFUSED, -EACCES... from socket(2) and
+ * connect(2); -ENAMETOOLONG when @path does not fit sockaddr_un; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_client_connect(struct event_base *base, const char *path,
 				      struct ttrpc_client **ret);
 
 /*
  * ttrpc_client_free() - close the connection and free the client. Calls in
- * flight complete with error -ECANCELED before this returns. NULL is accepted.
+ * flight (streams included) complete with error -ECANCELED before this
+ * returns. Allowed from the client's own callbacks. NULL is accepted.
  */
 TTRPC_EXPORT void ttrpc_client_free(struct ttrpc_client *client);
 
@@ -140,7 +165,7 @@ TTRPC_EXPORT int ttrpc_client_call(struct ttrpc_client *client, const char *serv
 
 /*
  * ttrpc_client_cancel() - give up on a call. Its callback runs before this
- * returns with TTRPC_CANCELLED; a late response is read and dropped, so the
+ * returns, with TTRPC_CANCELLED; a late response is read and dropped, so the
  * connection stays usable.
  *
  * Return: 0, or -ENOENT when no call with @id is in flight.
@@ -207,7 +232,10 @@ TTRPC_EXPORT int ttrpc_client_call_sync(struct ttrpc_client *client, const char 
 
 struct ttrpc_client_stream;
 
-/* What a stream tells its owner; every callback runs from the event loop. */
+/*
+ * What a stream tells its owner, from the event loop (on_done also inside
+ * ttrpc_client_stream_cancel() and ttrpc_client_free()).
+ */
 struct ttrpc_stream_handlers {
 	/* One message from the server, borrowed for the duration of the call
 	 * (a large message's bytes fields point into the frame it came in). */
@@ -250,8 +278,9 @@ TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *client, const cha
  * client-streaming or bidirectional call; @msg is borrowed.
  *
  * Return: 0; -EAGAIN when the output queue is over its high watermark
- * (nothing queued; on_writable follows); -EPIPE after close_send; -EINVAL
- * for a server-streaming call; -EMSGSIZE; -ENOTCONN.
+ * (nothing queued; on_writable follows); -EPIPE after close_send, or once a
+ * blocking stream has ended; -EINVAL for a server-streaming call or no
+ * @msg; -EMSGSIZE; -ENOTCONN; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 					  const ProtobufCMessage *msg);
@@ -259,7 +288,8 @@ TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 /*
  * ttrpc_client_stream_close_send() - no more messages from this side (a Data
  * frame with the remote-closed and no-data flags).
- * Return: 0; -EPIPE when closed already; -EINVAL for a server-streaming call.
+ * Return: 0; -EPIPE when closed already, or once a blocking stream has
+ * ended; -EINVAL for a server-streaming call; -ENOTCONN; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s);
 

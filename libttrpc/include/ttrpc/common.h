@@ -93,8 +93,9 @@ enum ttrpc_log_level {
 
 /*
  * A log sink. @msg is one line without a trailing newline, borrowed for the
- * duration of the call. The default sink writes levels up to WARNING to
- * stderr as "<N>ttrpc: msg".
+ * duration of the call. Called wherever the library logs, inside any of its
+ * functions as from the loop: it must not call libttrpc functions. The
+ * default sink writes levels up to WARNING to stderr as "<N>ttrpc: msg".
  */
 typedef void (*ttrpc_log_fn)(int level, const char *msg, void *userdata);
 

@@ -3,7 +3,11 @@
  * A ttrpc server on a caller-supplied libevent loop.
  *
  * A server belongs to the event_base it was created on and is used from that
- * base's thread only; nothing in it locks. Services are registered as tables
+ * base's thread only; nothing in it locks. Its callbacks (handlers,
+ * interceptors, admission, hand-off, shutdown and retire notices) run from
+ * that loop, never inside the ttrpc_server_*() function that set them up;
+ * the exceptions are named where they occur (ttrpc_server_free(),
+ * ttrpc_server_adopt_conn()). Services are registered as tables
  * of methods, the way sd-bus declares vtables, so that generated code and
  * hand-written code look alike:
  *
@@ -118,7 +122,8 @@ enum ttrpc_limit {
 	TTRPC_LIMIT_MESSAGE_SIZE,
 	/* Bytes queued for one connection before it is dropped (default 64 MiB). */
 	TTRPC_LIMIT_OUTPUT_QUEUE,
-	/* Connections served at once; more are closed on accept (default 0: none). */
+	/* Connections served at once; more are closed on accept, and
+	 * ttrpc_server_adopt_conn() refuses them with -EMFILE (default 0: none). */
 	TTRPC_LIMIT_CONNECTIONS,
 	/* Calls in flight on one connection, streams included; more get
 	 * RESOURCE_EXHAUSTED (default 0: none). */
@@ -136,8 +141,11 @@ enum ttrpc_limit {
 };
 
 /*
- * Decides whether a new connection is served, from its peer credentials.
- * Return 0 to accept it, or a negative errno (e.g. -EPERM) to close it; the
+ * Decides whether a new connection is served, from its peer credentials
+ * (borrowed for the call). Called from the loop for an accepted connection,
+ * inside ttrpc_server_adopt_conn() for an adopted one. Return 0 to accept
+ * it, or a negative errno (e.g. -EPERM) to refuse it: an accepted
+ * connection is closed, an adopted one left to its caller (-EPERM). The
  * refusal is logged once with the peer's pid, uid and gid.
  */
 typedef int (*ttrpc_admit_fn)(const struct ttrpc_peer *peer, void *userdata);
@@ -168,13 +176,17 @@ TTRPC_EXPORT int ttrpc_admit_same_user(const struct ttrpc_peer *peer, void *unus
 TTRPC_EXPORT int ttrpc_admit_allowlist(const struct ttrpc_peer *peer, void *list);
 
 /*
- * A server-side interceptor, run around every call (and, later, stream) of
- * every service, in the order added.
- * @on_call: before the handler. Return 0 to go on. To refuse, finish the call
- *           with ttrpc_call_fail() and return non-zero; a non-zero return that
- *           leaves the call open fails it with PERMISSION_DENIED.
- * @on_done: once the call's answer is decided (replied, failed, deadline,
- *           cancelled), with the final status code. The call is still valid.
+ * A server-side interceptor, run around every call of every service,
+ * streams included, in the order added.
+ * @on_call: from the loop, before the handler. Return 0 to go on. To
+ *           refuse, finish the call with ttrpc_call_fail() and return
+ *           non-zero; a non-zero return that leaves the call open fails it
+ *           with PERMISSION_DENIED.
+ * @on_done: once the call's answer is decided, with the final status code:
+ *           inside the ttrpc_call_reply(), ttrpc_call_fail() or
+ *           ttrpc_call_end() that answers it, else from the loop (deadline,
+ *           client gone, retired) or inside ttrpc_server_free(). The call is
+ *           still valid; it must not be finished or answered from here.
  * Either may be NULL.
  */
 struct ttrpc_server_interceptor {
@@ -196,9 +208,11 @@ TTRPC_EXPORT int ttrpc_server_new(struct event_base *base, struct ttrpc_server *
  * ttrpc_server_free() - close everything at once and free the server.
  *
  * Listeners and connections are closed; handlers of calls still in flight are
- * told through their cancel callback (TTRPC_CANCELLED) and must still finish
- * their calls, which are then freed without sending anything. Sockets the
- * server bound by path are unlinked. NULL is accepted.
+ * told through their cancel callback (TTRPC_CANCELLED), inside this call,
+ * and must still finish their calls, then or later, which are then freed
+ * without sending anything. Sockets the server bound by path are unlinked;
+ * adopted sockets are closed. Nothing is told after this returns (no
+ * shutdown or retire notice). NULL is accepted.
  */
 TTRPC_EXPORT void ttrpc_server_free(struct ttrpc_server *srv);
 
@@ -299,20 +313,28 @@ TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, g
 /*
  * ttrpc_server_adopt_listener() - serve an already listening socket, as
  * systemd socket activation passes it (it may be blocking; it is made
- * non-blocking). The server takes @fd and closes it when freed; it never
- * unlinks its path.
+ * non-blocking and close-on-exec).
+ * @fd: taken on success: the server closes it when freed, and never unlinks
+ *      its path. On error it is left open and still the caller's, as for
+ *      every function of libttrpc that takes an fd.
  *
- * Return: 0, -EINVAL when @fd is not a listening stream socket, -ENOMEM.
- * On error @fd is left open and still the caller's.
+ * Return: 0; -ENOTSOCK (or -EBADF) when @fd is not a socket; -EINVAL when it
+ * is not a listening stream socket; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_server_adopt_listener(struct ttrpc_server *srv, int fd);
 
 /*
- * ttrpc_server_adopt_conn() - serve an already connected unix stream socket.
- * The server takes @fd. Admission applies as for accepted connections.
+ * ttrpc_server_adopt_conn() - serve an already connected unix stream socket
+ * (one a hand-off hook kept, say). Admission and the connection limit apply
+ * as for accepted connections: the admission hook runs inside this call.
+ * @fd: taken on success: the server closes it with the connection. On
+ *      error it is left open and still the caller's, who closes it (or
+ *      tries again).
  *
- * Return: 0, -EPERM when admission refused it (fd closed), -ENOTSOCK,
- * -ENOMEM (fd left to the caller).
+ * Return: 0; -EPERM when the admission hook refused it; -EMFILE when
+ * TTRPC_LIMIT_CONNECTIONS connections are served already; -ENOTSOCK (or
+ * -EBADF) when @fd is not a socket; -EINVAL when it is not a connected
+ * stream socket; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_server_adopt_conn(struct ttrpc_server *srv, int fd);
 
@@ -341,26 +363,29 @@ typedef void (*ttrpc_shutdown_fn)(struct ttrpc_server *srv, bool drained, void *
  * @cb: called once, from the event loop, when every connection is closed.
  *
  * Listeners close at once. Connections stop reading new requests (a request
- * not yet read stays in the socket); each is closed once its calls are
- * answered. When the timeout passes, each call still unanswered is logged
+ * not yet read stays in the socket); each is closed, from the loop, once its
+ * calls are answered and its answers written (the hand-off hook sees it
+ * then). When the timeout passes, each call still unanswered is logged
  * (its method, peer and age), answered UNAVAILABLE "the server is stopping:
  * ..." and cancelled (its handler is told, and must still finish it); its
  * connection is closed once those answers are written, or 1 s later for a
  * peer that does not read them. The server stays allocated: free it after
  * @cb.
  *
- * Return: 0, or -EALREADY when a shutdown is under way (@cb is not called).
+ * Return: 0; -EALREADY when a shutdown is under way; -ENOMEM. On error @cb
+ * is not called.
  */
 TTRPC_EXPORT int ttrpc_server_shutdown(struct ttrpc_server *srv, unsigned timeout_ms,
 				       ttrpc_shutdown_fn cb, void *userdata);
 
 /*
- * Called during a graceful shutdown for each connection that has become idle
- * (no call in flight, nothing half-read, everything written), just before it
- * is closed. @fd is borrowed: dup(2) it to keep the connection, e.g. to hand
- * it to the service manager's fd store so that the next process serves the
- * same client connection. Requests the client sends meanwhile wait in the
- * socket.
+ * Called from the loop during a graceful shutdown for each connection that
+ * has become idle (no call in flight, nothing half-read, everything
+ * written), just before it is closed. @fd is borrowed: dup(2) it to keep
+ * the connection, e.g. to hand it to the service manager's fd store so that
+ * the next process serves the same client connection (and adopts it with
+ * ttrpc_server_adopt_conn()). Requests the client sends meanwhile wait in
+ * the socket.
  */
 typedef void (*ttrpc_handoff_fn)(struct ttrpc_server *srv, int fd, const struct ttrpc_peer *peer,
 				 void *userdata);
