@@ -535,7 +535,9 @@ static void declare_answer(struct gen *g, FILE *h, const struct method *m)
 			  "%s_send() - send one message of a %s stream.\n"
 			  "@msg: borrowed; serialized before this returns.\n"
 			  "\n"
-			  "Return: as ttrpc_call_send().",
+			  "Return: as ttrpc_call_send(): -EAGAIN when the client reads slower "
+			  "than the call sends (nothing sent: send again from "
+			  "ttrpc_call_on_writable()).",
 			  m->fn, m->proto->name),
 		      NULL);
 	print_args(h, fmt(g, "int %s_send(", m->fn), ");\n", "struct ttrpc_call *call",

@@ -7,9 +7,9 @@
  * interceptors, admission, hand-off, shutdown and retire notices) run from
  * that loop, never inside the ttrpc_server_*() function that set them up;
  * the exceptions are named where they occur (ttrpc_server_free(),
- * ttrpc_server_adopt_conn()). Services are registered as tables
- * of methods, the way sd-bus declares vtables, so that generated code and
- * hand-written code look alike:
+ * ttrpc_server_adopt_conn(), ttrpc_server_foreach_call()). Services are
+ * registered as tables of methods, the way sd-bus declares vtables, so that
+ * generated code and hand-written code look alike:
  *
  *	static const struct ttrpc_method echo_methods[] = {
  *		TTRPC_UNARY("Echo", &echo_request__descriptor,
@@ -162,9 +162,16 @@ struct ttrpc_allowlist {
 	size_t n_gids;
 };
 
-/* Admission presets, as Go's UnixSocketRequire*; use with ttrpc_server_set_admission(). */
+/*
+ * Admission presets, as Go's UnixSocketRequire*; use with
+ * ttrpc_server_set_admission().
+ * ttrpc_admit_root(): root only. Return: 0 for uid 0, else -EPERM.
+ */
 TTRPC_EXPORT int ttrpc_admit_root(const struct ttrpc_peer *peer, void *unused);
-/* Same user: the peer's uid and gid equal the server's effective ones. */
+/*
+ * ttrpc_admit_same_user(): the peer's uid and gid equal the server's
+ * effective ones. Return: 0 then, else -EPERM.
+ */
 TTRPC_EXPORT int ttrpc_admit_same_user(const struct ttrpc_peer *peer, void *unused);
 /*
  * ttrpc_admit_allowlist() - admit the peers an allow-list names.
@@ -290,7 +297,7 @@ TTRPC_EXPORT int ttrpc_server_retire(struct ttrpc_server *srv, const char *name,
  *
  * The path is unlinked when the server is freed or shut down.
  * Return: 0 or a negative errno from socket(2), bind(2), chmod(2), listen(2);
- * -ENAMETOOLONG when @path does not fit sockaddr_un.
+ * -EADDRINUSE; -ENAMETOOLONG when @path does not fit sockaddr_un; -ENOMEM.
  */
 TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *path, mode_t mode);
 
@@ -304,8 +311,9 @@ TTRPC_EXPORT int ttrpc_server_listen_unix(struct ttrpc_server *srv, const char *
  * owner or group differs from those asked for (a sandbox may deny it).
  * @fd: receives the listening socket (non-blocking, close-on-exec), the caller's.
  *
- * Return: 0, or a negative errno; on error nothing made by the call is left
- * at @path.
+ * Return: 0, or a negative errno of socket(2), bind(2), chmod(2), chown(2),
+ * listen(2); -EADDRINUSE; -ENAMETOOLONG when @path does not fit
+ * sockaddr_un. On error nothing made by the call is left at @path.
  */
 TTRPC_EXPORT int ttrpc_unix_listen(const char *path, mode_t mode, uid_t owner, gid_t group,
 				   int *fd);

@@ -268,7 +268,8 @@ int codegen__sample__v1alpha2__foo__service_resize_sync(struct ttrpc_client *cli
  * codegen__sample__v1alpha2__foo__service_watch_send() - send one message of a Watch stream.
  * @msg: borrowed; serialized before this returns.
  *
- * Return: as ttrpc_call_send().
+ * Return: as ttrpc_call_send(): -EAGAIN when the client reads slower than the call sends (nothing
+ * sent: send again from ttrpc_call_on_writable()).
  */
 int codegen__sample__v1alpha2__foo__service_watch_send(struct ttrpc_call *call,
 						       const Codegen__Sample__V1alpha2__HTTPStatus *msg);
@@ -450,7 +451,8 @@ int codegen__sample__v1alpha2__foo__service_push_recv_sync(struct ttrpc_client_s
  * codegen__sample__v1alpha2__foo__service_relay_send() - send one message of a Relay stream.
  * @msg: borrowed; serialized before this returns.
  *
- * Return: as ttrpc_call_send().
+ * Return: as ttrpc_call_send(): -EAGAIN when the client reads slower than the call sends (nothing
+ * sent: send again from ttrpc_call_on_writable()).
  */
 int codegen__sample__v1alpha2__foo__service_relay_send(struct ttrpc_call *call,
 						       const Codegen__Sample__V1alpha2__HTTPStatus *msg);
