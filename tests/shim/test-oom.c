@@ -32,6 +32,8 @@ void shim_log(int level, const char *fmt, ...)
 
 static struct event_base *base;
 static int told;
+/* The v1 test's cgroup, named by main(), which removes it whatever the test did. */
+static char cg[128];
 
 static void on_oom(void *arg)
 {
@@ -92,7 +94,6 @@ END_TEST
 
 START_TEST(v1_real_oom)
 {
-	char cg[128];
 	struct shim_oom *o;
 	pid_t child;
 	int st, p[2];
@@ -101,7 +102,6 @@ START_TEST(v1_real_oom)
 		return;
 	base = event_base_new();
 	told = 0;
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/test-oom-%d", (int)getpid());
 	ck_assert_int_eq(mkdir(cg, 0755), 0);
 	write_file(cg, "memory.limit_in_bytes", "16777216");
 	ck_assert_int_eq(shim_oom_watch(base, cg, false, on_oom, &told, &o), 0);
@@ -152,6 +152,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/test-oom-%d", (int)getpid());
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, v2_memory_events);
 	tcase_add_test(tc, v1_real_oom);
@@ -160,5 +161,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	rmdir(cg);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
