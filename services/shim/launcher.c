@@ -180,6 +180,8 @@ static void write_config(const char *path, const char *sock, const char *bundle)
 		"[ttrpcd]\n"
 		"log-level = %s\n"
 		"drain-timeout = 2s\n"
+		/* Wait is answered when the process exits: not a hung call. */
+		"slow-call = 0\n"
 		"\n"
 		"[listener shim]\n"
 		"path = %s\n"

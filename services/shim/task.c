@@ -35,9 +35,8 @@ typedef Ttrpcd__Shim__Types__Empty Empty;
 #define TIMESTAMP_INIT TTRPCD__SHIM__TYPES__TIMESTAMP__INIT
 #define EMPTY_INIT TTRPCD__SHIM__TYPES__EMPTY__INIT
 
-/* Where the cgroup hierarchies are, and the consoles' sockets. */
+/* Where the cgroup hierarchies are. */
 #define CGROUP_ROOT "/sys/fs/cgroup"
-#define CONSOLE_DIR "/tmp"
 /* How long a Delete waits for a terminal's last output (the Go shim: 2 s). */
 #define IO_WAIT_SECONDS 2
 
@@ -192,7 +191,10 @@ static int prepare_stdio(struct ttrpc_call *call, struct proc *p, int stdio[3],
 	stdio[0] = stdio[1] = stdio[2] = -1;
 	*cs = NULL;
 	if (p->terminal) {
-		r = shim_console_socket_new(CONSOLE_DIR, cs);
+		/* Where the Go shim's go: $TMPDIR, else /tmp (os.TempDir). */
+		const char *tmpdir = getenv("TMPDIR");
+
+		r = shim_console_socket_new(tmpdir && *tmpdir ? tmpdir : "/tmp", cs);
 		if (r < 0)
 			ttrpc_call_fail(call, TTRPC_UNKNOWN, "console socket: %s", strerror(-r));
 		return r;

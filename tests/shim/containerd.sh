@@ -6,8 +6,9 @@
 # the build tree, which runs the build tree's ttrpcd and shim module) and:
 #   ctd_require          skip without root, containerd, ctr, runc or busybox;
 #   ctd_start TAG APPLET...  a private containerd in a new temporary
-#                        directory $T: CRI off, root, state and sockets in
-#                        $T, namespace $NS, a busybox rootfs in $T/rootfs
+#                        directory $T: CRI off, root, state, sockets and
+#                        TMPDIR (the shims' console sockets) in $T,
+#                        namespace $NS, a busybox rootfs in $T/rootfs
 #                        with APPLETs; return 1 if it does not answer;
 #   ctd_restart          containerd killed (SIGKILL, its shims left running)
 #                        and started again on the same state; return 1 if
@@ -51,14 +52,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [debug]
   address = "$T/debug.sock"
 EOF
-	mkdir -p "$T/rootfs/bin"
+	mkdir -p "$T/rootfs/bin" "$T/tmp"
 	cp "$(command -v busybox)" "$T/rootfs/bin/busybox"
 	for c in "$@"; do ln -s busybox "$T/rootfs/bin/$c"; done
 	ctd_run
 }
 
 ctd_run() {
-	containerd --config "$T/config.toml" >>"$T/containerd.log" 2>&1 &
+	TMPDIR=$T/tmp containerd --config "$T/config.toml" >>"$T/containerd.log" 2>&1 &
 	CTD_PID=$!
 	for _ in $(seq 200); do
 		ctr -a "$SOCK" version >/dev/null 2>&1 && return 0
@@ -90,9 +91,16 @@ ctd_stop() {
 	[ -n "$T" ] || return 0
 	awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rmdir "/run/containerd/runc/$NS" 2>/dev/null
-	# cgroup v1 and hybrid: one per hierarchy; v2: the one.
+	# cgroup v1 and hybrid: one per hierarchy; v2: the one. A shim that
+	# was still deleting its container's cgroup leaves it busy a moment:
+	# a bounded wait.
 	for c in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do
-		[ -d "$c" ] && rmdir "$c" 2>/dev/null
+		for _ in $(seq 50); do
+			[ -d "$c" ] || break
+			find "$c" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null
+			rmdir "$c" 2>/dev/null && break
+			sleep 0.1
+		done
 	done
 	rm -rf "$T"
 }
