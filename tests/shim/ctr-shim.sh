@@ -198,7 +198,8 @@ run_cases() {
 	check "$tag: exec -t: its terminal, its size, exit status" "$out$rc" "size 22 77 /dev/pts/0 4"
 	echo "exec -t: $out$rc" >>"$sum"
 	# -d: the exec process in task ps, killed, deleted
-	ctr_ task exec -d --exec-id x4 "$c2" sleep 4242$$ || fail "$tag: exec -d"
+	# (ctr leaves a detached process's fifos: in $T, not /run/containerd/fifo)
+	ctr_ task exec -d --fifo-dir "$T/fifo" --exec-id x4 "$c2" sleep 4242$$ || fail "$tag: exec -d"
 	out=$(ctr_ task ps "$c2" | grep -c "ExecID:x4")
 	check "$tag: task ps names the exec process" "$out" 1
 	ctr_ task kill --exec-id x4 -s SIGKILL "$c2" || fail "$tag: kill of the exec process"
