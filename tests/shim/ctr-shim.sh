@@ -241,6 +241,14 @@ run_cases() {
 	pid=$(pgrep -n -f "run -t --rm --runtime $rt $IMAGE $c3")
 	pts=$(readlink "/proc/$pid/fd/0")
 	stty -F "$pts" rows 10 cols 50
+	# ctr listens for SIGWINCH only after its first resize, which the
+	# container may have seen (size1) before: the change told again until
+	# size2 shows, as a terminal tells of each change (bounded).
+	for _ in $(seq 50); do
+		grep -q size2 "$T/tty.$tag" && break
+		kill -WINCH "$pid" 2>/dev/null
+		sleep 0.2
+	done
 	wait $i
 	rc=$?
 	out=$(tr -d '\r\0' <"$T/tty.$tag" | grep size | tr '\n' ' ')
