@@ -422,6 +422,11 @@ static void server_seeds(void)
 	seed("fuzz-server", "large", S_CHUNK61, &b);
 	seed("fuzz-server", "large-unread", S_CHUNK61 | S_NO_READ | S_OUTPUT_LIMIT, &b);
 	seed("fuzz-server", "large-free", S_CHUNK7 | S_FREE, &b);
+	/* The peer leaves in the middle of a frame being read into a block. */
+	reset(&b);
+	request(&b, 1, 0, "Echo", &echo.base, NULL);
+	b.n -= 50;
+	seed("fuzz-server", "large-cut", S_CHUNK61, &b);
 	c1 = chunk_msg(1, "ab");
 	echo.payload.data = (uint8_t *)"\x00\x01\x02";
 	echo.payload.len = 3;
@@ -506,6 +511,10 @@ static void client_seeds(void)
 	response(&b, 5, 0, NULL, &sum.base);
 	seed("fuzz-client", "large", C_CHUNK61 | C_SEND_MORE, &b);
 	seed("fuzz-client", "large-free", C_CHUNK61 | C_FREE_IN_CB, &b);
+	reset(&b);
+	data(&b, 3, 0, &cbig.base);
+	b.n -= 50; /* a frame being read into a block, cut short, then EOF */
+	seed("fuzz-client", "large-cut", C_CHUNK61 | C_EOF, &b);
 	echo.payload.data = NULL;
 	echo.payload.len = 0;
 
