@@ -1012,6 +1012,12 @@ START_TEST(test_example_out_of_tree)
 			     "make -C %s CFLAGS=\"-O2 -Wall -Wextra -Werror\"",
 			     dest, libdir, dest, ex),
 			 0);
+	/* ttrpcd-module.pc's module_cflags reached the compiler: one symbol. */
+	ck_assert_int_eq(
+		run("s=$(nm -D --defined-only %s/example.so | grep -v @ | cut -d\" \" -f3); "
+		    "echo \"example.so exports: $s\"; test \"$s\" = ttrpcd_module",
+		    ex),
+		0);
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
 		   "[module example]\nfile = %s/example.so\ngreeting = Out of tree\n",
