@@ -31,6 +31,7 @@
 
 #include <ttrpc/ttrpc.h>
 
+#include "check-parts.h"
 #include "daemon-harness.h"
 #include "daemon-peer.h"
 #include "interop.pb-c.h"
@@ -68,32 +69,21 @@ static int echo(const char *sock, const char *text)
 	return r;
 }
 
-static bool can_change_users(void)
-{
-	if (geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0)
-		return true;
-	fprintf(stderr, "SKIP: this part needs root and setpriv\n");
-	return false;
-}
-
 /* ---- sockets ---- */
 
-START_TEST(test_socket_mode_and_owner)
+/* A listener's mode; its owner and group by default: the daemon's user and group. */
+START_TEST(test_socket_mode)
 {
 	const char *conf = path_in("ttrpcd.conf");
-	bool root = geteuid() == 0;
-	uid_t owner = root ? NOBODY : geteuid();
-	gid_t group = root ? NOBODY : getegid();
 	struct stat st;
 	struct proc p;
 
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\n"
 		   "[listener api]\npath = %s\n"
-		   "[listener private]\npath = %s\nmode = 0600\nowner = %u\ngroup = %u\n"
+		   "[listener private]\npath = %s\nmode = 0600\n"
 		   "[module interop]\nfile = %s\n",
-		   tmp, path_in("api.sock"), path_in("private.sock"), (unsigned)owner,
-		   (unsigned)group, interop_so());
+		   tmp, path_in("api.sock"), path_in("private.sock"), interop_so());
 	daemon_start(&p, conf, NULL);
 	ck_assert(log_wait(&p, "ready: 1 module"));
 	/* The default: 0660, the daemon's user and group. */
@@ -105,11 +95,40 @@ START_TEST(test_socket_mode_and_owner)
 	ck_assert_int_eq(stat(path_in("private.sock"), &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	ck_assert_uint_eq(st.st_uid, owner);
-	ck_assert_uint_eq(st.st_gid, group);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ck_assert_uint_eq(st.st_gid, getegid());
 	ck_assert_int_eq(echo(path_in("api.sock"), "api"), 0);
-	if (root)
-		ck_assert_int_eq(echo(path_in("private.sock"), "private"), 0);
+	ck_assert_int_eq(echo(path_in("private.sock"), "private"), 0);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+/*
+ * As root: owner= and group= other than the daemon's own (root's), so that
+ * a chown() that did nothing leaves the socket root's and fails the test.
+ */
+START_TEST(test_socket_owner)
+{
+	const char *conf = path_in("ttrpcd.conf");
+	struct stat st;
+	struct proc p;
+
+	write_file(conf,
+		   "[ttrpcd]\nmodule-dir = %s\n"
+		   "[listener private]\npath = %s\nmode = 0600\nowner = %u\ngroup = %u\n"
+		   "[module interop]\nfile = %s\n",
+		   tmp, path_in("private.sock"), NOBODY, NOBODY, interop_so());
+	daemon_start(&p, conf, NULL);
+	ck_assert(log_wait(&p, "ready: 1 module"));
+	ck_assert_int_eq(stat(path_in("private.sock"), &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_uint_ne(NOBODY, geteuid());
+	ck_assert_uint_ne(NOBODY, getegid());
+	ck_assert_uint_eq(st.st_uid, NOBODY);
+	ck_assert_uint_eq(st.st_gid, NOBODY);
+	ck_assert_int_eq(echo(path_in("private.sock"), "private"), 0);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }
@@ -136,8 +155,6 @@ START_TEST(test_socket_owner_unprivileged)
 	struct proc p;
 	char *msg;
 
-	if (!can_change_users())
-		return;
 	ck_assert_int_eq(chmod(tmp, 0755), 0);
 	ck_assert_int_eq(mkdir(run, 0755), 0);
 	ck_assert_int_eq(chown(run, NOBODY, NOBODY), 0);
@@ -182,8 +199,6 @@ START_TEST(test_listener_allow_lists)
 	const char *conf = path_in("ttrpcd.conf");
 	struct proc p;
 
-	if (!can_change_users())
-		return;
 	ck_assert_int_eq(chmod(tmp, 0755), 0);
 	/* Both sockets are open to all by mode: only the allow-lists decide. */
 	write_file(conf,
@@ -296,22 +311,28 @@ START_TEST(test_module_in_writable_place)
 	ck_assert_int_eq(symlink("../ww/interop.so", path_in("ok/link.so")), 0);
 	snprintf(why, sizeof(why), "refused: %s is writable by group or others (mode 0777)", ww);
 	expect_refused(path_in("ok/link.so"), why);
-	/* Owned by someone else. */
-	if (geteuid() == 0) {
-		copy_file(interop_so(), path_in("ok/theirs.so"), 0644);
-		ck_assert_int_eq(chown(path_in("ok/theirs.so"), NOBODY, NOBODY), 0);
-		snprintf(why, sizeof(why),
-			 "refused: %s is owned by uid 65534, neither root nor "
-			 "ttrpcd's user (uid 0)",
-			 path_in("ok/theirs.so"));
-		expect_refused(path_in("ok/theirs.so"), why);
-	}
 	/* The same file in a safe place loads, under /tmp (root's, sticky). */
 	daemon_start(&p, module_config(path_in("ok/interop.so")), NULL);
 	ck_assert(log_wait(&p, "ready: 1 module"));
 	ck_assert_int_eq(echo(path_in("sock"), "safe"), 0);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
+}
+END_TEST
+
+/* As root: a module owned by someone else, in a safe place. */
+START_TEST(test_module_owned_by_another)
+{
+	char why[1024];
+
+	ck_assert_int_eq(mkdir(path_in("ok"), 0755), 0);
+	copy_file(interop_so(), path_in("ok/theirs.so"), 0644);
+	ck_assert_int_eq(chown(path_in("ok/theirs.so"), NOBODY, NOBODY), 0);
+	snprintf(why, sizeof(why),
+		 "refused: %s is owned by uid 65534, neither root nor "
+		 "ttrpcd's user (uid 0)",
+		 path_in("ok/theirs.so"));
+	expect_refused(path_in("ok/theirs.so"), why);
 }
 END_TEST
 
@@ -721,9 +742,7 @@ static Suite *robust_suite(void)
 
 	tcase_add_checked_fixture(sec, daemon_test_setup, daemon_test_teardown);
 	tcase_set_timeout(sec, 120);
-	tcase_add_test(sec, test_socket_mode_and_owner);
-	tcase_add_test(sec, test_socket_owner_unprivileged);
-	tcase_add_test(sec, test_listener_allow_lists);
+	tcase_add_test(sec, test_socket_mode);
 	tcase_add_test(sec, test_module_in_writable_place);
 	tcase_add_test(sec, test_no_secret_in_log);
 	suite_add_tcase(s, sec);
@@ -737,16 +756,30 @@ static Suite *robust_suite(void)
 	return s;
 }
 
+/* Owners other than the daemon's, and peers under another uid. */
+static Suite *robust_root_suite(void)
+{
+	Suite *s = suite_create("robust-root");
+	TCase *sec = tcase_create("security");
+
+	tcase_add_checked_fixture(sec, daemon_test_setup, daemon_test_teardown);
+	tcase_set_timeout(sec, 120);
+	tcase_add_test(sec, test_socket_owner);
+	tcase_add_test(sec, test_socket_owner_unprivileged);
+	tcase_add_test(sec, test_listener_allow_lists);
+	tcase_add_test(sec, test_module_owned_by_another);
+	suite_add_tcase(s, sec);
+	return s;
+}
+
+static const struct check_part parts[] = {
+	{ "test-robust", robust_suite, NULL },
+	{ "test-robust-root", robust_root_suite, check_need_root_and_setpriv },
+};
+
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc == 3 && strcmp(argv[1], "--probe") == 0)
 		return probe(argv[2]);
-	sr = srunner_create(robust_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_parts_main(argv[0], parts, sizeof(parts) / sizeof(parts[0]));
 }

@@ -26,6 +26,7 @@
 #include <ttrpc/ttrpc.h>
 
 #include "control.ttrpc-c.h"
+#include "check-parts.h"
 #include "daemon-harness.h"
 #include "daemon-peer.h"
 #include "example.ttrpc-c.h"
@@ -890,10 +891,6 @@ START_TEST(test_control_permission)
 	struct proc p;
 	int code;
 
-	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) < 0) {
-		fprintf(stderr, "SKIP: the permission test needs root and setpriv\n");
-		return;
-	}
 	/* The listener admits everyone; only the control service checks. */
 	ck_assert_int_eq(chmod(tmp, 0755), 0);
 	daemon_start(&p, services_config(NULL, NULL), NULL);
@@ -1092,23 +1089,33 @@ static Suite *services_suite(void)
 	tcase_add_test(tc, test_control_reload);
 	tcase_add_test(tc, test_reload_enables_and_disables);
 	tcase_add_test(tc, test_unload_waits_for_calls);
-	tcase_add_test(tc, test_control_permission);
 	tcase_add_test(tc, test_example_in_tree);
 	tcase_add_test(tc, test_example_out_of_tree);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
+/* The control service's allow-lists against a peer under another uid. */
+static Suite *services_root_suite(void)
+{
+	Suite *s = suite_create("services-root");
+	TCase *tc = tcase_create("daemon");
+
+	tcase_add_checked_fixture(tc, daemon_test_setup, daemon_test_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_control_permission);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static const struct check_part parts[] = {
+	{ "test-services", services_suite, NULL },
+	{ "test-services-root", services_root_suite, check_need_root_and_setpriv },
+};
+
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc == 3 && strcmp(argv[1], "--probe") == 0)
 		return probe(argv[2]);
-	sr = srunner_create(services_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_parts_main(argv[0], parts, sizeof(parts) / sizeof(parts[0]));
 }

@@ -25,6 +25,7 @@
 
 #include <ttrpc/ttrpc.h>
 
+#include "check-parts.h"
 #include "daemon-harness.h"
 #include "interop.pb-c.h"
 #include "ttrpc/request.pb-c.h"
@@ -792,10 +793,6 @@ START_TEST(test_systemd_socket_activate)
 {
 	const char *conf = path_in("ttrpcd.conf");
 
-	if (access("/usr/bin/systemd-socket-activate", X_OK) < 0) {
-		fprintf(stderr, "SKIP: no systemd-socket-activate\n");
-		return;
-	}
 	/* Named: matched to [listener api], which has no path of its own. */
 	write_file(conf, "[ttrpcd]\nmodule-dir = %s\n[listener api]\n[module interop]\nfile = %s\n",
 		   tmp, build_path("tests/interop/.libs/interop.so"));
@@ -1104,7 +1101,6 @@ static Suite *ttrpcd_suite(void)
 	tcase_add_test(tc, test_sigterm_answers_hung_call);
 	tcase_add_test(tc, test_slow_call_logged);
 	tcase_add_test(tc, test_activation_by_env);
-	tcase_add_test(tc, test_systemd_socket_activate);
 	tcase_add_test(tc, test_fdstore_restart);
 	tcase_add_test(tc, test_fdstore_refused);
 	tcase_add_test(tc, test_module_failures);
@@ -1115,13 +1111,33 @@ static Suite *ttrpcd_suite(void)
 	return s;
 }
 
-int main(void)
+/* Activated by systemd-socket-activate, the service manager's own tool. */
+static Suite *ttrpcd_activate_suite(void)
 {
-	SRunner *sr = srunner_create(ttrpcd_suite());
-	int failed;
+	Suite *s = suite_create("ttrpcd-activate");
+	TCase *tc = tcase_create("process");
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	tcase_add_checked_fixture(tc, daemon_test_setup, daemon_test_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_systemd_socket_activate);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static const char *missing_socket_activate(void)
+{
+	if (access("/usr/bin/systemd-socket-activate", X_OK) == 0)
+		return NULL;
+	return "needs /usr/bin/systemd-socket-activate (apt-get install systemd)";
+}
+
+static const struct check_part parts[] = {
+	{ "test-ttrpcd", ttrpcd_suite, NULL },
+	{ "test-ttrpcd-activate", ttrpcd_activate_suite, missing_socket_activate },
+};
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	return check_parts_main(argv[0], parts, sizeof(parts) / sizeof(parts[0]));
 }

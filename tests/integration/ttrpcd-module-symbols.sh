@@ -22,10 +22,11 @@ fi
 echo "ok: interop.so exports only ttrpcd_module"
 
 # A CFI build (make check-cfi) links the sanitizer runtime, which exports
-# every symbol of the executable: there is no list to check.
+# every symbol of the executable: there is no list to check, and the test
+# is a skip there (the module's check above still fails it).
 if defined "$daemon" | grep -qx __cfi_check; then
-	echo "skip: ttrpcd is a CFI build, which exports every symbol"
-	exit 0
+	echo "SKIP: ttrpcd is a CFI build, which exports every symbol"
+	exit 77
 fi
 # (A sanitizer build adds the runtime's own __asan_* and __ubsan_* symbols.)
 got=$(defined "$daemon" | grep -v -e '^ttrpcd_host_' -e '^__[a-z]*san_' || true)

@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "check-parts.h"
 #include "services/shim/oom.h"
 #include "services/shim/shim.h"
 
@@ -98,8 +99,6 @@ START_TEST(v1_real_oom)
 	pid_t child;
 	int st, p[2];
 
-	if (geteuid() != 0 || access("/sys/fs/cgroup/memory/cgroup.event_control", W_OK) != 0)
-		return;
 	base = event_base_new();
 	told = 0;
 	ck_assert_int_eq(mkdir(cg, 0755), 0);
@@ -145,22 +144,50 @@ START_TEST(v1_real_oom)
 }
 END_TEST
 
-int main(void)
+static Suite *oom_suite(void)
 {
 	Suite *s = suite_create("shim-oom");
 	TCase *tc = tcase_create("oom");
-	SRunner *sr;
-	int failed;
 
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/test-oom-%d", (int)getpid());
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, v2_memory_events);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* The kernel's own OOM killer in a real cgroup v1 memory controller. */
+static Suite *oom_v1_suite(void)
+{
+	Suite *s = suite_create("shim-oom-v1");
+	TCase *tc = tcase_create("oom");
+
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, v1_real_oom);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	return s;
+}
+
+static const char *missing_memory_v1(void)
+{
+	if (geteuid() != 0)
+		return "needs root";
+	if (access("/sys/fs/cgroup/memory/cgroup.event_control", W_OK) != 0)
+		return "needs the cgroup v1 memory controller at /sys/fs/cgroup/memory";
+	return NULL;
+}
+
+static const struct check_part parts[] = {
+	{ "test-oom", oom_suite, NULL },
+	{ "test-oom-v1", oom_v1_suite, missing_memory_v1 },
+};
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	(void)argc;
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/test-oom-%d", (int)getpid());
+	r = check_parts_main(argv[0], parts, sizeof(parts) / sizeof(parts[0]));
 	rmdir(cg);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return r;
 }
