@@ -732,6 +732,18 @@ TTRPC_EXPORT int ttrpc_client_stream_open(struct ttrpc_client *c, const char *se
 	return r;
 }
 
+/* Whether @cc may send a message or close its side: 0, or the errno send and close_send return. */
+static int stream_can_send(const struct ttrpc_client_call *cc)
+{
+	int r = ttrpc__stream_can_send(&cc->st);
+
+	if (r < 0)
+		return r;
+	if (cc->completed)
+		return -EPIPE;
+	return cc->client->connected ? 0 : -ENOTCONN;
+}
+
 TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 					  const ProtobufCMessage *msg)
 {
@@ -742,12 +754,8 @@ TTRPC_EXPORT int ttrpc_client_stream_send(struct ttrpc_client_stream *s,
 
 	if (!msg)
 		return -EINVAL;
-	if ((r = ttrpc__stream_can_send(&cc->st)) < 0)
+	if ((r = stream_can_send(cc)) < 0)
 		return r;
-	if (cc->completed)
-		return -EPIPE;
-	if (!c->connected)
-		return -ENOTCONN;
 	out = c->io.out;
 	if (evbuffer_get_length(out) > TTRPC__OUTPUT_HIGH) {
 		if (!cc->waiting) {
@@ -768,12 +776,8 @@ TTRPC_EXPORT int ttrpc_client_stream_close_send(struct ttrpc_client_stream *s)
 	struct ttrpc_client *c = cc->client;
 	int r;
 
-	if ((r = ttrpc__stream_can_send(&cc->st)) < 0)
+	if ((r = stream_can_send(cc)) < 0)
 		return r;
-	if (cc->completed)
-		return -EPIPE;
-	if (!c->connected)
-		return -ENOTCONN;
 	r = ttrpc__wire_data(c->io.out, cc->id, TTRPC__FLAG_REMOTE_CLOSED | TTRPC__FLAG_NO_DATA,
 			     NULL, 0, NULL);
 	if (r == 0) {

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,7 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ttrpc/ttrpc.h>
+
 #include "daemon-harness.h"
+#include "interop.pb-c.h"
 
 char builddir[4096];
 char tmp[256];
@@ -302,6 +306,33 @@ const char *probe_as_nobody(const char *program, const char *sock, const char *g
 	line = strstr(p.log, "probe:");
 	ck_assert_ptr_nonnull(line);
 	return keep(strndup(line, strcspn(line, "\n")));
+}
+
+int echo(const char *sock, const char *service, const char *text, char *out, size_t size)
+{
+	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	struct ttrpc_client *c;
+	const char *answer;
+	int r;
+
+	req.text = (char *)text;
+	r = ttrpc_client_open(sock, &c);
+	if (r < 0)
+		return r;
+	r = ttrpc_client_call_sync(c, service, "Echo", &req.base,
+				   &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp,
+				   NULL);
+	if (r == 0) {
+		answer = ((Ttrpc__Interop__V1__EchoResponse *)resp)->text;
+		if (out)
+			snprintf(out, size, "%s", answer);
+		else if (strcmp(answer, text) != 0)
+			r = -EBADMSG;
+		protobuf_c_message_free_unpacked(resp, NULL);
+	}
+	ttrpc_client_free(c);
+	return r;
 }
 
 /* ---- playing the service manager: the notify socket ---- */

@@ -100,6 +100,15 @@ bool under_wrapper(void);
  */
 const char *probe_as_nobody(const char *program, const char *sock, const char *groups);
 
+/*
+ * echo() - one Echo of @text to @service on a new connection to @sock
+ * (the interop module's messages). @out (NULL: none) receives the answer's
+ * text; without it, an answer other than @text is -EBADMSG. No ck_assert:
+ * a probe runs it outside a test. Return: 0, or a negative errno
+ * (-EREMOTEIO for a status other than OK).
+ */
+int echo(const char *sock, const char *service, const char *text, char *out, size_t size);
+
 /* ---- the notify socket, with the test as the service manager ---- */
 
 /* Fds ttrpcd sent to the fd store (FDSTORE=1), with their FDNAME=. */

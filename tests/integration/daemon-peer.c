@@ -90,15 +90,15 @@ int peer_send(int fd, uint32_t length, uint32_t id, uint8_t type, uint8_t flags,
 	return r;
 }
 
-size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *msg, const char *key,
-		    const char *value)
+static size_t request_to(uint8_t **out, const char *service, const char *method,
+			 const ProtobufCMessage *msg, const char *key, const char *value)
 {
 	Ttrpc__Request req = TTRPC__REQUEST__INIT;
 	Ttrpc__KeyValue kv = TTRPC__KEY_VALUE__INIT, *kvs[1] = { &kv };
 	uint8_t *payload = NULL;
 	size_t n;
 
-	req.service = (char *)INTEROP;
+	req.service = (char *)service;
 	req.method = (char *)method;
 	if (msg) {
 		payload = malloc(protobuf_c_message_get_packed_size(msg) + 1);
@@ -119,14 +119,26 @@ size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *m
 	return n;
 }
 
-int peer_call(int fd, uint32_t id, uint8_t flags, const char *method, const ProtobufCMessage *msg)
+size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *msg, const char *key,
+		    const char *value)
+{
+	return request_to(out, INTEROP, method, msg, key, value);
+}
+
+int peer_call_to(int fd, uint32_t id, uint8_t flags, const char *service, const char *method,
+		 const ProtobufCMessage *msg)
 {
 	uint8_t *req;
-	size_t n = peer_request(&req, method, msg, NULL, NULL);
+	size_t n = request_to(&req, service, method, msg, NULL, NULL);
 	int r = peer_send(fd, (uint32_t)n, id, PEER_REQUEST, flags, req, n);
 
 	free(req);
 	return r;
+}
+
+int peer_call(int fd, uint32_t id, uint8_t flags, const char *method, const ProtobufCMessage *msg)
+{
+	return peer_call_to(fd, id, flags, INTEROP, method, msg);
 }
 
 int peer_echo(int fd, uint32_t id, const char *text)
@@ -207,18 +219,25 @@ int peer_status(const struct peer_frame *f, char *msg, size_t size)
 	return code;
 }
 
-void peer_expect(int fd, uint32_t id, int code, const char *message)
+int peer_response(int fd, uint32_t id, char *msg, size_t size)
 {
 	struct peer_frame f;
-	char msg[512];
-	int r = peer_read(fd, &f, 10000);
+	int r = peer_read(fd, &f, 10000), code;
 
 	ck_assert_msg(r == 1, "no frame for stream %u (%d)", id, r);
 	ck_assert_uint_eq(f.id, id);
-	ck_assert_int_eq(peer_status(&f, msg, sizeof(msg)), code);
+	code = peer_status(&f, msg, size);
+	peer_frame_clear(&f);
+	return code;
+}
+
+void peer_expect(int fd, uint32_t id, int code, const char *message)
+{
+	char msg[512];
+
+	ck_assert_int_eq(peer_response(fd, id, msg, sizeof(msg)), code);
 	ck_assert_msg(strncmp(msg, message, strlen(message)) == 0, "status message '%s', not '%s'",
 		      msg, message);
-	peer_frame_clear(&f);
 }
 
 bool peer_wait_eof(int fd, int timeout_ms)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A raw ttrpc peer on a blocking unix socket, for the tests that send ttrpcd
- * what no well-behaved client sends (test-hostile, test-robust). Every read
- * is bounded by a timeout; nothing asserts on timing.
+ * what no well-behaved client sends, or frames written while it is not
+ * serving (test-hostile, test-robust, test-ttrpcd). Every read is bounded by
+ * a timeout; nothing asserts on timing.
  */
 #ifndef TTRPCD_TEST_DAEMON_PEER_H
 #define TTRPCD_TEST_DAEMON_PEER_H
@@ -55,6 +56,10 @@ size_t peer_request(uint8_t **out, const char *method, const ProtobufCMessage *m
 /* peer_call() - send a Request frame for INTEROP/@method on @id. Return: 0 or -errno. */
 int peer_call(int fd, uint32_t id, uint8_t flags, const char *method, const ProtobufCMessage *msg);
 
+/* peer_call_to() - peer_call() of @service/@method. */
+int peer_call_to(int fd, uint32_t id, uint8_t flags, const char *service, const char *method,
+		 const ProtobufCMessage *msg);
+
 /* peer_echo() - an Echo with @text on @id. */
 int peer_echo(int fd, uint32_t id, const char *text);
 
@@ -70,6 +75,12 @@ void peer_frame_clear(struct peer_frame *f);
  * message into @msg (may be NULL).
  */
 int peer_status(const struct peer_frame *f, char *msg, size_t size);
+
+/*
+ * peer_response() - the status code of the next frame, which must come
+ * within 10 s and be a Response on @id; its message into @msg (may be NULL).
+ */
+int peer_response(int fd, uint32_t id, char *msg, size_t size);
 
 /*
  * peer_expect() - the next frame is a Response on @id with @code and a

@@ -45,32 +45,6 @@ static const char *interop_so(void)
 	return build_path("tests/interop/.libs/interop.so");
 }
 
-/* An Echo of @text: 0, or a negative errno. No ck_assert: the probe runs it outside a test. */
-static int echo(const char *sock, const char *text)
-{
-	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
-	ProtobufCMessage *resp = NULL;
-	struct ttrpc_client *c;
-	int r;
-
-	req.text = (char *)text;
-	r = ttrpc_client_open(sock, &c);
-	if (r < 0)
-		return r;
-	r = ttrpc_client_call_sync(c, INTEROP, "Echo", &req.base,
-				   &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp,
-				   NULL);
-	if (r == 0) {
-		if (strcmp(((Ttrpc__Interop__V1__EchoResponse *)resp)->text, text) != 0)
-			r = -EBADMSG;
-		protobuf_c_message_free_unpacked(resp, NULL);
-	}
-	ttrpc_client_free(c);
-	return r;
-}
-
-/* ---- sockets ---- */
-
 /* A listener's mode; its owner and group by default: the daemon's user and group. */
 START_TEST(test_socket_mode)
 {
@@ -97,8 +71,8 @@ START_TEST(test_socket_mode)
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	ck_assert_uint_eq(st.st_uid, geteuid());
 	ck_assert_uint_eq(st.st_gid, getegid());
-	ck_assert_int_eq(echo(path_in("api.sock"), "api"), 0);
-	ck_assert_int_eq(echo(path_in("private.sock"), "private"), 0);
+	ck_assert_int_eq(echo(path_in("api.sock"), INTEROP, "api", NULL, 0), 0);
+	ck_assert_int_eq(echo(path_in("private.sock"), INTEROP, "private", NULL, 0), 0);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }
@@ -128,7 +102,7 @@ START_TEST(test_socket_owner)
 	ck_assert_uint_ne(NOBODY, getegid());
 	ck_assert_uint_eq(st.st_uid, NOBODY);
 	ck_assert_uint_eq(st.st_gid, NOBODY);
-	ck_assert_int_eq(echo(path_in("private.sock"), "private"), 0);
+	ck_assert_int_eq(echo(path_in("private.sock"), INTEROP, "private", NULL, 0), 0);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }
@@ -167,7 +141,7 @@ START_TEST(test_socket_owner_unprivileged)
 	ck_assert_int_eq(stat(path_in("run/own.sock"), &st), 0);
 	ck_assert_uint_eq(st.st_uid, NOBODY);
 	ck_assert_uint_eq(st.st_gid, NOBODY);
-	ck_assert_int_eq(echo(path_in("run/own.sock"), "own"), 0);
+	ck_assert_int_eq(echo(path_in("run/own.sock"), INTEROP, "own", NULL, 0), 0);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 
@@ -214,10 +188,10 @@ START_TEST(test_listener_allow_lists)
 	/* Refused by the listener: the connection is closed before any call. */
 	ck_assert_str_eq(probe_nobody(path_in("admins.sock"), NULL), "probe: echo=transport error");
 	ck_assert(log_wait(&p, "uid 65534 gid 65534: Operation not permitted"));
-	ck_assert_int_eq(echo(path_in("admins.sock"), "root"), 0);
+	ck_assert_int_eq(echo(path_in("admins.sock"), INTEROP, "root", NULL, 0), 0);
 	/* Admitted by its group on the other listener, where root is not. */
 	ck_assert_str_eq(probe_nobody(path_in("nobodies.sock"), NULL), "probe: echo=OK");
-	ck_assert_int_lt(echo(path_in("nobodies.sock"), "root"), 0);
+	ck_assert_int_lt(echo(path_in("nobodies.sock"), INTEROP, "root", NULL, 0), 0);
 	ck_assert(log_wait(&p, "uid 0 gid 0: Operation not permitted"));
 	/* A group it has only as a supplementary one admits it; without it, refused. */
 	ck_assert_str_eq(probe_nobody(path_in("members.sock"), MEMBERS), "probe: echo=OK");
@@ -314,7 +288,7 @@ START_TEST(test_module_in_writable_place)
 	/* The same file in a safe place loads, under /tmp (root's, sticky). */
 	daemon_start(&p, module_config(path_in("ok/interop.so")), NULL);
 	ck_assert(log_wait(&p, "ready: 1 module"));
-	ck_assert_int_eq(echo(path_in("sock"), "safe"), 0);
+	ck_assert_int_eq(echo(path_in("sock"), INTEROP, "safe", NULL, 0), 0);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }
@@ -723,7 +697,7 @@ END_TEST
 
 static int probe(const char *sock)
 {
-	int r = echo(sock, "probe");
+	int r = echo(sock, INTEROP, "probe", NULL, 0);
 
 	fprintf(stderr, "probe: echo=%s\n",
 		r == 0            ? "OK"

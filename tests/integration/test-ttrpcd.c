@@ -27,10 +27,9 @@
 
 #include "check-parts.h"
 #include "daemon-harness.h"
+#include "daemon-peer.h"
 #include "interop.pb-c.h"
-#include "ttrpc/request.pb-c.h"
 
-#define INTEROP "ttrpc.interop.v1.Interop"
 #define GREETER "ttrpc.test.v1.Greeter"
 
 /* The fds the test, as service manager, keeps in its fd store. */
@@ -38,135 +37,6 @@
 /* ---- the daemon process ---- */
 
 /* ---- clients ---- */
-
-static int echo(const char *sock, const char *service, const char *text, char *out, size_t size)
-{
-	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
-	struct ttrpc_status st = { 0 };
-	ProtobufCMessage *resp = NULL;
-	struct ttrpc_client *c;
-	int r;
-
-	req.text = (char *)text;
-	r = ttrpc_client_open(sock, &c);
-	if (r < 0)
-		return r;
-	r = ttrpc_client_call_sync(c, service, "Echo", &req.base,
-				   &ttrpc__interop__v1__echo_response__descriptor, NULL, &resp,
-				   &st);
-	if (r == 0) {
-		snprintf(out, size, "%s", ((Ttrpc__Interop__V1__EchoResponse *)resp)->text);
-		protobuf_c_message_free_unpacked(resp, NULL);
-	}
-	ttrpc_status_clear(&st);
-	ttrpc_client_free(c);
-	return r;
-}
-
-static int raw_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
-/* Write one request frame by hand: it is in the socket when this returns. */
-static void raw_send_to(int fd, uint32_t id, const char *service, const char *method,
-			const ProtobufCMessage *msg)
-{
-	Ttrpc__Request req = TTRPC__REQUEST__INIT;
-	uint8_t payload[256], frame[512];
-	size_t n;
-
-	req.service = (char *)service;
-	req.method = (char *)method;
-	req.payload.len = protobuf_c_message_pack(msg, payload);
-	req.payload.data = payload;
-	n = ttrpc__request__pack(&req, frame + 10);
-	frame[0] = (uint8_t)(n >> 24);
-	frame[1] = (uint8_t)(n >> 16);
-	frame[2] = (uint8_t)(n >> 8);
-	frame[3] = (uint8_t)n;
-	frame[4] = (uint8_t)(id >> 24);
-	frame[5] = (uint8_t)(id >> 16);
-	frame[6] = (uint8_t)(id >> 8);
-	frame[7] = (uint8_t)id;
-	frame[8] = 1; /* request */
-	frame[9] = 0;
-	ck_assert_int_eq(write(fd, frame, n + 10), (ssize_t)(n + 10));
-}
-
-static void raw_send(int fd, uint32_t id, const char *method, const ProtobufCMessage *msg)
-{
-	raw_send_to(fd, id, INTEROP, method, msg);
-}
-
-static bool read_full(int fd, uint8_t *buf, size_t n, uint64_t end)
-{
-	size_t got = 0;
-
-	while (got < n && now_ms() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-
-		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
-			continue;
-		r = read(fd, buf + got, n - got);
-		if (r <= 0)
-			return false;
-		got += (size_t)r;
-	}
-	return got == n;
-}
-
-/*
- * Read one response frame; return its status code, or -1 without one in
- * time. @message, when not NULL, receives the status message.
- */
-static int raw_recv_status(int fd, uint32_t id, char *message, size_t size)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-	uint8_t hdr[10], payload[4096];
-	Ttrpc__Response *resp;
-	size_t n;
-	int code;
-
-	if (!read_full(fd, hdr, sizeof(hdr), end))
-		return -1;
-	n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-	ck_assert_uint_le(n, sizeof(payload));
-	ck_assert_uint_eq((uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 |
-				  hdr[7],
-			  id);
-	ck_assert_uint_eq(hdr[8], 2); /* response */
-	if (!read_full(fd, payload, n, end))
-		return -1;
-	resp = ttrpc__response__unpack(NULL, n, payload);
-	ck_assert_ptr_nonnull(resp);
-	code = resp->status ? resp->status->code : 0;
-	if (message)
-		snprintf(message, size, "%s",
-			 resp->status && resp->status->message ? resp->status->message : "");
-	ttrpc__response__free_unpacked(resp, NULL);
-	return code;
-}
-
-static int raw_recv(int fd, uint32_t id)
-{
-	return raw_recv_status(fd, id, NULL, 0);
-}
-
-static void raw_echo(int fd, uint32_t id)
-{
-	Ttrpc__Interop__V1__EchoRequest req = TTRPC__INTEROP__V1__ECHO_REQUEST__INIT;
-
-	req.text = (char *)"raw";
-	raw_send(fd, id, "Echo", &req.base);
-}
 
 /* A config serving the interop module on "api" at sock, plus @extra. */
 static const char *interop_config(const char *extra)
@@ -294,9 +164,10 @@ START_TEST(test_module_changes_globals)
 	ck_assert_ptr_nonnull(strstr(msg, "2 modules"));
 	ck_assert(log_wait(&p, "listener api: serving the socket passed by the service manager"));
 	ck_assert(log_wait(&p, "globals: the environment and the working directory changed"));
-	held = raw_connect(path_in("sock"));
-	raw_echo(held, 1);
-	ck_assert_int_eq(raw_recv(held, 1), TTRPC_OK);
+	held = peer_connect(path_in("sock"));
+	ck_assert_int_ge(held, 0);
+	ck_assert_int_eq(peer_echo(held, 1, "raw"), 0);
+	peer_expect(held, 1, TTRPC_OK, "");
 	/* Again after the module's second round, on the loop. */
 	for (int i = 0; i < 3; i++)
 		ck_assert(notify_wait(nfd, "WATCHDOG=1", NULL, 0, NULL));
@@ -607,14 +478,15 @@ START_TEST(test_sigterm_drains_slow_call)
 
 	daemon_start(&p, interop_config(NULL), NULL);
 	ck_assert(log_wait(&p, "ready"));
-	fd = raw_connect(path_in("sock"));
+	fd = peer_connect(path_in("sock"));
+	ck_assert_int_ge(fd, 0);
 	req.millis = 1000;
-	raw_send(fd, 1, "Sleep", &req.base);
+	ck_assert_int_eq(peer_call(fd, 1, 0, "Sleep", &req.base), 0);
 	/* The call is in the handler once the daemon logged it. */
 	ck_assert(log_wait(&p, "call " INTEROP "/Sleep from pid"));
 	kill(p.pid, SIGTERM);
 	ck_assert(log_wait(&p, "1 call in flight"));
-	ck_assert_int_eq(raw_recv(fd, 1), TTRPC_OK);
+	peer_expect(fd, 1, TTRPC_OK, "");
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 	ck_assert(strstr(p.log, "all calls finished"));
 	/* Bound by ttrpcd, not stored anywhere: the path goes with it. */
@@ -637,12 +509,13 @@ START_TEST(test_sigterm_answers_hung_call)
 
 	daemon_start(&p, interop_config("[ttrpcd]\ndrain-timeout = 200ms\n"), NULL);
 	ck_assert(log_wait(&p, "ready"));
-	fd = raw_connect(path_in("sock"));
+	fd = peer_connect(path_in("sock"));
+	ck_assert_int_ge(fd, 0);
 	req.millis = 60000;
-	raw_send(fd, 1, "Sleep", &req.base);
+	ck_assert_int_eq(peer_call(fd, 1, 0, "Sleep", &req.base), 0);
 	ck_assert(log_wait(&p, "call " INTEROP "/Sleep from pid"));
 	kill(p.pid, SIGTERM);
-	ck_assert_int_eq(raw_recv_status(fd, 1, msg, sizeof(msg)), TTRPC_UNAVAILABLE);
+	ck_assert_int_eq(peer_response(fd, 1, msg, sizeof(msg)), TTRPC_UNAVAILABLE);
 	ck_assert_str_eq(msg, "the server is stopping: the call was still running at its "
 			      "shutdown timeout");
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
@@ -686,13 +559,14 @@ START_TEST(test_slow_call_logged)
 	write_file(path_in("ttrpcd.conf.d/slow.conf"), "[ttrpcd]\nslow-call = 100ms\n");
 	kill(p.pid, SIGHUP);
 	ck_assert(log_wait(&p, "configuration reloaded"));
-	fd = raw_connect(path_in("sock"));
+	fd = peer_connect(path_in("sock"));
+	ck_assert_int_ge(fd, 0);
 	req.text = (char *)"hold";
-	raw_send_to(fd, 1, GREETER, "Echo", &req.base);
+	ck_assert_int_eq(peer_call_to(fd, 1, 0, GREETER, "Echo", &req.base), 0);
 	ck_assert(log_wait(&p, "its handler has not answered yet"));
 	ck_assert_ptr_nonnull(strstr(p.log, slow));
 	ck_assert_int_eq(echo(path_in("sock"), GREETER, "release", out, sizeof(out)), 0);
-	ck_assert_int_eq(raw_recv(fd, 1), TTRPC_OK);
+	peer_expect(fd, 1, TTRPC_OK, "");
 
 	/* Past its deadline and still held. */
 	ck_assert_int_eq(ttrpc_client_open(path_in("sock"), &c), 0);
@@ -820,9 +694,10 @@ START_TEST(test_fdstore_restart)
 	ck_assert_str_eq(store.names[0], "api");
 
 	/* A client with a connection it keeps across the restart. */
-	held = raw_connect(path_in("sock"));
-	raw_echo(held, 1);
-	ck_assert_int_eq(raw_recv(held, 1), TTRPC_OK);
+	held = peer_connect(path_in("sock"));
+	ck_assert_int_ge(held, 0);
+	ck_assert_int_eq(peer_echo(held, 1, "raw"), 0);
+	peer_expect(held, 1, TTRPC_OK, "");
 
 	kill(p.pid, SIGTERM);
 	ck_assert(notify_wait(nfd, "STOPPING=1", NULL, 0, &store));
@@ -834,18 +709,19 @@ START_TEST(test_fdstore_restart)
 
 	/* Between the two processes: a new client connects and sends a request,
 	 * and the held connection sends one too; both wait in their sockets. */
-	late = raw_connect(path_in("sock"));
-	raw_echo(late, 1);
-	raw_echo(held, 3);
+	late = peer_connect(path_in("sock"));
+	ck_assert_int_ge(late, 0);
+	ck_assert_int_eq(peer_echo(late, 1, "raw"), 0);
+	ck_assert_int_eq(peer_echo(held, 3, "raw"), 0);
 
 	for (size_t i = 0; i < store.n; i++)
 		names[i] = store.names[i];
 	spawn(&p, argv, env, store.fds, names, store.n);
-	ck_assert_int_eq(raw_recv(late, 1), TTRPC_OK);
-	ck_assert_int_eq(raw_recv(held, 3), TTRPC_OK);
+	peer_expect(late, 1, TTRPC_OK, "");
+	peer_expect(held, 3, TTRPC_OK, "");
 	/* And the held connection goes on as before. */
-	raw_echo(held, 5);
-	ck_assert_int_eq(raw_recv(held, 5), TTRPC_OK);
+	ck_assert_int_eq(peer_echo(held, 5, "raw"), 0);
+	peer_expect(held, 5, TTRPC_OK, "");
 
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
@@ -880,8 +756,8 @@ START_TEST(test_fdstore_refused)
 	pf = (struct pollfd){ .fd = dropped[1], .events = POLLIN };
 	ck_assert_int_eq(poll(&pf, 1, 5000), 1);
 	ck_assert_int_eq(recv(dropped[1], &c, 1, MSG_DONTWAIT), 0);
-	raw_echo(kept[1], 1);
-	ck_assert_int_eq(raw_recv(kept[1], 1), TTRPC_OK);
+	ck_assert_int_eq(peer_echo(kept[1], 1, "raw"), 0);
+	peer_expect(kept[1], 1, TTRPC_OK, "");
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 	close(kept[1]);
