@@ -50,8 +50,8 @@ static struct stream *stream_new(struct ttrpc_call *call)
 	struct stream *s = n_streams < max_streams ? calloc(1, sizeof(*s)) : NULL;
 
 	if (!s) {
-		ttrpc_call_fail(call, TTRPC_RESOURCE_EXHAUSTED, "%u streams open (max-streams)",
-				n_streams);
+		ttrpc_call_fail(call, TTRPC_RESOURCE_EXHAUSTED, "max-streams (%u) reached",
+				max_streams);
 		return NULL;
 	}
 	s->call = call;
