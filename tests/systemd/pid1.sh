@@ -41,6 +41,10 @@
 #                      watchdog fed, the fd store and STOPPING=1 still work
 #   default_modules    without a config file: health and the control
 #                      service only
+#   stream_example     the streaming example module (built from
+#                      libttrpc-dev's examples/stream/ with the packages):
+#                      Count and Chat answer, a bad max-streams fails
+#                      ttrpcctl reload with the module's words
 # and those of the unit's own settings (the block "the unit's settings"):
 #   installed          the installation alone (no ldconfig or
 #                      systemd-sysusers run by hand) leaves ttrpcd runnable
@@ -70,8 +74,8 @@
 #   remove             apt remove stops the socket and the service and
 #                      leaves the conffile
 #   purge              apt purge leaves no file of ttrpcd (its user stays)
-# (The example module, which the packages ship as sources in libttrpc-dev,
-# is built there with its Makefile and installed as its author would.)
+# (The example modules, which the packages ship as sources in libttrpc-dev,
+# are built there with their Makefiles and installed as their author would.)
 # A check that fails says what it expected and what it saw, and prints the
 # journal of ttrpcd since it began; the others still run. PID1_CHECKS
 # (names, blank-separated) runs only those.
@@ -312,11 +316,11 @@ copy_debs() {
 
 # The packages, as an administrator installs them: apt install of the
 # .deb files, whose maintainer scripts make the user, enable and start the
-# socket and run ldconfig. Then the example module, which libttrpc-dev
-# ships as sources, built with its Makefile against the installed package
-# and installed into ttrpcd's module directory.
+# socket and run ldconfig. Then the example modules, which libttrpc-dev
+# ships as sources, each built with its Makefile against the installed
+# package and installed into ttrpcd's module directory.
 install_debs() {
-	local ex=/root/pid1-example
+	local ex=/root/pid1-example d
 
 	DEBS_VERSION=$(dpkg-deb -f "$(ls "$DEBS"/ttrpcd_*.deb | head -n 1)" Version)
 	# A container image's policy-rc.d (Docker's exits 101) forbids maintainer
@@ -332,13 +336,15 @@ install_debs() {
 	# As the packages left them, before any check changes them.
 	INSTALLED_STATE="$(in_ct systemctl is-enabled ttrpcd.socket) $(prop ttrpcd.socket SubState)"
 	INSTALLED_STATE="$INSTALLED_STATE, $(in_ct systemctl is-enabled ttrpcd.service) $(prop ttrpcd.service ActiveState)"
-	mkdir -p "$ROOT$ex" &&
-		in_ct sh -c "cp /usr/share/doc/libttrpc-dev/examples/* $ex/ && make -C $ex && make -C $ex install" \
+	mkdir -p "$ROOT$ex" || return 1
+	for d in example stream; do
+		in_ct sh -c "cp -r /usr/share/doc/libttrpc-dev/examples/$d $ex/ && make -C $ex/$d && make -C $ex/$d install" \
 			>"$T/example.log" 2>&1 || {
-		echo "the example module of libttrpc-dev's examples did not build and install:"
-		tail -n 20 "$T/example.log"
-		return 1
-	}
+			echo "the $d module of libttrpc-dev's examples did not build and install:"
+			tail -n 20 "$T/example.log"
+			return 1
+		}
+	done
 }
 
 # The one step that puts ttrpcd on the container's system: the packages
@@ -818,6 +824,24 @@ check_default_modules() {
 		"$RC $(sort <<<"$OUT" | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# The streaming example as the packages (or make install) put it there.
+check_stream_example() {
+	config <<<"$BASE_CONFIG
+[module stream]
+max-streams = 4"
+	start
+	ctl call stream.v1.Streamer/Count -d '{"count":3}'
+	expect "Count of 3" '0 {"n":"1"} {"n":"2"} {"n":"3"}' "$RC $(echo $OUT)"
+	OUT=$(printf '{"text":"a"}\n{"text":"b"}\n' | in_ct "$CTL" -s "$SOCK" call stream.v1.Streamer/Chat 2>&1)
+	expect "Chat of a and b" '{"text":"a"} {"text":"b"}' "$(echo $OUT)"
+	config <<<"$BASE_CONFIG
+[module stream]
+max-streams = lots"
+	ctl reload
+	expect_re "ttrpcctl reload with max-streams = lots" \
+		"^[1-9][0-9]* .*max-streams = 'lots': not a number from 1 to 65536" "$RC $OUT"
+}
+
 # ---- the unit's settings ----
 
 check_installed() {
@@ -1055,9 +1079,10 @@ check_remove() {
 	local st u
 
 	start
-	# The example module, which install_debs built and installed: its file
-	# is not the packages' (its author would remove it too).
-	in_ct sh -c 'rm -f "$(pkg-config --variable=moduledir ttrpcd-module)/example.so"'
+	# The example modules, which install_debs built and installed: their
+	# files are not the packages' (their author would remove them too).
+	in_ct sh -c 'rm -f "$(pkg-config --variable=moduledir ttrpcd-module)"/example.so \
+		"$(pkg-config --variable=moduledir ttrpcd-module)"/stream.so'
 	apt_get remove libttrpc0 libttrpc-dev ttrpcd containerd-shim-ttrpcd ||
 		fail "apt-get remove"
 	st=$(in_ct dpkg-query -W -f='${db:Status-Abbrev}' ttrpcd)
@@ -1107,7 +1132,7 @@ check_sanitizer_reports() {
 }
 
 CHECKS="socket_activation ready_status reload restart_held watchdog crash stop_in_flight stopping
-	journal containerd module_globals default_modules
+	journal containerd module_globals default_modules stream_example
 	installed limits reload_reported socket_owner peer_groups config_directory clean_exit_store
 	module_dirs"
 # Last: they remove the packages.
