@@ -32,6 +32,7 @@
 #include "example.ttrpc-c.h"
 #include "health.ttrpc-c.h"
 #include "interop.ttrpc-c.h"
+#include "stream.ttrpc-c.h"
 
 #define GREETER "ttrpc.test.v1.Greeter"
 #define HEALTH "grpc.health.v1.Health"
@@ -985,14 +986,18 @@ static int run(const char *fmt, ...)
 
 /*
  * As a module author does it: install the project (here into a DESTDIR),
- * copy services/example, build it with its Makefile against the installed
- * ttrpc.pc and ttrpcd-module.pc, and load it.
+ * copy services/example and services/stream, build each with its Makefile
+ * against the installed ttrpc.pc and ttrpcd-module.pc, load and call them.
  */
 START_TEST(test_example_out_of_tree)
 {
 	const char *srcdir = getenv("top_srcdir"), *libdir = getenv("ttrpc_libdir");
-	const char *dest = path_in("dest"), *ex = path_in("example");
+	const char *dest = path_in("dest"), *ex = path_in("example"), *st = path_in("stream");
 	const char *conf = path_in("ttrpcd.conf");
+	Stream__V1__CountRequest req = STREAM__V1__COUNT_REQUEST__INIT;
+	Stream__V1__Tick *tick = NULL;
+	struct ttrpc_client_stream *s;
+	struct ttrpc_client *c;
 	struct proc p;
 
 	ck_assert_ptr_nonnull(srcdir);
@@ -1001,13 +1006,12 @@ START_TEST(test_example_out_of_tree)
 			     "{ tail -n 30 %s/install.log; exit 1; }",
 			     builddir, dest, tmp, tmp),
 			 0);
-	ck_assert_int_eq(run("mkdir %s && cp %s/services/example/example.c "
-			     "%s/services/example/example.proto %s/services/example/Makefile %s",
-			     ex, srcdir, srcdir, srcdir, ex),
-			 0);
-	ck_assert_int_eq(run("PKG_CONFIG_PATH=%s%s/pkgconfig PKG_CONFIG_SYSROOT_DIR=%s "
-			     "make -C %s CFLAGS=\"-O2 -Wall -Wextra -Werror\"",
-			     dest, libdir, dest, ex),
+	ck_assert_int_eq(
+		run("cp -r %s/services/example %s/services/stream %s", srcdir, srcdir, tmp), 0);
+	ck_assert_int_eq(run("for d in %s %s; do PKG_CONFIG_PATH=%s%s/pkgconfig "
+			     "PKG_CONFIG_SYSROOT_DIR=%s make -C $d CFLAGS=\"-O2 -Wall -Wextra "
+			     "-Werror\" || exit 1; done",
+			     ex, st, dest, libdir, dest),
 			 0);
 	/* ttrpcd-module.pc's module_cflags reached the compiler: one symbol. */
 	ck_assert_int_eq(
@@ -1017,11 +1021,23 @@ START_TEST(test_example_out_of_tree)
 		0);
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
-		   "[module example]\nfile = %s/example.so\ngreeting = Out of tree\n",
-		   tmp, path_in("sock"), ex);
+		   "[module example]\nfile = %s/example.so\ngreeting = Out of tree\n"
+		   "[module stream]\nfile = %s/stream.so\n",
+		   tmp, path_in("sock"), ex, st);
 	daemon_start(&p, conf, NULL);
-	ck_assert(log_wait(&p, "ready: 1 module"));
+	ck_assert(log_wait(&p, "ready: 2 modules"));
 	ck_assert_str_eq(hello(path_in("sock"), "author"), "Out of tree, author!");
+	c = client();
+	req.count = 2;
+	ck_assert_int_eq(stream__v1__streamer_count_open_sync(c, &req, NULL, &s), 0);
+	for (uint64_t i = 1; i <= 2; i++) {
+		ck_assert_int_eq(stream__v1__streamer_count_recv_sync(s, &tick, NULL), 1);
+		ck_assert_uint_eq(tick->n, i);
+		protobuf_c_message_free_unpacked(&tick->base, NULL);
+	}
+	ck_assert_int_eq(stream__v1__streamer_count_recv_sync(s, &tick, NULL), 0);
+	ttrpc_client_stream_free_sync(s);
+	ttrpc_client_free(c);
 	kill(p.pid, SIGTERM);
 	ck_assert_int_eq(proc_wait(&p, 0), 0);
 }
