@@ -1015,9 +1015,10 @@ START_TEST(test_example_out_of_tree)
 			 0);
 	/* ttrpcd-module.pc's module_cflags reached the compiler: one symbol. */
 	ck_assert_int_eq(
-		run("s=$(nm -D --defined-only %s/example.so | grep -v @ | cut -d\" \" -f3); "
-		    "echo \"example.so exports: $s\"; test \"$s\" = ttrpcd_module",
-		    ex),
+		run("for so in %s/example.so %s/stream.so; do "
+		    "s=$(nm -D --defined-only $so | grep -v @ | cut -d\" \" -f3); "
+		    "echo \"$so exports: $s\"; test \"$s\" = ttrpcd_module || exit 1; done",
+		    ex, st),
 		0);
 	write_file(conf,
 		   "[ttrpcd]\nmodule-dir = %s\n[listener api]\npath = %s\n"
