@@ -6,9 +6,12 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -707,6 +710,65 @@ START_TEST(test_blocking_streams)
 }
 END_TEST
 
+/*
+ * A blocking open or send is on the wire when it returns, though nothing
+ * of the client runs after it: a peer that only listens (no ttrpc server
+ * here) can read the request and the message at once.
+ */
+START_TEST(test_blocking_stream_is_written)
+{
+	Ttrpc__Interop__V1__StreamRequest req = TTRPC__INTEROP__V1__STREAM_REQUEST__INIT;
+	Ttrpc__Interop__V1__Chunk chunk = TTRPC__INTEROP__V1__CHUNK__INIT;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ttrpc_client_stream *down, *up;
+	struct ttrpc_client *c;
+	uint8_t head[10];
+	struct pollfd pfd;
+	int lfd, fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/listen-only", dir_path);
+	ck_assert_int_ge(lfd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(ttrpc_client_open(sa.sun_path, &c), 0);
+	ck_assert_int_ge(fd = accept(lfd, NULL, NULL), 0);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+
+	req.count = 1;
+	ck_assert_int_eq(ttrpc_client_stream_open_sync(
+				 c, SVC, "Download", TTRPC_METHOD_SERVER_STREAM, &req.base,
+				 &ttrpc__interop__v1__chunk__descriptor, NULL, &down),
+			 0);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+	ck_assert_int_eq(read(fd, head, sizeof(head)), sizeof(head));
+	ck_assert_uint_eq(head[8], 1); /* a request */
+	ck_assert_uint_eq(head[7], 1); /* of stream 1 */
+	/* its payload, whatever its length */
+	while (poll(&pfd, 1, 0) == 1 && read(fd, head, 1) == 1)
+		;
+
+	ck_assert_int_eq(
+		ttrpc_client_stream_open_sync(c, SVC, "Upload", TTRPC_METHOD_CLIENT_STREAM, NULL,
+					      &ttrpc__interop__v1__summary__descriptor, NULL, &up),
+		0);
+	while (poll(&pfd, 1, 0) == 1 && read(fd, head, 1) == 1)
+		;
+	chunk.payload.data = (uint8_t *)"abc";
+	chunk.payload.len = 3;
+	ck_assert_int_eq(ttrpc_client_stream_send_sync(up, &chunk.base), 0);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+	ck_assert_int_eq(read(fd, head, sizeof(head)), sizeof(head));
+	ck_assert_uint_eq(head[8], 3); /* data */
+	ck_assert_uint_eq(head[7], 3); /* of stream 3 */
+
+	ttrpc_client_stream_free_sync(down);
+	ttrpc_client_stream_free_sync(up);
+	ttrpc_client_free(c);
+	close(fd);
+	close(lfd);
+}
+END_TEST
+
 START_TEST(test_limit_streams_per_connection)
 {
 	struct ttrpc_client *c = connect_client();
@@ -755,6 +817,7 @@ static Suite *streams_suite(void)
 	tcase_add_test(tc, test_wire_bidi_and_data_after_close);
 	tcase_add_test(tc, test_wire_client_stream_first_message_in_request);
 	tcase_add_test(tc, test_blocking_streams);
+	tcase_add_test(tc, test_blocking_stream_is_written);
 	tcase_add_test(tc, test_limit_streams_per_connection);
 	suite_add_tcase(s, tc);
 	return s;
