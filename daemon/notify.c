@@ -138,7 +138,16 @@ static int send_msg(struct ttrpcd_notify *n, const char *msg, int fd)
 		return 1;
 	}
 	r = -errno;
-	if (n->failing != -r)
+	/*
+	 * Refused or missing: nobody listens there any more. That is how a
+	 * manager that only waits for READY=1 (the shim's launcher) leaves,
+	 * not a fault of ttrpcd's, so it is told once, as such.
+	 */
+	if (n->failing != -r && (r == -ECONNREFUSED || r == -ENOENT))
+		ttrpcd_log(TTRPC_LOG_INFO,
+			   "the service manager no longer listens (%s): ttrpcd goes on without it",
+			   strerror(-r));
+	else if (n->failing != -r)
 		ttrpcd_log(TTRPC_LOG_NOTICE, "cannot notify the service manager: %s", strerror(-r));
 	n->failing = -r;
 	return r;
@@ -218,7 +227,6 @@ void ttrpcd_notify_free(struct ttrpcd_notify *n)
 
 bool ttrpcd_notify_managed(const struct ttrpcd_notify *n)
 {
-	/* Refused or missing: nobody listens there any more. */
 	return n->fd >= 0 && n->failing != ECONNREFUSED && n->failing != ENOENT;
 }
 

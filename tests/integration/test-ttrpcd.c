@@ -86,6 +86,32 @@ START_TEST(test_notify_lifecycle)
 }
 END_TEST
 
+/*
+ * A manager that goes away after READY=1, as the shim's launcher does:
+ * ttrpcd says so once, in those words, however many pings and status lines
+ * follow, and stops cleanly.
+ */
+START_TEST(test_manager_gone)
+{
+	const char *env[] = { notify_env(), "WATCHDOG_USEC=100000", NULL };
+	int nfd = notify_bind();
+	const char *at;
+	struct proc p;
+
+	daemon_start(&p, interop_config(NULL), env);
+	ck_assert(notify_wait(nfd, "READY=1", NULL, 0, NULL));
+	close(nfd);
+	ck_assert(log_wait(&p, "the service manager no longer listens (Connection refused)"));
+	/* Pings every 50 ms: a few more have failed by the time of the stop. */
+	usleep(300000);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(proc_wait(&p, 0), 0);
+	at = strstr(p.log, "the service manager no longer listens");
+	ck_assert_ptr_null(strstr(at + 1, "the service manager no longer listens"));
+	ck_assert_ptr_null(strstr(p.log, "cannot notify"));
+}
+END_TEST
+
 START_TEST(test_watchdog)
 {
 	const char *env[] = { notify_env(), "WATCHDOG_USEC=200000", NULL };
@@ -966,6 +992,7 @@ static Suite *ttrpcd_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_notify_lifecycle);
 	tcase_add_test(tc, test_watchdog);
+	tcase_add_test(tc, test_manager_gone);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_module_changes_globals);
 	tcase_add_test(tc, test_module_dirs);
