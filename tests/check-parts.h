@@ -32,5 +32,7 @@ int check_parts_main(const char *argv0, const struct check_part *parts, size_t n
 /* What parts commonly need: the reason it is missing, or NULL. */
 const char *check_need_root(void);
 const char *check_need_root_and_setpriv(void);
+/* Root and setpriv, and uid 65534 may run the build's daemon/ttrpcd. */
+const char *check_need_nobody_runs_build(void);
 
 #endif

@@ -101,6 +101,13 @@ if [ "${1-}" = --root ]; then
 		echo "SKIP: needs root and setpriv (it runs ttrpcctl under another uid)"
 		exit 77
 	fi
+	# Both cases run the build's ttrpcctl as nobody: a build tree under a
+	# directory that keeps others out (mktemp -d) leaves none to run.
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" --version
+	if [ "$rc" != 0 ]; then
+		echo "SKIP: nobody (uid 65534) cannot run $CTL here: $err"
+		exit 77
+	fi
 	"$TTRPCD" --socket "$sock" --module "$INTEROP_SO" 2>"$tmp/ttrpcd.log" &
 	daemon_pid=$!
 	for _ in $(seq 100); do
