@@ -15,6 +15,7 @@
 #    systemd-analyze verify finds nothing to say about them;
 #  - the shim module is outside ttrpcd's module directory, where the
 #    launcher's config names it by its absolute path, and loads from there;
+#  - man finds each function of libttrpc by its name (a link to its page);
 #  - make uninstall takes it all away again.
 set -eu
 
@@ -24,7 +25,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 for v in ttrpc_prefix ttrpc_bindir ttrpc_sbindir ttrpc_libdir ttrpc_pkglibdir \
-	ttrpc_unitdir ttrpc_sysusersdir; do
+	ttrpc_unitdir ttrpc_sysusersdir ttrpc_man3dir; do
 	eval "[ -n \"\${$v:-}\" ]" || { echo "FAIL: \$$v is not set (run through make check)"; exit 1; }
 done
 if [ ! -d "$ttrpc_prefix" ]; then
@@ -140,9 +141,33 @@ else
 	cat "$tmp/bundle/ttrpcd-shim.conf" 2>/dev/null || true
 fi
 
+# Every function of a section-3 page by its own name, "man ttrpc_server_new".
+links=0
+names=" "
+for page in "$ttrpc_man3dir"/ttrpc_*.3 "$ttrpc_man3dir"/libttrpc.3; do
+	[ -L "$page" ] && continue
+	for fn in $(sed -n '/^\.SH NAME/,/\\-/{/^\.SH/d;s/\\-.*//;s/,/ /g;p;}' "$page"); do
+		[ "$fn.3" = "${page##*/}" ] && continue
+		links=$((links + 1))
+		names="$names$fn.3 "
+		found=$(man -w "$fn" 2>/dev/null || true)
+		[ "$(readlink -f "$found")" = "$(readlink -f "$page")" ] ||
+			fail "man -w $fn: '$found', not $page"
+	done
+done
+[ "$links" -ge 70 ] && ok "man finds the $links functions of libttrpc by their names" ||
+	fail "only $links functions named in the pages of $ttrpc_man3dir"
+# and no link of another name to them.
+for l in "$ttrpc_man3dir"/*.3; do
+	[ -L "$l" ] || continue
+	case "$(readlink "$l")" in ttrpc_*.3 | libttrpc.3) ;; *) continue ;; esac
+	case "$names" in *" ${l##*/} "*) ;; *) fail "$l: a link to $(readlink "$l") named for no function" ;; esac
+done
+
 # And away again.
 if make -C "$top_builddir" uninstall >"$tmp/uninstall.log" 2>&1; then
 	[ ! -e "$ttrpc_sbindir/ttrpcd" ] && [ ! -e "$unit" ] && [ ! -e "$shim" ] &&
+		[ ! -L "$ttrpc_man3dir/ttrpc_server_new.3" ] &&
 		ok "make uninstall removed them" || fail "make uninstall left files"
 else
 	tail -n 30 "$tmp/uninstall.log"
