@@ -27,7 +27,12 @@
 /* More ticks than the output queue (1 MiB) and a socket hold together. */
 #define SLOW_TICKS 200000
 
-/* The config: one listener, the stream module with @settings (NULL: not enabled). */
+/*
+ * The config: one listener, the stream module with @settings (NULL: not
+ * enabled). The drain timeout is far longer than the default 10 s: under
+ * valgrind, reading a full queue of ticks after SIGTERM takes longer than
+ * that, and the daemon would cut the reader off (test_stop).
+ */
 static const char *stream_config(const char *settings)
 {
 	const char *conf = path_in("ttrpcd.conf");
@@ -38,7 +43,8 @@ static const char *stream_config(const char *settings)
 					  build_path("services/stream/.libs/stream.so"), settings),
 				 0);
 	write_file(conf,
-		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\n[listener api]\npath = %s\n%s",
+		   "[ttrpcd]\nmodule-dir = %s\nlog-level = debug\ndrain-timeout = 120s\n"
+		   "[listener api]\npath = %s\n%s",
 		   tmp, path_in("sock"), module ? module : "");
 	free(module);
 	return conf;
