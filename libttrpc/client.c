@@ -863,23 +863,6 @@ static int sync_run_once(struct ttrpc_client *c)
 	return event_base_loop(c->base, EVLOOP_ONCE) < 0 ? -EIO : 0;
 }
 
-/*
- * Blocking means on the wire: what @s queued is written before its
- * function returns, so that the server has it even when the caller waits
- * on something other than this client next. The stream's end (its
- * deadline, a broken connection) stops the wait.
- */
-static int sync_flush(struct ttrpc_client_stream *s)
-{
-	struct ttrpc_client *c = s->cc.client;
-	int r;
-
-	while (evbuffer_get_length(c->io.out) > 0 && !s->cc.completed && !c->io.failed)
-		if ((r = sync_run_once(c)) < 0)
-			return r;
-	return 0;
-}
-
 /* A blocking stream outlives its end, so that its owner can read the rest. */
 TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *c, const char *service,
 					       const char *method, enum ttrpc_method_kind kind,
@@ -907,11 +890,13 @@ TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *c, const cha
 	}
 	s->sync = ss;
 	s->cc.keep = true;
-	r = sync_flush(s);
-	if (r < 0) {
-		ttrpc_client_stream_free_sync(s);
-		return r;
-	}
+	/*
+	 * On the wire before this returns, as far as the socket takes it, so
+	 * that the server has the call even when the caller next waits on
+	 * something else. Without running the loop: no callback of another
+	 * call on this client runs in here.
+	 */
+	ttrpc__conn_write_now(&c->io);
 	*ret = s;
 	return 0;
 }
@@ -925,8 +910,10 @@ TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
 		if (s->cc.completed)
 			return s->sync->error < 0 ? s->sync->error : -EPIPE;
 		r = ttrpc_client_stream_send(s, msg);
-		if (r == 0)
-			return sync_flush(s);
+		if (r == 0) {
+			ttrpc__conn_write_now(&s->cc.client->io);
+			return 0;
+		}
 		if (r != -EAGAIN)
 			return r;
 		r = sync_run_once(s->cc.client);

@@ -175,11 +175,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		conn->ops->read(conn);
 }
 
-/* Write what the socket takes; arm EV_WRITE for the rest. */
-static void flush(struct ttrpc__conn *conn)
+/*
+ * Write what the socket takes now. Return: 0 when @out is empty, -EAGAIN
+ * when the socket is full, another -errno when it failed.
+ */
+static int write_some(struct ttrpc__conn *conn)
 {
-	bool wrote = false;
-
 	while (evbuffer_get_length(conn->out) > 0) {
 		struct evbuffer_iovec vec[WRITE_IOVECS];
 		struct iovec iov[WRITE_IOVECS];
@@ -195,28 +196,43 @@ static void flush(struct ttrpc__conn *conn)
 		}
 		mh.msg_iovlen = (size_t)n;
 		put = sendmsg(conn->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (put < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN) {
-				fail(conn, -errno);
-				return;
-			}
-			if (!conn->write_armed) {
-				event_add(conn->wev, NULL);
-				conn->write_armed = true;
-			}
-			break;
-		}
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put < 0)
+			return -errno;
 		evbuffer_drain(conn->out, (size_t)put);
-		wrote = true;
+		conn->wrote = true;
 	}
-	if (evbuffer_get_length(conn->out) == 0 && conn->write_armed) {
+	return 0;
+}
+
+/* Write what the socket takes; arm EV_WRITE for the rest. */
+static void flush(struct ttrpc__conn *conn)
+{
+	int r = write_some(conn);
+
+	if (r < 0 && r != -EAGAIN) {
+		fail(conn, r);
+		return;
+	}
+	if (r == -EAGAIN && !conn->write_armed) {
+		event_add(conn->wev, NULL);
+		conn->write_armed = true;
+	}
+	if (r == 0 && conn->write_armed) {
 		event_del(conn->wev);
 		conn->write_armed = false;
 	}
-	if (wrote && evbuffer_get_length(conn->out) <= conn->low)
+	if (conn->wrote && evbuffer_get_length(conn->out) <= conn->low) {
+		conn->wrote = false;
 		conn->ops->write(conn);
+	}
+}
+
+void ttrpc__conn_write_now(struct ttrpc__conn *conn)
+{
+	if (!conn->failed && !conn->write_armed)
+		(void)write_some(conn);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)

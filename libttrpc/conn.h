@@ -54,6 +54,7 @@ struct ttrpc__conn {
 	struct ttrpc__block *in_block; /* a large frame in @in, read into a block */
 	bool after_large;              /* the last frame read was large: read little first */
 	bool write_armed;              /* wev is added: the socket was full */
+	bool wrote;                    /* written since ops->write was last called */
 	bool failed;                   /* ops->error was called */
 };
 
@@ -93,5 +94,12 @@ void ttrpc__conn_stop(struct ttrpc__conn *conn);
 
 /* Something was appended to conn->out: write it at the end of this loop iteration. */
 void ttrpc__conn_queued(struct ttrpc__conn *conn);
+
+/*
+ * Write what the socket takes at once, for the blocking API, without
+ * calling back or waiting: the rest, errors and ops->write are left to the
+ * loop's flush, which ttrpc__conn_queued() has scheduled.
+ */
+void ttrpc__conn_write_now(struct ttrpc__conn *conn);
 
 #endif

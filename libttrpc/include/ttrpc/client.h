@@ -311,8 +311,9 @@ TTRPC_EXPORT uint32_t ttrpc_client_stream_id(const struct ttrpc_client_stream *s
  */
 
 /* ttrpc_client_stream_open_sync() - as ttrpc_client_stream_open(), without
- * handlers; returns once the request is written to the socket (or the
- * stream ended). The stream stays valid after its end until
+ * handlers; the request is written to the socket before it returns, as far
+ * as the socket takes it without waiting (the rest when the loop runs). No
+ * callback runs inside it. The stream stays valid after its end until
  * ttrpc_client_stream_free_sync(). */
 TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *client, const char *service,
 					       const char *method, enum ttrpc_method_kind kind,
@@ -321,8 +322,9 @@ TTRPC_EXPORT int ttrpc_client_stream_open_sync(struct ttrpc_client *client, cons
 					       const struct ttrpc_call_opts *opts,
 					       struct ttrpc_client_stream **ret);
 
-/* ttrpc_client_stream_send_sync() - send, waiting for room; returns once the
- * message is written to the socket. Return: as send, never -EAGAIN. */
+/* ttrpc_client_stream_send_sync() - send, waiting for room (running the
+ * loop); the message is then written as ttrpc_client_stream_open_sync()
+ * writes its request. Return: as send, never -EAGAIN. */
 TTRPC_EXPORT int ttrpc_client_stream_send_sync(struct ttrpc_client_stream *s,
 					       const ProtobufCMessage *msg);
 
