@@ -142,6 +142,8 @@ else
 fi
 
 # Every function of a section-3 page by its own name, "man ttrpc_server_new".
+# The prefix's man directory is asked by name (-M): it is on man's default
+# path for /usr and /usr/local, not for the prefix of make distcheck.
 links=0
 names=" "
 for page in "$ttrpc_man3dir"/ttrpc_*.3 "$ttrpc_man3dir"/libttrpc.3; do
@@ -150,7 +152,7 @@ for page in "$ttrpc_man3dir"/ttrpc_*.3 "$ttrpc_man3dir"/libttrpc.3; do
 		[ "$fn.3" = "${page##*/}" ] && continue
 		links=$((links + 1))
 		names="$names$fn.3 "
-		found=$(man -w "$fn" 2>/dev/null || true)
+		found=$(man -M "${ttrpc_man3dir%/man3}" -w "$fn" 2>/dev/null || true)
 		[ "$(readlink -f "$found")" = "$(readlink -f "$page")" ] ||
 			fail "man -w $fn: '$found', not $page"
 	done
