@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <ttrpc/ttrpc.h>
 
 #include "control.ttrpc-c.h"
@@ -322,6 +324,80 @@ START_TEST(test_slow_reader)
 }
 END_TEST
 
+/*
+ * A Chat client that writes and never reads: once the echoes it leaves
+ * unread fill the connection's output queue, the module ends the stream
+ * with RESOURCE_EXHAUSTED instead of queueing without bound, and the
+ * daemon goes on serving.
+ */
+START_TEST(test_chat_never_read)
+{
+	Ttrpc__Request req = TTRPC__REQUEST__INIT;
+	Stream__V1__ChatMessage msg = STREAM__V1__CHAT_MESSAGE__INIT;
+	const struct timeval send_limit = { .tv_sec = 10 };
+	size_t text_len = 64 * 1024, len, sent = 0, echoes = 0;
+	struct peer_frame f = { 0 };
+	struct ttrpc_client *c;
+	struct ttrpc_client_stream *s;
+	uint8_t frame[256], *buf;
+	char why[256] = "", *text;
+	int fd, code = -1;
+	struct proc p;
+
+	start(&p, "");
+	fd = peer_connect(path_in("sock"));
+	ck_assert_int_ge(fd, 0);
+	/* The writes below stop when ttrpcd stops reading, if it ever does. */
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof(send_limit)),
+			 0);
+	req.service = (char *)STREAM__V1__STREAMER__NAME;
+	req.method = (char *)"Chat";
+	len = ttrpc__request__pack(&req, frame);
+	ck_assert_int_eq(
+		peer_send(fd, (uint32_t)len, 1, PEER_REQUEST, PEER_REMOTE_OPEN, frame, len), 0);
+	text = malloc(text_len + 1);
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'x', text_len);
+	text[text_len] = '\0';
+	msg.text = text;
+	buf = malloc(stream__v1__chat_message__get_packed_size(&msg));
+	ck_assert_ptr_nonnull(buf);
+	len = stream__v1__chat_message__pack(&msg, buf);
+	/* 4 MiB of messages: more than the 1 MiB queue and the socket hold. */
+	while (sent < 64 &&
+	       peer_send(fd, (uint32_t)len, 1, PEER_DATA, PEER_REMOTE_OPEN, buf, len) == 0)
+		sent++;
+	ck_assert_uint_gt(sent, 1024 * 1024 / text_len);
+	while (code < 0) {
+		ck_assert_int_eq(peer_read(fd, &f, WAIT_MS), 1);
+		if (f.id != 1) {
+			peer_frame_clear(&f);
+			continue;
+		}
+		if (f.type == PEER_RESPONSE)
+			code = peer_status(&f, why, sizeof(why));
+		else if (f.flags & PEER_REMOTE_CLOSED)
+			code = 0;
+		else
+			echoes++;
+		peer_frame_clear(&f);
+	}
+	ck_assert_int_eq(code, TTRPC_RESOURCE_EXHAUSTED);
+	ck_assert_str_eq(why, "the client does not read");
+	ck_assert_uint_lt(echoes, sent);
+	close(fd);
+	free(buf);
+	free(text);
+
+	c = client();
+	s = chat(c);
+	ck_assert_str_eq(say(s, "still here"), "still here");
+	ttrpc_client_stream_free_sync(s);
+	ttrpc_client_free(c);
+	stop(&p);
+}
+END_TEST
+
 /* max-streams as the reload sets it; a bad value fails the reload with the module's reason. */
 START_TEST(test_reload)
 {
@@ -442,6 +518,7 @@ static Suite *stream_suite(void)
 	tcase_add_test(tc, test_count_and_chat);
 	tcase_add_test(tc, test_client_leaves);
 	tcase_add_test(tc, test_slow_reader);
+	tcase_add_test(tc, test_chat_never_read);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_stop);
 	tcase_add_test(tc, test_unload);
