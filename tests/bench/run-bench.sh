@@ -57,7 +57,8 @@ done
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
 
 echo "== building the Go peer and load generator (offline, GOPATH mode)"
-sh "$top_srcdir/tests/bench/build-go.sh" "$gobuild" >"$work/go-build.log" 2>&1 ||
+sh "$top_srcdir/tests/interop/build-go.sh" "$gobuild" \
+	interop-go-loadgen="$top_srcdir/tests/bench/go/loadgen" >"$work/go-build.log" 2>&1 ||
 	{ cat "$work/go-build.log"; die "Go build failed"; }
 
 ulimit -Hn 65536 2>/dev/null || true

@@ -4,10 +4,14 @@
 # Go health client (health-go-client, for ttrpcd's health module) against
 # containerd's ttrpc as packaged by Debian, fully offline, in GOPATH mode.
 #
-# Usage: tests/interop/build-go.sh OUTDIR
+# Usage: tests/interop/build-go.sh OUTDIR [NAME=DIR]...
+#   NAME=DIR: also build the Go program in DIR (a main.go) against the same
+#   generated packages, as OUTDIR/NAME: the benchmark's load generator is
+#   tests/interop/build-go.sh OUT interop-go-loadgen=tests/bench/go/loadgen.
 #
 # Results:
-#   OUTDIR/interop-go-server, OUTDIR/interop-go-client, OUTDIR/health-go-client
+#   OUTDIR/interop-go-server, OUTDIR/interop-go-client, OUTDIR/health-go-client,
+#   OUTDIR/NAME of each NAME=DIR
 #   OUTDIR/gopath/src/ttrpc-interop/{pb,server,client,healthpb,health}
 #                                                        (generated code + sources)
 #   OUTDIR/proto/{interop,health}.proto                  (filtered contracts, see below)
@@ -24,7 +28,15 @@ die() {
 	exit 1
 }
 
-[ $# -eq 1 ] || die "usage: $0 OUTDIR"
+[ $# -ge 1 ] || die "usage: $0 OUTDIR [NAME=DIR]..."
+outarg=$1
+shift
+for extra in "$@"; do
+	case "$extra" in
+	?*=?*) [ -f "${extra#*=}/main.go" ] || die "missing ${extra#*=}/main.go" ;;
+	*) die "not NAME=DIR: $extra" ;;
+	esac
+done
 
 srcdir=$(cd "$(dirname "$0")" && pwd) || die "cannot locate source directory from $0"
 proto_src=$srcdir/interop.proto
@@ -35,8 +47,8 @@ proto_src=$srcdir/interop.proto
 health_src=$srcdir/../../services/health/health.proto
 [ -f "$health_src" ] || die "missing $health_src"
 
-mkdir -p "$1" || die "cannot create $1"
-outdir=$(cd "$1" && pwd) || die "cannot enter $1"
+mkdir -p "$outarg" || die "cannot create $outarg"
+outdir=$(cd "$outarg" && pwd) || die "cannot enter $outarg"
 
 sys_gopath=/usr/share/gocode
 for tool in go protoc protoc-gen-gogottrpc; do
@@ -107,5 +119,14 @@ go build -o "$outdir/interop-go-client" ttrpc-interop/client ||
 go build -o "$outdir/health-go-client" ttrpc-interop/health ||
 	die "go build of health-go-client failed"
 
-echo "build-go.sh: built $outdir/interop-go-server, $outdir/interop-go-client" \
-	"and $outdir/health-go-client"
+built="$outdir/interop-go-server, $outdir/interop-go-client, $outdir/health-go-client"
+for extra in "$@"; do
+	name=${extra%%=*}
+	pkg=ttrpc-interop/extra-$name
+	mkdir -p "$gopath/src/$pkg"
+	cp "${extra#*=}/main.go" "$gopath/src/$pkg/main.go"
+	go build -o "$outdir/$name" "$pkg" || die "go build of $name failed"
+	built="$built, $outdir/$name"
+done
+
+echo "build-go.sh: built $built"
