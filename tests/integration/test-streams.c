@@ -766,6 +766,7 @@ START_TEST(test_blocking_stream_is_written)
 	ttrpc_client_free(c);
 	close(fd);
 	close(lfd);
+	ck_assert_int_eq(unlink(sa.sun_path), 0);
 }
 END_TEST
 
