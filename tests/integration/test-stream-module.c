@@ -24,7 +24,6 @@
 #include "daemon-harness.h"
 #include "daemon-peer.h"
 #include "stream.ttrpc-c.h"
-#include "ttrpc/request.pb-c.h"
 
 /* More ticks than the output queue (1 MiB) and a socket hold together. */
 #define SLOW_TICKS 200000
@@ -251,20 +250,12 @@ END_TEST
  */
 static int slow_count(uint64_t n)
 {
-	Ttrpc__Request req = TTRPC__REQUEST__INIT;
-	Stream__V1__CountRequest count_req = STREAM__V1__COUNT_REQUEST__INIT;
-	uint8_t payload[16], frame[256];
+	Stream__V1__CountRequest req = STREAM__V1__COUNT_REQUEST__INIT;
 	int fd = peer_connect(path_in("sock"));
-	size_t len;
 
 	ck_assert_int_ge(fd, 0);
-	count_req.count = n;
-	req.service = (char *)STREAM__V1__STREAMER__NAME;
-	req.method = (char *)"Count";
-	req.payload.len = stream__v1__count_request__pack(&count_req, payload);
-	req.payload.data = payload;
-	len = ttrpc__request__pack(&req, frame);
-	ck_assert_int_eq(peer_send(fd, (uint32_t)len, 1, PEER_REQUEST, 0, frame, len), 0);
+	req.count = n;
+	ck_assert_int_eq(peer_call_to(fd, 1, 0, STREAM__V1__STREAMER__NAME, "Count", &req.base), 0);
 	return fd;
 }
 
@@ -332,14 +323,13 @@ END_TEST
  */
 START_TEST(test_chat_never_read)
 {
-	Ttrpc__Request req = TTRPC__REQUEST__INIT;
 	Stream__V1__ChatMessage msg = STREAM__V1__CHAT_MESSAGE__INIT;
 	const struct timeval send_limit = { .tv_sec = 10 };
 	size_t text_len = 64 * 1024, len, sent = 0, echoes = 0;
 	struct peer_frame f = { 0 };
 	struct ttrpc_client *c;
 	struct ttrpc_client_stream *s;
-	uint8_t frame[256], *buf;
+	uint8_t *buf;
 	char why[256] = "", *text;
 	int fd, code = -1;
 	struct proc p;
@@ -350,11 +340,8 @@ START_TEST(test_chat_never_read)
 	/* The writes below stop when ttrpcd stops reading, if it ever does. */
 	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof(send_limit)),
 			 0);
-	req.service = (char *)STREAM__V1__STREAMER__NAME;
-	req.method = (char *)"Chat";
-	len = ttrpc__request__pack(&req, frame);
 	ck_assert_int_eq(
-		peer_send(fd, (uint32_t)len, 1, PEER_REQUEST, PEER_REMOTE_OPEN, frame, len), 0);
+		peer_call_to(fd, 1, PEER_REMOTE_OPEN, STREAM__V1__STREAMER__NAME, "Chat", NULL), 0);
 	text = malloc(text_len + 1);
 	ck_assert_ptr_nonnull(text);
 	memset(text, 'x', text_len);
