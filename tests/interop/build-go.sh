@@ -76,8 +76,7 @@ CGO_ENABLED=0
 export GO111MODULE GOPROXY GOFLAGS GONOSUMDB GOSUMDB GOPATH GOCACHE CGO_ENABLED
 
 rm -rf "$pkgroot" "$outdir/proto"
-mkdir -p "$pkgroot/pb" "$pkgroot/server" "$pkgroot/client" "$pkgroot/healthpb" \
-	"$pkgroot/health" "$outdir/proto" "$GOCACHE"
+mkdir -p "$pkgroot/pb" "$pkgroot/healthpb" "$outdir/proto" "$GOCACHE"
 
 # protoc-gen-gogottrpc (ttrpc v1.1.1) has no notion of streaming: it ignores
 # the client/server streaming flags and would emit Download/Upload/Chat as
@@ -108,25 +107,21 @@ protoc -I"$outdir/proto" --gogottrpc_out="plugins=ttrpc:$pkgroot/healthpb" \
 	"$outdir/proto/health.proto" ||
 	die "protoc failed to generate Go code from $health_src"
 
-cp "$srcdir/go/server/main.go" "$pkgroot/server/main.go"
-cp "$srcdir/go/client/main.go" "$pkgroot/client/main.go"
-cp "$srcdir/go/health/main.go" "$pkgroot/health/main.go"
+# build_main NAME DIR PKG: DIR/main.go as package ttrpc-interop/PKG, built
+# into OUTDIR/NAME.
+built=
+build_main() {
+	mkdir -p "$pkgroot/$3"
+	cp "$2/main.go" "$pkgroot/$3/main.go"
+	go build -o "$outdir/$1" "ttrpc-interop/$3" || die "go build of $1 failed"
+	built="$built${built:+, }$outdir/$1"
+}
 
-go build -o "$outdir/interop-go-server" ttrpc-interop/server ||
-	die "go build of interop-go-server failed"
-go build -o "$outdir/interop-go-client" ttrpc-interop/client ||
-	die "go build of interop-go-client failed"
-go build -o "$outdir/health-go-client" ttrpc-interop/health ||
-	die "go build of health-go-client failed"
-
-built="$outdir/interop-go-server, $outdir/interop-go-client, $outdir/health-go-client"
+build_main interop-go-server "$srcdir/go/server" server
+build_main interop-go-client "$srcdir/go/client" client
+build_main health-go-client "$srcdir/go/health" health
 for extra in "$@"; do
-	name=${extra%%=*}
-	pkg=ttrpc-interop/extra-$name
-	mkdir -p "$gopath/src/$pkg"
-	cp "${extra#*=}/main.go" "$gopath/src/$pkg/main.go"
-	go build -o "$outdir/$name" "$pkg" || die "go build of $name failed"
-	built="$built, $outdir/$name"
+	build_main "${extra%%=*}" "${extra#*=}" "extra-${extra%%=*}"
 done
 
 echo "build-go.sh: built $built"
